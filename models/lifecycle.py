@@ -1,0 +1,213 @@
+"""The complaint and topic lifecycles: allowed transitions and the one function per lifecycle that changes state.
+
+Each transition stamps the time, writes an audit event and the outbox rows of the notifications it causes,
+all in the caller's transaction. Nothing else in the project assigns `.state`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .base import utcnow
+from .entities import (
+    AuditEvent,
+    Complaint,
+    ComplaintState,
+    Notification,
+    Staff,
+    StaffRole,
+    Topic,
+    TopicState,
+    Unit,
+    staff_units,
+)
+from .errors import Conflict
+
+C = ComplaintState
+T = TopicState
+
+
+@dataclasses.dataclass(frozen=True)
+class Actor:
+    kind: str  # "resident", "staff" or "system"
+    id: int | None = None
+
+    @classmethod
+    def staff(cls, staff: Staff) -> Actor:
+        return cls("staff", staff.id)
+
+
+SYSTEM = Actor("system")
+
+# (from state, action) -> to state
+COMPLAINT_TRANSITIONS: dict[tuple[ComplaintState | None, str], ComplaintState] = {
+    (None, "submit"): C.submitted,
+    (C.submitted, "accept"): C.awaiting_triage,
+    (C.awaiting_triage, "decline"): C.not_deliberable,
+    (C.awaiting_triage, "solve"): C.solved,
+    (C.awaiting_triage, "merge"): C.merged,
+    (C.awaiting_triage, "escalate"): C.awaiting_triage,
+    (C.awaiting_triage, "promote"): C.promoted,
+    (C.promoted, "close"): C.closed,
+    (C.promoted, "reopen"): C.awaiting_triage,
+}
+
+TOPIC_TRANSITIONS: dict[tuple[TopicState | None, str], TopicState] = {
+    (None, "propose"): T.proposed,
+    (T.proposed, "approve"): T.approved,
+    (T.proposed, "reject"): T.rejected,
+    (T.proposed, "merge"): T.merged,
+    (T.approved, "schedule"): T.scheduled,
+    (T.no_consensus, "schedule"): T.scheduled,
+    (T.scheduled, "unschedule"): T.approved,
+    (T.scheduled, "agree"): T.agreed,
+    (T.scheduled, "disagree"): T.no_consensus,
+    (T.scheduled, "refer"): T.referred,
+    (T.referred, "agree"): T.agreed,
+    (T.agreed, "start"): T.implementing,
+    (T.implementing, "complete"): T.implemented,
+    (T.implemented, "reopen"): T.implementing,
+    (T.implemented, "close"): T.closed,
+    (T.no_consensus, "close"): T.closed,
+    (T.referred, "close"): T.closed,
+}
+
+# Which complaint actions tell the resident, under which notification event.
+COMPLAINT_NOTIFY = {
+    "submit": "complaint_received",
+    "decline": "complaint_triaged",
+    "solve": "complaint_triaged",
+    "merge": "complaint_triaged",
+    "escalate": "complaint_triaged",
+    "promote": "complaint_triaged",
+    "reopen": "complaint_triaged",
+}
+# Topic actions that tell every resident behind the topic; "propose" tells the unit's secretaries.
+TOPIC_NOTIFY_RESIDENTS = {
+    "approve": "topic_approved",
+    "reject": "topic_progress",
+    "schedule": "topic_progress",
+    "agree": "topic_progress",
+    "disagree": "topic_progress",
+    "refer": "topic_progress",
+    "start": "topic_progress",
+    "complete": "topic_progress",
+    "reopen": "topic_progress",
+    "close": "topic_progress",
+}
+
+
+def _next_state(table: dict, kind: str, state: Any, action: str) -> Any:
+    try:
+        return table[(state, action)]
+    except KeyError:
+        raise Conflict(f"{kind}_transition_not_allowed", state=getattr(state, "value", state), action=action) from None
+
+
+def _audit(session: Session, kind: str, subject_id: int, action: str, before: Any, after: Any,
+           actor: Actor, reason: str | None, data: dict[str, Any]) -> AuditEvent:
+    event = AuditEvent(
+        subject_kind=kind,
+        subject_id=subject_id,
+        action=action,
+        from_state=getattr(before, "value", before),
+        to_state=getattr(after, "value", after),
+        actor_kind=actor.kind,
+        actor_id=actor.id,
+        reason=reason,
+        data=data,
+        created_at=utcnow(),
+    )
+    session.add(event)
+    return event
+
+
+def notify(session: Session, event: str, *, recipient_kind: str, recipient_id: int, openid: str | None,
+           params: dict[str, Any]) -> Notification:
+    """Write one outbox row; app.py hands it to the queue after commit."""
+    row = Notification(event=event, recipient_kind=recipient_kind, recipient_id=recipient_id, openid=openid,
+                       params=params, created_at=utcnow())
+    session.add(row)
+    defer(session, "notification", row)
+    return row
+
+
+def defer(session: Session, kind: str, obj: Any) -> None:
+    """Ask for a job about `obj` once the transaction commits (ids are read after flush)."""
+    session.info.setdefault("deferred", []).append((kind, obj))
+
+
+def transition_complaint(session: Session, complaint: Complaint, action: str, *, actor: Actor,
+                         reason: str | None = None, data: dict[str, Any] | None = None) -> Complaint:
+    """Move a complaint through `action`; write the audit event and tell its resident where the action says so."""
+    before = complaint.state if complaint.id is not None else None
+    after = _next_state(COMPLAINT_TRANSITIONS, "complaint", before, action)
+    now = utcnow()
+    complaint.state = after
+    complaint.state_changed_at = now
+    if complaint.id is None:
+        complaint.created_at = now
+        session.add(complaint)
+    session.flush()
+    data = dict(data or {})
+    _audit(session, "complaint", complaint.id, action, before, after, actor, reason, data)
+    event = COMPLAINT_NOTIFY.get(action)
+    if event:
+        resident = complaint.resident
+        notify(session, event, recipient_kind="resident", recipient_id=resident.id, openid=resident.openid,
+               params={"complaint_id": complaint.id, "category": complaint.category,
+                       "unit_name": complaint.unit.name, "action": action, "state": after.value,
+                       "reason": reason or "", "at": now.isoformat(), **data})
+    return complaint
+
+
+def residents_behind(session: Session, topic: Topic) -> list[Complaint]:
+    """The complaints (and so the residents) a topic's news goes to: one per resident."""
+    rows = session.scalars(select(Complaint).where(Complaint.topic_id == topic.id).order_by(Complaint.id)).all()
+    seen: dict[int, Complaint] = {}
+    for row in rows:
+        seen.setdefault(row.resident_id, row)
+    return list(seen.values())
+
+
+def secretaries_of(session: Session, unit: Unit) -> list[Staff]:
+    """Active secretaries covering the unit or one of its ancestors, nearest first."""
+    ids = unit.ancestor_ids() or [unit.id]
+    staff = session.scalars(
+        select(Staff).join(staff_units).where(staff_units.c.unit_id.in_(ids), Staff.role == StaffRole.secretary,
+                                              Staff.active.is_(True)).order_by(Staff.id)
+    ).unique().all()
+    depth = {uid: i for i, uid in enumerate(ids)}
+    return sorted(staff, key=lambda s: -max(depth.get(u.id, -1) for u in s.units))
+
+
+def transition_topic(session: Session, topic: Topic, action: str, *, actor: Actor, reason: str | None = None,
+                     data: dict[str, Any] | None = None) -> Topic:
+    """Move a topic through `action`; write the audit event and tell the secretaries or the residents behind it."""
+    before = topic.state if topic.id is not None else None
+    after = _next_state(TOPIC_TRANSITIONS, "topic", before, action)
+    now = utcnow()
+    topic.state = after
+    topic.state_changed_at = now
+    if topic.id is None:
+        topic.created_at = now
+        session.add(topic)
+    session.flush()
+    data = dict(data or {})
+    _audit(session, "topic", topic.id, action, before, after, actor, reason, data)
+    params = {"topic_id": topic.id, "title": topic.title, "unit_name": topic.unit.name, "action": action,
+              "state": after.value, "reason": reason or "", "at": now.isoformat(), **data}
+    if action == "propose":
+        for secretary in secretaries_of(session, topic.unit):
+            notify(session, "topic_proposed", recipient_kind="staff", recipient_id=secretary.id,
+                   openid=secretary.openid, params=params)
+    elif action in TOPIC_NOTIFY_RESIDENTS:
+        for complaint in residents_behind(session, topic):
+            notify(session, TOPIC_NOTIFY_RESIDENTS[action], recipient_kind="resident",
+                   recipient_id=complaint.resident_id, openid=complaint.resident.openid,
+                   params={**params, "complaint_id": complaint.id})
+    return topic

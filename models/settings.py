@@ -1,0 +1,108 @@
+"""Every setting, read from XINMA_* environment variables in this one place.
+
+Embedded mode (the default) runs on safe local defaults: SQLite in the instance folder, the WeChat
+sandbox, a secret key made once and kept in the instance folder. Production mode refuses to start
+without a secret key, WeChat credentials, a database and a Redis.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import secrets
+from pathlib import Path
+
+SANDBOX_APPID = "wx00sandbox0000001"
+SANDBOX_SECRET = "sandbox-secret-not-for-production"
+
+
+class SettingsError(RuntimeError):
+    pass
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    mode: str
+    instance: Path
+    database_url: str
+    redis_url: str | None
+    secret_key: str
+    wechat_appid: str
+    wechat_secret: str
+    wechat_api_base: str
+    wechat_timeout: float
+    public_url: str
+    miniprogram_simulator_url: str | None
+    miniprogram_state: str
+    session_days: int
+    sending_stale_seconds: int
+    sweep_interval: float
+    sweep_grace_seconds: float
+
+    @property
+    def embedded(self) -> bool:
+        return self.mode == "embedded"
+
+    def environ(self) -> dict[str, str]:
+        """These settings as XINMA_* variables, for a child process (the worker started by `xinma up`)."""
+        out = {
+            "XINMA_MODE": self.mode, "XINMA_INSTANCE": str(self.instance), "XINMA_DATABASE_URL": self.database_url,
+            "XINMA_SECRET_KEY": self.secret_key, "XINMA_WECHAT_APPID": self.wechat_appid,
+            "XINMA_WECHAT_SECRET": self.wechat_secret, "XINMA_WECHAT_API_BASE": self.wechat_api_base,
+            "XINMA_WECHAT_TIMEOUT": str(self.wechat_timeout), "XINMA_PUBLIC_URL": self.public_url,
+            "XINMA_MINIPROGRAM_STATE": self.miniprogram_state, "XINMA_SESSION_DAYS": str(self.session_days),
+            "XINMA_SENDING_STALE_SECONDS": str(self.sending_stale_seconds),
+            "XINMA_SWEEP_INTERVAL": str(self.sweep_interval),
+            "XINMA_SWEEP_GRACE_SECONDS": str(self.sweep_grace_seconds),
+        }
+        if self.redis_url:
+            out["XINMA_REDIS_URL"] = self.redis_url
+        if self.miniprogram_simulator_url:
+            out["XINMA_MINIPROGRAM_SIMULATOR_URL"] = self.miniprogram_simulator_url
+        return out
+
+
+def _embedded_secret(instance: Path) -> str:
+    path = instance / "secret_key"
+    if not path.exists():
+        instance.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def load_settings(env: dict[str, str] | None = None) -> Settings:
+    """Settings from the environment; raises SettingsError naming what production mode is missing."""
+    env = dict(os.environ if env is None else env)
+    mode = env.get("XINMA_MODE", "embedded")
+    if mode not in ("embedded", "production"):
+        raise SettingsError(f"XINMA_MODE must be embedded or production, not {mode!r}")
+    instance = Path(env.get("XINMA_INSTANCE", "instance")).resolve()
+    production = mode == "production"
+    if production:
+        missing = [name for name in ("XINMA_SECRET_KEY", "XINMA_WECHAT_APPID", "XINMA_WECHAT_SECRET",
+                                     "XINMA_DATABASE_URL", "XINMA_REDIS_URL") if not env.get(name)]
+        if missing:
+            raise SettingsError("production mode needs " + ", ".join(missing))
+        if len(env["XINMA_SECRET_KEY"]) < 32:
+            raise SettingsError("XINMA_SECRET_KEY must be at least 32 characters")
+    port = env.get("XINMA_PORT", "8000")
+    return Settings(
+        mode=mode,
+        instance=instance,
+        database_url=env.get("XINMA_DATABASE_URL") or f"sqlite:///{instance / 'xinma.db'}",
+        redis_url=env.get("XINMA_REDIS_URL") or None,
+        secret_key=env.get("XINMA_SECRET_KEY") or _embedded_secret(instance),
+        wechat_appid=env.get("XINMA_WECHAT_APPID") or SANDBOX_APPID,
+        wechat_secret=env.get("XINMA_WECHAT_SECRET") or SANDBOX_SECRET,
+        wechat_api_base=env.get("XINMA_WECHAT_API_BASE")
+        or ("https://api.weixin.qq.com/" if production else f"http://127.0.0.1:{int(port) + 1}/"),
+        wechat_timeout=float(env.get("XINMA_WECHAT_TIMEOUT", "5")),
+        public_url=env.get("XINMA_PUBLIC_URL", f"http://127.0.0.1:{port}"),
+        miniprogram_simulator_url=env.get("XINMA_MINIPROGRAM_SIMULATOR_URL") or None,
+        miniprogram_state=env.get("XINMA_MINIPROGRAM_STATE", "formal"),
+        session_days=int(env.get("XINMA_SESSION_DAYS", "30")),
+        sending_stale_seconds=int(env.get("XINMA_SENDING_STALE_SECONDS", "120")),
+        sweep_interval=float(env.get("XINMA_SWEEP_INTERVAL", "15")),
+        sweep_grace_seconds=float(env.get("XINMA_SWEEP_GRACE_SECONDS", "10")),
+    )

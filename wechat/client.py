@@ -1,0 +1,283 @@
+"""WeChatGateway: the one client for WeChat's mini-program server APIs, on top of wechatpy 1.8.18.
+
+wechatpy is used for its request plumbing and token storage only. Its own token fetch (hard-coded URL,
+no timeout, plain cgi-bin/token) and its unbounded auto-retry are replaced here.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+import requests
+from wechatpy import WeChatClient
+from wechatpy.exceptions import WeChatClientException
+from wechatpy.session.memorystorage import MemoryStorage
+from wechatpy.session.redisstorage import RedisStorage
+
+from .errors import (
+    TOKEN_INVALID_ERRCODES,
+    WeChatError,
+    WeChatLoginCodeInvalid,
+    WeChatRequestInvalid,
+    WeChatRetryable,
+    WeChatServerError,
+    WeChatTokenError,
+    WeChatUnreachable,
+    error_for,
+)
+
+log = logging.getLogger(__name__)
+
+REDIS_PREFIX = "xinma:wechat"
+
+
+@dataclass(frozen=True)
+class LoginSession:
+    """What code2Session returns; session_key stays on the server and out of logs."""
+
+    openid: str
+    session_key: str
+    unionid: str | None = None
+
+    def __repr__(self) -> str:
+        return f"LoginSession(openid={self.openid!r}, session_key='***', unionid={self.unionid!r})"
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True)
+class TextCheck:
+    """Verdict of msgSecCheck v2: decide on `suggest`, not on errcode."""
+
+    suggest: str  # "pass" | "review" | "risky"
+    label: int
+    trace_id: str
+
+    @property
+    def passed(self) -> bool:
+        return self.suggest == "pass"
+
+
+def _unreachable(exc: requests.RequestException, what: str) -> WeChatUnreachable:
+    # The requests/urllib3 message repeats the URL, whose query holds the secret or the access token:
+    # keep only the exception type.
+    return WeChatUnreachable(None, f"{type(exc).__name__} while calling {what}")
+
+
+def _http_error(status: int, what: str) -> WeChatError:
+    if status >= 500:
+        return WeChatServerError(None, f"HTTP {status} from {what}")
+    return WeChatRequestInvalid(None, f"HTTP {status} from {what}")
+
+
+class WeChatGateway(WeChatClient):
+    """Mini-program server API client: stable token, timeouts, one bounded token retry, typed errors."""
+
+    def __init__(
+        self,
+        appid: str,
+        secret: str,
+        *,
+        base_url: str = "https://api.weixin.qq.com/",
+        redis=None,
+        timeout: float = 5.0,
+    ) -> None:
+        """Build a gateway; with `redis` the access token is shared through it (key prefix xinma:wechat).
+
+        No network traffic until the first call.
+        """
+        session = RedisStorage(redis, prefix=REDIS_PREFIX) if redis is not None else MemoryStorage()
+        # (connect, read): both bounded, on every call including the token fetch.
+        super().__init__(appid, secret, session=session, timeout=(timeout, timeout), auto_retry=False)
+        self.base_url = base_url if base_url.endswith("/") else base_url + "/"
+        self.API_BASE_URL = self.base_url + "cgi-bin/"
+        self.wxa.API_BASE_URL = self.base_url
+
+    def __repr__(self) -> str:
+        return f"WeChatGateway(appid={self.appid!r}, base_url={self.base_url!r})"
+
+    def close(self) -> None:
+        """Close the pooled HTTP connections. Side effect: later calls open new ones."""
+        self._http.close()
+
+    def __enter__(self) -> WeChatGateway:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    # -- access token ---------------------------------------------------------------------------
+
+    def fetch_access_token(self, force_refresh: bool = False) -> dict:
+        """Get an access token from getStableAccessToken and store it (memory or Redis) with its TTL.
+
+        https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/mp-access-token/getStableAccessToken.html
+        Side effects: one POST; writes the shared token storage. force_refresh=True invalidates the
+        previous token for every process (WeChat allows ~20 per day), so it is used only after WeChat
+        rejected the current token.
+        """
+        url = self.base_url + "cgi-bin/stable_token"
+        body = {
+            "grant_type": "client_credential",
+            "appid": self.appid,
+            "secret": self.secret,
+            "force_refresh": bool(force_refresh),
+        }
+        log.info("fetching WeChat access token (force_refresh=%s)", bool(force_refresh))
+        try:
+            res = self._http.post(url, json=body, timeout=self.timeout)
+        except requests.RequestException as exc:
+            raise _unreachable(exc, "cgi-bin/stable_token") from None
+        if res.status_code >= 400:
+            raise _http_error(res.status_code, "cgi-bin/stable_token")
+        try:
+            result = res.json()
+        except ValueError:
+            raise WeChatServerError(None, "cgi-bin/stable_token answered non-JSON") from None
+        errcode = int(result.get("errcode") or 0)
+        if errcode or "access_token" not in result:
+            err = error_for(errcode, str(result.get("errmsg", "")))
+            if isinstance(err, WeChatRetryable):
+                raise err
+            raise WeChatTokenError(errcode or None, str(result.get("errmsg", "no access_token in answer")))
+        expires_in = int(result.get("expires_in") or 7200)
+        self.session.set(self.access_token_key, result["access_token"], expires_in)
+        self.expires_at = int(time.time()) + expires_in
+        return {"expires_in": expires_in}
+
+    # -- transport --------------------------------------------------------------------------------
+
+    def _request(self, method, url_or_endpoint, **kwargs):
+        """Send one token-protected call; on 40001/40014/42001 get a new token once and retry once."""
+        what = url_or_endpoint  # a path or base+path; the query (with the token) is never part of it
+        params = dict(kwargs.pop("params", None) or {})
+        for attempt in (1, 2):
+            token = self.access_token
+            call_kwargs = dict(kwargs, params=dict(params, access_token=token))
+            try:
+                return super()._request(method, url_or_endpoint, **call_kwargs)
+            except requests.RequestException as exc:
+                raise _unreachable(exc, what) from None
+            except WeChatClientException as exc:
+                if exc.errcode is None:
+                    status = exc.response.status_code if exc.response is not None else 0
+                    raise _http_error(status, what) from None
+                errcode = int(exc.errcode)
+                if errcode not in TOKEN_INVALID_ERRCODES:
+                    raise error_for(errcode, str(exc.errmsg)) from None
+                if attempt == 2:
+                    message = f"token still rejected after one refresh: {exc.errmsg}"
+                    raise WeChatTokenError(errcode, message) from None
+                log.warning("WeChat rejected the access token (errcode %s); refreshing once", errcode)
+                shared = self.session.get(self.access_token_key)
+                if not shared or shared == token:
+                    self.fetch_access_token(force_refresh=True)
+                # else: another process already refreshed the shared token; use it without a new fetch.
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    # -- API methods ------------------------------------------------------------------------------
+
+    def code_to_session(self, js_code: str) -> LoginSession:
+        """Exchange a wx.login code for the user's openid and session_key (code2Session).
+
+        https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/user-login/code2Session.html
+        Side effects: one GET; WeChat consumes the code (single use). Needs no access token.
+        """
+        params = {
+            "appid": self.appid,
+            "secret": self.secret,
+            "js_code": js_code,
+            "grant_type": "authorization_code",
+        }
+        try:
+            res = self._http.get(self.base_url + "sns/jscode2session", params=params, timeout=self.timeout)
+        except requests.RequestException as exc:
+            raise _unreachable(exc, "sns/jscode2session") from None
+        if res.status_code >= 400:
+            raise _http_error(res.status_code, "sns/jscode2session")
+        try:
+            result = res.json()
+        except ValueError:
+            raise WeChatServerError(None, "sns/jscode2session answered non-JSON") from None
+        # Success answers may omit errcode: the openid is the signal.
+        if result.get("openid"):
+            return LoginSession(
+                openid=result["openid"],
+                session_key=result.get("session_key", ""),
+                unionid=result.get("unionid") or None,
+            )
+        errcode = int(result.get("errcode") or 0)
+        errmsg = str(result.get("errmsg", ""))
+        if not errcode:
+            raise WeChatLoginCodeInvalid(None, "no openid in code2Session answer")
+        raise error_for(errcode, errmsg)
+
+    def send_subscribe_message(
+        self,
+        openid: str,
+        template_id: str,
+        data: dict[str, str],
+        page: str | None = None,
+        miniprogram_state: str = "formal",
+        lang: str = "zh_CN",
+    ) -> None:
+        """Send one subscribe message (服务通知) to a user.
+
+        https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/mp-message-management/subscribe-message/sendMessage.html
+        Side effects: one POST (plus a token fetch if needed); consumes one one-time quota of the user.
+        Raises WeChatNoSubscription when the user has no quota left for the template (never retry).
+        """
+        body: dict = {
+            "touser": openid,
+            "template_id": template_id,
+            "data": {key: {"value": value} for key, value in data.items()},
+            "miniprogram_state": miniprogram_state,
+            "lang": lang,
+        }
+        if page:
+            body["page"] = page
+        self.wxa._post("cgi-bin/message/subscribe/send", data=body)
+
+    def msg_sec_check(self, openid: str, content: str, scene: int = 2) -> TextCheck:
+        """Check user text with msgSecCheck v2 and return the verdict.
+
+        https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/sec-center/sec-check/msgSecCheck.html
+        Side effects: one POST. Raises WeChatUserInactive (61010) if the user was not active in the
+        last 2 hours.
+        """
+        body = {"version": 2, "openid": openid, "scene": scene, "content": content}
+        result = self.wxa._post("wxa/msg_sec_check", data=body)
+        verdict = result.get("result") or {}
+        return TextCheck(
+            suggest=str(verdict.get("suggest", "review")),
+            label=int(verdict.get("label", 21000)),
+            trace_id=str(result.get("trace_id", "")),
+        )
+
+    def get_wxacode_unlimited(
+        self,
+        scene: str,
+        page: str = "pages/report/index",
+        width: int = 430,
+        check_path: bool = False,
+        env_version: str = "release",
+    ) -> bytes:
+        """Create a permanent mini-program code (小程序码) for `scene` and return the image bytes.
+
+        https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/qrcode-link/qr-code/getUnlimitedQRCode.html
+        Side effects: one POST. A JSON answer is an error and raises.
+        """
+        body = {
+            "scene": scene,
+            "page": page,
+            "width": width,
+            "check_path": check_path,
+            "env_version": env_version,
+        }
+        result = self.wxa._post("wxa/getwxacodeunlimit", data=body)
+        if isinstance(result, dict):
+            # errcode 0 with JSON instead of an image: not a usable answer.
+            raise WeChatRequestInvalid(result.get("errcode"), str(result.get("errmsg", "no image")))
+        return result.content

@@ -1,0 +1,104 @@
+"""Typed WeChat errors with stable English codes; callers decide on the class, never on errmsg.
+
+Retry policy lives in the class tree: only `WeChatRetryable` subclasses are worth retrying later.
+"""
+
+from __future__ import annotations
+
+
+class WeChatError(Exception):
+    """Any failure answered by (or while reaching) WeChat."""
+
+    code = "wechat_error"
+
+    def __init__(self, errcode: int | None = None, errmsg: str = "") -> None:
+        self.errcode = errcode
+        self.errmsg = errmsg
+        super().__init__(f"{self.code}: errcode={errcode} {errmsg}".rstrip())
+
+
+class WeChatLoginCodeInvalid(WeChatError):
+    """The wx.login code is unknown, expired, already used (40029, 40163) or blocked (40226)."""
+
+    code = "wechat_login_code_invalid"
+
+
+class WeChatNoSubscription(WeChatError):
+    """The user never accepted this template, refused it, or the one-time quota is used up (43101)."""
+
+    code = "wechat_no_subscription"
+
+
+class WeChatRetryable(WeChatError):
+    """A transient failure: the same call may succeed later."""
+
+    code = "wechat_retryable"
+
+
+class WeChatRateLimited(WeChatRetryable):
+    """Daily (45009) or per-minute (45011) quota reached."""
+
+    code = "wechat_rate_limited"
+
+
+class WeChatServerError(WeChatRetryable):
+    """WeChat answered HTTP 5xx or errcode -1 (system busy)."""
+
+    code = "wechat_server_error"
+
+
+class WeChatUnreachable(WeChatRetryable):
+    """No answer: timeout, connection refused or reset (errcode is None)."""
+
+    code = "wechat_unreachable"
+
+
+class WeChatTokenError(WeChatError):
+    """No usable access token: still rejected after one refresh, or the token fetch itself failed."""
+
+    code = "wechat_token_error"
+
+
+class WeChatRequestInvalid(WeChatError):
+    """WeChat refused the request itself (bad argument, template, openid...); retrying will not help."""
+
+    code = "wechat_request_invalid"
+
+
+class WeChatUserInactive(WeChatRequestInvalid):
+    """The user has not opened the mini-program recently (61010), so per-user checks are refused."""
+
+    code = "wechat_user_inactive"
+
+
+# Access-token errcodes the gateway answers with one refresh and one retry.
+TOKEN_INVALID_ERRCODES = frozenset({40001, 40014, 42001})
+
+_BY_ERRCODE: dict[int, type[WeChatError]] = {
+    -1: WeChatServerError,
+    40029: WeChatLoginCodeInvalid,
+    40163: WeChatLoginCodeInvalid,
+    40226: WeChatLoginCodeInvalid,
+    43101: WeChatNoSubscription,
+    45009: WeChatRateLimited,
+    45011: WeChatRateLimited,
+    40001: WeChatTokenError,
+    40014: WeChatTokenError,
+    42001: WeChatTokenError,
+    41001: WeChatTokenError,
+    40002: WeChatTokenError,
+    40013: WeChatTokenError,
+    40125: WeChatTokenError,
+    40164: WeChatTokenError,
+    61010: WeChatUserInactive,
+}
+
+
+def error_for(errcode: int | None, errmsg: str = "") -> WeChatError:
+    """Return the typed error for a WeChat errcode (not raised); unknown non-zero codes are invalid requests.
+
+    No side effects.
+    """
+    if errcode is None:
+        return WeChatUnreachable(None, errmsg)
+    return _BY_ERRCODE.get(errcode, WeChatRequestInvalid)(errcode, errmsg)
