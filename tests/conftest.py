@@ -105,11 +105,25 @@ def redis(redis_url):
 
 # --- the WeChat sandbox --------------------------------------------------------------------------------------
 
+class Clock:
+    """The sandbox's notion of now; a test moves it forward instead of sleeping."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return time.time() + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds
+
+
 class SandboxHandle:
     """The running sandbox and its control API, as a test (or a resident's phone) would use it."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, clock: Clock) -> None:
         self.url = url
+        self.clock = clock
         self.http = requests.Session()
 
     def control(self, method: str, path: str, body: dict | None = None, **params):
@@ -135,9 +149,10 @@ def wechat_sandbox():
     from models.settings import SANDBOX_APPID, SANDBOX_SECRET
     from workers.templates import sandbox_templates
 
-    app = create_sandbox_app(appid=SANDBOX_APPID, secret=SANDBOX_SECRET, templates=sandbox_templates())
+    clock = Clock()
+    app = create_sandbox_app(appid=SANDBOX_APPID, secret=SANDBOX_SECRET, templates=sandbox_templates(), clock=clock)
     server, thread, url = serve_in_thread(app)
-    handle = SandboxHandle(url)
+    handle = SandboxHandle(url, clock)
     yield handle
     handle.http.close()
     server.shutdown()
@@ -218,15 +233,21 @@ def live_app(live_env, db_clean):
 class Workers:
     """`xinma worker` processes, started and killed as an operator (or a crash) would."""
 
-    def __init__(self, env: dict[str, str]) -> None:
+    def __init__(self, env: dict[str, str], log_dir: Path) -> None:
         self.env = dict(os.environ, **env)
+        self.log_dir = log_dir
         self.procs: list[subprocess.Popen] = []
 
     def start(self) -> subprocess.Popen:
+        log = open(self.log_dir / f"worker-{len(self.procs) + 1}.log", "wb")  # noqa: SIM115 - closed in stop_all
         proc = subprocess.Popen([sys.executable, "-c", "import app; app.main()", "worker"], env=self.env,
-                                cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+                                cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        proc.log = log
         self.procs.append(proc)
         return proc
+
+    def logs(self) -> str:
+        return "\n".join(p.read_text(errors="replace")[-4000:] for p in sorted(self.log_dir.glob("worker-*.log")))
 
     def kill(self, proc: subprocess.Popen) -> None:
         """SIGKILL the worker and every work horse it forked: nothing gets to clean up."""
@@ -240,15 +261,23 @@ class Workers:
         for proc in self.procs:
             if proc.poll() is None:
                 self.kill(proc)
-            if proc.stderr:
-                proc.stderr.close()
+            proc.log.close()
 
 
 @pytest.fixture
-def workers(live_env):
-    pool = Workers(live_env)
+def workers(live_env, tmp_path, request):
+    pool = Workers(live_env, tmp_path)
     yield pool
     pool.stop_all()
+    if request.node.rep_call.failed if hasattr(request.node, "rep_call") else False:
+        print("--- worker logs ---\n" + pool.logs())
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
 
 
 def wait_for(predicate, timeout: float = 30.0, interval: float = 0.1, what: str = "condition"):

@@ -36,8 +36,8 @@ def run_worker(settings: Settings, *, burst: bool = False) -> None:
     sweeper = threading.Thread(target=_sweep_forever, args=(stop, settings.sweep_interval), daemon=True,
                                name="xinma-sweep")
     sweeper.start()
-    worker = Worker([QUEUE], connection=connection, serializer=JSONSerializer)
+    worker = Worker([QUEUE], connection=connection, serializer=JSONSerializer, maintenance_interval=60)
     try:
-        worker.work(with_scheduler=True, burst=burst, logging_level="INFO", maintenance_interval=60)
+        worker.work(with_scheduler=True, burst=burst, logging_level="INFO")
     finally:
         stop.set()
