@@ -1,9 +1,15 @@
-"""`xinma worker`: an RQ worker with the scheduler, plus the sweep on a timer in the same process."""
+"""`xinma worker`: an RQ worker with the scheduler, and the sweep in a process of its own beside it.
+
+The sweep does not run as a thread of the worker: RQ forks a work horse per job, and a fork taken while
+another thread holds a lock (a database driver's, the logging module's) leaves the horse deadlocked.
+"""
 
 from __future__ import annotations
 
 import logging
-import threading
+import multiprocessing
+import os
+import time
 
 from rq import Worker
 from rq.serializers import JSONSerializer
@@ -17,27 +23,30 @@ from .runtime import install
 log = logging.getLogger(__name__)
 
 
-def _sweep_forever(stop: threading.Event, interval: float) -> None:
-    while not stop.is_set():
+def sweep_forever(settings: Settings, parent: int) -> None:
+    """Sweep every `sweep_interval` seconds until the worker that started this process is gone."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    install(settings)
+    while os.getppid() == parent:
         try:
             counts = jobs.sweep()
             if any(counts.values()):
                 log.info("sweep: %s", counts)
-        except Exception:  # a DB or Redis outage must not kill the sweeper; it tries again next round
+        except Exception:  # a DB or Redis outage must not end the sweeper; it tries again next round
             log.exception("sweep failed")
-        stop.wait(interval)
+        time.sleep(settings.sweep_interval)
 
 
 def run_worker(settings: Settings, *, burst: bool = False) -> None:
-    """Work the queue until stopped; sweeps at start and every `sweep_interval` seconds."""
+    """Work the queue until stopped; the sweep runs at start and every `sweep_interval` seconds."""
     install(settings)
-    connection = redis_connection(settings.redis_url)
-    stop = threading.Event()
-    sweeper = threading.Thread(target=_sweep_forever, args=(stop, settings.sweep_interval), daemon=True,
-                               name="xinma-sweep")
+    sweeper = multiprocessing.get_context("spawn").Process(target=sweep_forever, args=(settings, os.getpid()),
+                                                           name="xinma-sweep", daemon=True)
     sweeper.start()
-    worker = Worker([QUEUE], connection=connection, serializer=JSONSerializer, maintenance_interval=60)
+    worker = Worker([QUEUE], connection=redis_connection(settings.redis_url), serializer=JSONSerializer,
+                    maintenance_interval=60)
     try:
         worker.work(with_scheduler=True, burst=burst, logging_level="INFO")
     finally:
-        stop.set()
+        sweeper.terminate()
+        sweeper.join(5)

@@ -26,8 +26,10 @@ def sign_in(client, wechat_sandbox, openid="o-zhang") -> str:
 
 def counts(app) -> tuple[int, ...]:
     with app.extensions["xinma.sessionmaker"]() as session:
-        return tuple(session.scalar(select(func.count()).select_from(m))
-                     for m in (Complaint, Notification, AuditEvent, Resident, ResidentSession))
+        return tuple(
+            session.scalar(select(func.count()).select_from(m))
+            for m in (Complaint, Notification, AuditEvent, Resident, ResidentSession)
+        )
 
 
 def refused(res, status: int, code: str):
@@ -44,8 +46,11 @@ def test_resident_submits_and_reads_back(client, wechat_sandbox, scene):
     assert info["unit"]["full_name"] == "铜山区·张集镇·梁堂村·梁堂村第一网格"
     assert "飞线充电" in info["categories"]
 
-    res = client.post("/api/v1/complaints", json={"scene": scene, "category": "飞线充电", "text": "  3号楼有人从窗户拉电线给电动车充电  "},
-                      headers={"Authorization": f"Bearer {token}"})
+    res = client.post(
+        "/api/v1/complaints",
+        json={"scene": scene, "category": "飞线充电", "text": "  3号楼有人从窗户拉电线给电动车充电  "},
+        headers={"Authorization": f"Bearer {token}"},
+    )
     assert res.status_code == 201, res.json
     data = res.json["data"]
     assert data["text"] == "3号楼有人从窗户拉电线给电动车充电"
@@ -86,30 +91,37 @@ def test_wechat_down_during_login_is_a_clear_503(client, wechat_sandbox, demo):
 def test_sessions_missing_invalid_expired(client, wechat_sandbox, app, scene):
     body = {"scene": scene, "category": "停车", "text": "小区门口乱停车"}
     refused(client.post("/api/v1/complaints", json=body), 401, "session_missing")
-    refused(client.post("/api/v1/complaints", json=body, headers={"Authorization": "Bearer forged"}), 401,
-            "session_invalid")
+    refused(
+        client.post("/api/v1/complaints", json=body, headers={"Authorization": "Bearer forged"}), 401, "session_invalid"
+    )
     token = sign_in(client, wechat_sandbox)
     with app.extensions["xinma.sessionmaker"]() as session:
         session.execute(update(ResidentSession).values(expires_at=utcnow() - dt.timedelta(seconds=1)))
         session.commit()
     before = counts(app)
-    refused(client.post("/api/v1/complaints", json=body, headers={"Authorization": f"Bearer {token}"}), 401,
-            "session_expired")
+    refused(
+        client.post("/api/v1/complaints", json=body, headers={"Authorization": f"Bearer {token}"}),
+        401,
+        "session_expired",
+    )
     refused(client.get("/api/v1/complaints", headers={"Authorization": f"Bearer {token}"}), 401, "session_expired")
     assert counts(app) == before
 
 
-@pytest.mark.parametrize(("change", "status", "code"), [
-    ({"scene": "never-existed-token-000"}, 404, "scene_unknown"),
-    ({"scene": None}, 400, "scene_missing"),
-    ({"text": ""}, 400, "text_empty"),
-    ({"text": "   \n  "}, 400, "text_empty"),
-    ({"text": "字" * 1001}, 400, "text_too_long"),
-    ({"text": 42}, 400, "text_empty"),
-    ({"category": "乱七八糟"}, 400, "category_unknown"),
-    ({"state": "closed"}, 400, "unknown_field"),
-    ({"unit_id": 1}, 400, "unknown_field"),
-])
+@pytest.mark.parametrize(
+    ("change", "status", "code"),
+    [
+        ({"scene": "never-existed-token-000"}, 404, "scene_unknown"),
+        ({"scene": None}, 400, "scene_missing"),
+        ({"text": ""}, 400, "text_empty"),
+        ({"text": "   \n  "}, 400, "text_empty"),
+        ({"text": "字" * 1001}, 400, "text_too_long"),
+        ({"text": 42}, 400, "text_empty"),
+        ({"category": "乱七八糟"}, 400, "category_unknown"),
+        ({"state": "closed"}, 400, "unknown_field"),
+        ({"unit_id": 1}, 400, "unknown_field"),
+    ],
+)
 def test_bad_complaints_change_nothing(client, wechat_sandbox, app, scene, change, status, code):
     token = sign_in(client, wechat_sandbox)
     before = counts(app)
@@ -125,8 +137,15 @@ def test_revoked_scene_token(client, wechat_sandbox, app, scene):
         issue_code(session, code.unit)
         session.commit()
     before = counts(app)
-    refused(client.post("/api/v1/complaints", json={"scene": scene, "category": "停车", "text": "乱停车"},
-                        headers={"Authorization": f"Bearer {token}"}), 410, "scene_revoked")
+    refused(
+        client.post(
+            "/api/v1/complaints",
+            json={"scene": scene, "category": "停车", "text": "乱停车"},
+            headers={"Authorization": f"Bearer {token}"},
+        ),
+        410,
+        "scene_revoked",
+    )
     refused(client.get(f"/api/v1/scenes/{scene}"), 410, "scene_revoked")
     assert client.get(f"/q/{scene}").status_code == 410
     assert counts(app) == before
@@ -135,13 +154,20 @@ def test_revoked_scene_token(client, wechat_sandbox, app, scene):
 def test_another_residents_complaint_is_not_found(client, wechat_sandbox, scene):
     mine = sign_in(client, wechat_sandbox, "o-a")
     theirs = sign_in(client, wechat_sandbox, "o-b")
-    res = client.post("/api/v1/complaints", json={"scene": scene, "category": "停车", "text": "乱停车"},
-                      headers={"Authorization": f"Bearer {mine}"})
+    res = client.post(
+        "/api/v1/complaints",
+        json={"scene": scene, "category": "停车", "text": "乱停车"},
+        headers={"Authorization": f"Bearer {mine}"},
+    )
     cid = res.json["data"]["id"]
-    refused(client.get(f"/api/v1/complaints/{cid}", headers={"Authorization": f"Bearer {theirs}"}), 404,
-            "complaint_not_found")
-    refused(client.get("/api/v1/complaints/999999", headers={"Authorization": f"Bearer {mine}"}), 404,
-            "complaint_not_found")
+    refused(
+        client.get(f"/api/v1/complaints/{cid}", headers={"Authorization": f"Bearer {theirs}"}),
+        404,
+        "complaint_not_found",
+    )
+    refused(
+        client.get("/api/v1/complaints/999999", headers={"Authorization": f"Bearer {mine}"}), 404, "complaint_not_found"
+    )
     assert client.get("/api/v1/complaints", headers={"Authorization": f"Bearer {theirs}"}).json["data"] == []
 
 
