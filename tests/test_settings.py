@@ -1,0 +1,51 @@
+"""Configuration: safe embedded defaults, and production refuses to start without what it needs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from models.settings import SettingsError, load_settings
+
+PRODUCTION = {
+    "XINMA_MODE": "production",
+    "XINMA_SECRET_KEY": "s" * 48,
+    "XINMA_WECHAT_APPID": "wx1234567890abcdef",
+    "XINMA_WECHAT_SECRET": "real-secret",
+    "XINMA_DATABASE_URL": "postgresql+psycopg://xinma@db/xinma",
+    "XINMA_REDIS_URL": "redis://cache:6379/0",
+}
+
+
+def test_embedded_defaults(tmp_path):
+    settings = load_settings({"XINMA_INSTANCE": str(tmp_path)})
+    assert settings.embedded
+    assert settings.database_url == f"sqlite:///{tmp_path / 'xinma.db'}"
+    assert settings.wechat_api_base == "http://127.0.0.1:8001/"  # the sandbox, never the real WeChat
+    assert len(settings.secret_key) >= 48
+    assert load_settings({"XINMA_INSTANCE": str(tmp_path)}).secret_key == settings.secret_key  # kept, not remade
+
+
+@pytest.mark.parametrize("missing", sorted(set(PRODUCTION) - {"XINMA_MODE"}))
+def test_production_refuses_to_start_without(missing, tmp_path):
+    env = {k: v for k, v in PRODUCTION.items() if k != missing}
+    with pytest.raises(SettingsError, match=missing):
+        load_settings(dict(env, XINMA_INSTANCE=str(tmp_path)))
+
+
+def test_production_uses_the_real_wechat_and_refuses_a_short_key(tmp_path):
+    settings = load_settings(dict(PRODUCTION, XINMA_INSTANCE=str(tmp_path)))
+    assert settings.wechat_api_base == "https://api.weixin.qq.com/"
+    assert not (tmp_path / "secret_key").exists()
+    with pytest.raises(SettingsError, match="at least 32"):
+        load_settings(dict(PRODUCTION, XINMA_SECRET_KEY="short", XINMA_INSTANCE=str(tmp_path)))
+
+
+def test_cli_says_what_is_missing(tmp_path):
+    env = {"XINMA_MODE": "production", "PATH": "/usr/bin:/bin", "XINMA_INSTANCE": str(tmp_path)}
+    res = subprocess.run([sys.executable, "-c", "import app; app.main()", "web"], env=env, capture_output=True,
+                         text=True, timeout=60)
+    assert res.returncode != 0
+    assert "production mode needs XINMA_SECRET_KEY" in res.stderr
