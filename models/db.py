@@ -45,7 +45,7 @@ def upgrade(url: str) -> None:
     """Bring the database at `url` to the newest migration."""
     from alembic import command
 
-    command.upgrade(alembic_config(url), "head")
+    command.upgrade(alembic_config(url), "heads")
 
 
 class ProcessEngine:

@@ -52,7 +52,7 @@ def authenticate_staff(db_session: Session, username: str, password: str) -> Sta
 def current_staff() -> Staff | None:
     if "staff" not in g:
         staff_id = session.get("staff_id")
-        g.staff = db().get(Staff, staff_id) if staff_id else None
+        g.staff = db().get(Staff, staff_id) if isinstance(staff_id, int) else None
         if g.staff is not None and not g.staff.active:
             g.staff = None
     return g.staff

@@ -5,6 +5,7 @@ It always runs on the embedded defaults, whatever database and Redis the rest of
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import re
@@ -25,6 +26,9 @@ pytestmark = pytest.mark.slow
 
 RESIDENT = "o-up-resident"
 READY = "Press Ctrl-C to stop everything."
+# `import app; app.main()`, with Ctrl-C handled as in a terminal even when pytest itself was started in the
+# background by a non-interactive shell (which leaves SIGINT ignored, and an ignored signal is inherited).
+BOOT = "import signal; signal.signal(signal.SIGINT, signal.default_int_handler); import app; app.main()"
 
 
 def free_port_pair() -> int:
@@ -45,13 +49,13 @@ def free_port_pair() -> int:
 
 
 def processes_in_group(pgid: int) -> list[str]:
-    out = subprocess.run(["ps", "-eo", "pgid=,pid=,stat=,args="], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(["ps", "-ww", "-eo", "pgid=,pid=,stat=,args="], capture_output=True, text=True, check=True).stdout
     rows = [line.split(None, 3) for line in out.splitlines()]
     return [" ".join(row) for row in rows if len(row) >= 3 and row[0] == str(pgid) and not row[2].startswith("Z")]
 
 
 def processes_mentioning(text: str) -> list[str]:
-    out = subprocess.run(["ps", "-eo", "pid=,stat=,args="], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(["ps", "-ww", "-eo", "pid=,stat=,args="], capture_output=True, text=True, check=True).stdout
     return [line for line in out.splitlines() if text in line and " ps -eo" not in line and "Z" not in line.split()[1]]
 
 
@@ -64,7 +68,7 @@ class Up:
         self.lines: queue.Queue[str | None] = queue.Queue()
         self.output: list[str] = []
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", "import app; app.main()", "up", "--port", str(port)],
+            [sys.executable, "-c", BOOT, "up", "--port", str(port)],
             cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             start_new_session=True,
         )
@@ -84,10 +88,21 @@ class Up:
             except queue.Empty:
                 pytest.fail(f"`xinma up` did not print {marker!r} within {timeout}s:\n" + "\n".join(self.output))
             if line is None:
-                pytest.fail(f"`xinma up` exited ({self.proc.poll()}) before {marker!r}:\n" + "\n".join(self.output))
+                self.proc.wait(10)
+                pytest.fail(f"`xinma up` exited ({self.proc.returncode}) before {marker!r}:\n" + "\n".join(self.output))
             self.output.append(line)
             if marker in line:
                 return self.output
+
+    def drain(self) -> list[str]:
+        """Everything printed so far (call after the process ended and the reader finished)."""
+        while True:
+            try:
+                line = self.lines.get_nowait()
+            except queue.Empty:
+                return self.output
+            if line is not None:
+                self.output.append(line)
 
     def kill(self) -> None:
         try:
@@ -107,11 +122,13 @@ def up(tmp_path):
         running.kill()
     for pid_line in processes_in_group(running.proc.pid):  # leave nothing behind, even when the test failed
         os.kill(int(pid_line.split()[1]), signal.SIGKILL)
+    running.reader.join(10)
+    running.proc.stdout.close()
 
 
 def test_up_runs_the_whole_system_and_ctrl_c_stops_it(up, tmp_path):
     started = time.monotonic()
-    output = up.read_until("Press Ctrl-C to stop everything.", timeout=60)
+    output = up.read_until(READY, timeout=60)
     text = "\n".join(output)
     base = f"http://127.0.0.1:{up.port}"
     sandbox = f"http://127.0.0.1:{up.port + 1}"
@@ -155,6 +172,9 @@ def test_up_runs_the_whole_system_and_ctrl_c_stops_it(up, tmp_path):
     assert received[0]["page"].startswith(f"pages/complaint/detail?id={complaint_id}")
     http.close()
 
+    redis_socket = json.loads((tmp_path / "instance" / "redis.db.settings").read_text())["unixsocket"]
+    assert processes_mentioning(redis_socket), "the embedded Redis should be running"
+
     # Ctrl-C in the terminal: SIGINT to the whole foreground process group.
     group = processes_in_group(up.proc.pid)
     assert any(" worker" in line for line in group), group
@@ -164,11 +184,11 @@ def test_up_runs_the_whole_system_and_ctrl_c_stops_it(up, tmp_path):
     except subprocess.TimeoutExpired:
         pytest.fail("`xinma up` still running 30s after Ctrl-C:\n" + "\n".join(up.output[-40:]))
     up.reader.join(10)
-    assert code == 0, "\n".join(up.output[-40:])
-    tail = "\n".join(up.output[-20:])
+    tail = "\n".join(up.drain()[-40:])
+    assert code == 0, tail
     assert "stopped" in tail, tail
     assert wait_for(lambda: not processes_in_group(up.proc.pid), timeout=5, what="no process left in the group")
-    assert not processes_mentioning(str(tmp_path / "instance")), processes_mentioning(str(tmp_path / "instance"))
+    assert not processes_mentioning(redis_socket), "the embedded Redis server outlived `xinma up`"
     with pytest.raises(requests.ConnectionError):
         requests.get(f"{base}/healthz", timeout=2)
     assert time.monotonic() - started < 60
