@@ -8,6 +8,7 @@ from flask import Blueprint, current_app, request
 
 from models import DomainError
 from models.messages import COMPLAINT_CATEGORIES
+from models.residents import authenticate_resident, sign_in_resident
 from models.web import db, json_body, ok
 from qr.services import resolve_scene
 from wechat import WeChatLoginCodeInvalid, WeChatRetryable
@@ -30,7 +31,7 @@ def create_session():
     except WeChatRetryable:
         raise DomainError("wechat_unavailable", status=503) from None
     settings = current_app.config["XINMA"]
-    _, token = services.sign_in_resident(db(), login, lifetime=dt.timedelta(days=settings.session_days))
+    _, token = sign_in_resident(db(), login, lifetime=dt.timedelta(days=settings.session_days))
     return ok({"token": token, "expires_in": settings.session_days * 86400}, 201)
 
 
@@ -43,7 +44,7 @@ def scene(token: str):
 
 @bp.post("/complaints")
 def create_complaint():
-    resident = services.authenticate_resident(db(), request.headers.get("Authorization"))
+    resident = authenticate_resident(db(), request.headers.get("Authorization"))
     body = json_body({"scene", "category", "text"})
     complaint = services.submit_complaint(db(), resident, scene=body.get("scene"), category=body.get("category"),
                                           text=body.get("text"))
@@ -52,11 +53,11 @@ def create_complaint():
 
 @bp.get("/complaints")
 def list_complaints():
-    resident = services.authenticate_resident(db(), request.headers.get("Authorization"))
+    resident = authenticate_resident(db(), request.headers.get("Authorization"))
     return ok([services.complaint_json(db(), c) for c in services.my_complaints(db(), resident)])
 
 
 @bp.get("/complaints/<int:complaint_id>")
 def show_complaint(complaint_id: int):
-    resident = services.authenticate_resident(db(), request.headers.get("Authorization"))
+    resident = authenticate_resident(db(), request.headers.get("Authorization"))
     return ok(services.complaint_json(db(), services.own_complaint(db(), resident, complaint_id)))

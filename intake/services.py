@@ -2,65 +2,17 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import hashlib
-import secrets
 from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from models import (
-    Actor,
-    AuditEvent,
-    Complaint,
-    DomainError,
-    NotFound,
-    Resident,
-    ResidentSession,
-    Unauthorized,
-    transition_complaint,
-    utcnow,
-)
+from models import Actor, AuditEvent, Complaint, DomainError, NotFound, Resident, transition_complaint
 from models.lifecycle import defer
 from models.messages import COMPLAINT_CATEGORIES, COMPLAINT_STATES, TIMELINE
 from qr.services import resolve_scene
-from wechat import LoginSession
 
 TEXT_LIMIT = 1000
-
-
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def sign_in_resident(session: Session, login: LoginSession, *, lifetime: dt.timedelta) -> tuple[Resident, str]:
-    """Find or create the resident behind a verified WeChat login and open a session; returns the raw token."""
-    resident = session.scalar(select(Resident).where(Resident.openid == login.openid))
-    now = utcnow()
-    if resident is None:
-        resident = Resident(openid=login.openid, created_at=now)
-        session.add(resident)
-    resident.last_login_at = now
-    session.flush()
-    token = secrets.token_urlsafe(32)
-    session.add(ResidentSession(token_hash=_hash(token), resident_id=resident.id, created_at=now,
-                                expires_at=now + lifetime))
-    session.flush()
-    return resident, token
-
-
-def authenticate_resident(session: Session, authorization: str | None) -> Resident:
-    """The resident behind an `Authorization: Bearer` header; 401 with a stable code otherwise."""
-    if not authorization or not authorization.startswith("Bearer "):
-        raise Unauthorized("session_missing")
-    token = authorization.removeprefix("Bearer ").strip()
-    row = session.scalar(select(ResidentSession).where(ResidentSession.token_hash == _hash(token)))
-    if row is None or row.revoked_at is not None:
-        raise Unauthorized("session_invalid")
-    if row.expires_at <= utcnow():
-        raise Unauthorized("session_expired")
-    return row.resident
 
 
 def submit_complaint(session: Session, resident: Resident, *, scene: Any, category: Any, text: Any) -> Complaint:

@@ -48,15 +48,19 @@ def free_port_pair() -> int:
     pytest.fail("no two consecutive free ports")
 
 
+def ps(columns: str) -> str:
+    return subprocess.run(["ps", "-ww", "-eo", columns], capture_output=True, text=True, check=True).stdout
+
+
 def processes_in_group(pgid: int) -> list[str]:
-    out = subprocess.run(["ps", "-ww", "-eo", "pgid=,pid=,stat=,args="], capture_output=True, text=True, check=True).stdout
+    out = ps("pgid=,pid=,stat=,args=")
     rows = [line.split(None, 3) for line in out.splitlines()]
     return [" ".join(row) for row in rows if len(row) >= 3 and row[0] == str(pgid) and not row[2].startswith("Z")]
 
 
 def processes_mentioning(text: str) -> list[str]:
-    out = subprocess.run(["ps", "-ww", "-eo", "pid=,stat=,args="], capture_output=True, text=True, check=True).stdout
-    return [line for line in out.splitlines() if text in line and " ps -eo" not in line and "Z" not in line.split()[1]]
+    out = ps("pid=,stat=,args=")
+    return [line for line in out.splitlines() if text in line and "Z" not in line.split()[1]]
 
 
 class Up:
