@@ -20,6 +20,7 @@ import click
 from flask import Flask, g, jsonify, render_template, request
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.serving import make_server
 
 import models
@@ -73,6 +74,14 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     for bp in (intake_bp, qr_bp, triage_bp, council_bp):
         app.register_blueprint(bp)
+    from council.api import bp as council_api_bp; app.register_blueprint(council_api_bp)  # noqa: E702,I001
+    from intake.h5 import bp as h5_bp; app.register_blueprint(h5_bp)  # noqa: E702,I001
+    from intake.push import bp as intake_push_bp; app.register_blueprint(intake_push_bp)  # noqa: E702,I001
+    from intake.staff import bp as intake_staff_bp; app.register_blueprint(intake_staff_bp)  # noqa: E702,I001
+    from intake.subscriptions import bp as subscriptions_bp; app.register_blueprint(subscriptions_bp)  # noqa: E702,I001
+    from workers.views import register as register_ops; register_ops(app)  # noqa: E702,I001
+    hops = settings.trusted_proxy_hops  # the client address comes only from the trusted proxy hop
+    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
     _wire_transactions(app)
     _wire_errors(app)
@@ -136,7 +145,10 @@ def _wire_errors(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):
         code = {404: "not_found", 405: "method_not_allowed", 413: "bad_request"}.get(exc.code, "bad_request")
-        return _error_response(code, exc.code or 400, {})
+        response = app.make_response(_error_response(code, exc.code or 400, {}))
+        if getattr(exc, "valid_methods", None):  # a 405 names the methods that are allowed (RFC 9110)
+            response.headers["Allow"] = ", ".join(exc.valid_methods)
+        return response
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
@@ -195,6 +207,69 @@ def worker_cmd(burst: bool) -> None:
     if not settings.redis_url:
         raise click.ClickException("XINMA_REDIS_URL is not set")
     run_worker(settings, burst=burst)
+
+
+@main.group("units", help="The unit hierarchy.")
+def units_group() -> None:
+    pass
+
+
+@units_group.command("import", help="Import or update units from a UTF-8 CSV (code,name,level,parent_code).")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+def units_import_cmd(path: str) -> None:
+    from qr.imports import ImportInvalid, import_units
+
+    settings = _settings()
+    upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        with make_sessionmaker(engine)() as session:
+            try:
+                result = import_units(session, Path(path).read_bytes())
+            except ImportInvalid as exc:
+                session.rollback()
+                for row in exc.errors:
+                    click.echo(row.message(), err=True)
+                raise click.ClickException(error_text(exc.code, exc.params)) from None
+            session.commit()
+    finally:
+        engine.dispose()
+    click.echo(f"新增 {result.created} 个，更新 {result.updated} 个，未变 {result.unchanged} 个单位")
+
+
+@main.group("qr", help="Unit codes and posters.")
+def qr_group() -> None:
+    pass
+
+
+@qr_group.command("export", help="Posters for a unit and everything below it, as a ZIP of PNGs or one PDF.")
+@click.option("--unit", "unit_code", required=True, help="The unit's code, e.g. 320312100.")
+@click.option("--format", "fmt", type=click.Choice(["zip", "pdf"]), default="pdf")
+@click.option("--size", type=click.Choice(["A4", "A5"]), default="A4")
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False))
+def qr_export_cmd(unit_code: str, fmt: str, size: str, out_path: str) -> None:
+    from qr.export import write_pdf, write_zip
+    from qr.posters import page_size
+    from qr.services import current_code, scan_url, subtree, unit_by_code
+
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    try:
+        with make_sessionmaker(engine)() as session:
+            try:
+                units = subtree(session, unit_by_code(session, unit_code))
+            except DomainError as exc:
+                raise click.ClickException(error_text(exc.code, exc.params)) from None
+            items = [(u.full_name(), u.code, scan_url(settings.public_url, c)) for u in units
+                     if (c := current_code(session, u)) is not None]
+    finally:
+        engine.dispose()
+    target = Path(out_path)
+    partial = target.with_name(target.name + ".part")
+    with click.progressbar(length=len(items), label="生成海报") as bar, partial.open("wb") as out:
+        count = (write_zip if fmt == "zip" else write_pdf)(out, iter(items), page_size(size), progress=bar.update)
+    partial.replace(target)  # a half-written file never takes the final name
+    click.echo(f"{count} 张海报已写入 {target}")
 
 
 @main.command("sandbox", help="Serve the local WeChat sandbox on its own.")

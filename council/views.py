@@ -1,38 +1,260 @@
-"""The secretary's mobile pages."""
+"""The secretary's mobile pages: topics, meetings, 领办, 回访, disclosure; and the statistics page with its exports."""
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 
-from models import StaffRole
-from models.messages import DELIBERATION_CATEGORIES, TOPIC_STATES
+from models import DomainError, NotFound, StaffRole, Topic, TopicState, Unit
+from models.lifecycle import residents_behind
+from models.messages import (
+    DELIBERATION_CATEGORIES,
+    LEAD_KINDS,
+    MEETING_FORMS,
+    OUTCOME_RESULTS,
+    PARTICIPANT_ROLES,
+    PUBLICATION_KINDS,
+    RATING_LEVELS,
+    ROUTE_STEPS,
+    TOPIC_STATES,
+)
+from models.scope import units_in_scope
 from models.web import check_csrf, current_staff, db, staff_required
 
-from . import services
+from . import disclosure, followup, forms, implementation, meetings, services, statistics
 
 bp = Blueprint("council", __name__, url_prefix="/council", template_folder="templates")
+LABELS = {"states": TOPIC_STATES, "categories": DELIBERATION_CATEGORIES, "forms": MEETING_FORMS,
+          "roles": PARTICIPANT_ROLES, "results": OUTCOME_RESULTS, "leads": LEAD_KINDS, "levels": RATING_LEVELS,
+          "kinds": PUBLICATION_KINDS, "steps": ROUTE_STEPS}
+
+
+@bp.context_processor
+def _labels():
+    return LABELS
 
 
 @bp.get("/")
 @staff_required(StaffRole.secretary)
 def home():
-    return render_template("council/home.html", topics=services.topics(db(), current_staff()),
-                           states=TOPIC_STATES, categories=DELIBERATION_CATEGORIES)
+    staff = current_staff()
+    return render_template("council/home.html", topics=services.topics(db(), staff),
+                           overdue=implementation.overdue(db(), staff),
+                           upcoming=[m for m in meetings.meetings(db(), staff) if m.held_at is None])
 
 
 @bp.get("/topics/<int:topic_id>")
-@staff_required(StaffRole.secretary)
+@staff_required(StaffRole.secretary, StaffRole.grid_worker)
 def topic(topic_id: int):
-    item = services.topic_for(db(), current_staff(), topic_id)
-    return render_template("council/topic.html", topic=item, states=TOPIC_STATES,
-                           categories=DELIBERATION_CATEGORIES)
+    session = db()
+    item = services.topic_for(session, current_staff(), topic_id)
+    return render_template(
+        "council/topic.html", topic=item, merge_targets=services.merge_targets(session, item),
+        stages=services.route_stages(session, item), assignment=implementation.assignment_of(session, item),
+        solution=meetings.agreed_solution(session, item), ratings=followup.ratings(session, item),
+        publications=disclosure.publications(session, item), behind=residents_behind(session, item),
+        today=forms.today().isoformat())
+
+
+def _topic_action(topic_id: int):
+    check_csrf()
+    staff = current_staff()
+    return staff, services.topic_for(db(), staff, topic_id)
+
+
+def _back(item: Topic):
+    return redirect(url_for("council.topic", topic_id=item.id))
 
 
 @bp.post("/topics/<int:topic_id>/approve")
 @staff_required(StaffRole.secretary)
 def approve(topic_id: int):
+    staff, item = _topic_action(topic_id)
+    services.approve(db(), staff, item, version=request.form.get("version"))
+    return _back(item)
+
+
+@bp.post("/topics/<int:topic_id>/reject")
+@staff_required(StaffRole.secretary)
+def reject(topic_id: int):
+    staff, item = _topic_action(topic_id)
+    services.reject(db(), staff, item, reason=request.form.get("reason", ""), version=request.form.get("version"))
+    return _back(item)
+
+
+@bp.post("/topics/<int:topic_id>/merge")
+@staff_required(StaffRole.secretary)
+def merge(topic_id: int):
+    staff, item = _topic_action(topic_id)
+    services.merge(db(), staff, item, into_id=request.form.get("into"), version=request.form.get("version"))
+    return redirect(url_for("council.topic", topic_id=item.merged_into_id))
+
+
+@bp.post("/topics/<int:topic_id>/route")
+@staff_required(StaffRole.secretary)
+def route(topic_id: int):
+    staff, item = _topic_action(topic_id)
+    f = request.form
+    services.record_route_stage(db(), staff, item, step=f.get("step", ""), held_on=f.get("held_on", ""),
+                                votes_for=f.get("votes_for", ""), votes_against=f.get("votes_against", ""),
+                                votes_abstain=f.get("votes_abstain", ""))
+    return _back(item)
+
+
+@bp.post("/topics/<int:topic_id>/assignment")
+@staff_required(StaffRole.secretary)
+def assign(topic_id: int):
+    staff, item = _topic_action(topic_id)
+    f = request.form
+    implementation.assign(db(), staff, item, lead_kind=f.get("lead_kind", ""), lead_name=f.get("lead_name", ""),
+                          due_on=f.get("due_on", ""))
+    return _back(item)
+
+
+@bp.post("/topics/<int:topic_id>/progress")
+@staff_required(StaffRole.secretary)
+def progress(topic_id: int):
+    staff, item = _topic_action(topic_id)
+    assignment = implementation.assignment_of(db(), item)
+    if assignment is None:
+        raise DomainError("topic_not_agreed", status=409)
+    implementation.report_progress(db(), staff, assignment, percent=request.form.get("percent", ""),
+                                   note=request.form.get("note", ""), photos=request.files.getlist("photos"),
+                                   photo_dir=current_app.config["XINMA"].instance / "photos" / "progress")
+    return _back(item)
+
+
+@bp.post("/topics/<int:topic_id>/visit-rating")
+@staff_required(StaffRole.secretary, StaffRole.grid_worker)
+def visit_rating(topic_id: int):
+    staff, item = _topic_action(topic_id)
+    followup.rate_on_visit(db(), staff, item, resident_id=request.form.get("resident_id"),
+                           level=request.form.get("level"), reason=request.form.get("reason"))
+    return _back(item)
+
+
+@bp.post("/topics/<int:topic_id>/publications")
+@staff_required(StaffRole.secretary)
+def publish(topic_id: int):
+    staff, item = _topic_action(topic_id)
+    disclosure.publish(db(), staff, item, kind=request.form.get("kind", ""), text=request.form.get("text", ""),
+                       published_on=request.form.get("published_on") or None)
+    return _back(item)
+
+
+# --- meetings ------------------------------------------------------------------------------------------------
+
+@bp.get("/meetings/")
+@staff_required(StaffRole.secretary)
+def meeting_list():
+    staff = current_staff()
+    units = [u for u in units_in_scope(db(), staff) if u.council_room is not None] or units_in_scope(db(), staff)
+    return render_template("council/meetings.html", meetings=meetings.meetings(db(), staff), units=units)
+
+
+@bp.post("/meetings/")
+@staff_required(StaffRole.secretary)
+def meeting_create():
     check_csrf()
     staff = current_staff()
-    item = services.topic_for(db(), staff, topic_id)
-    services.approve(db(), staff, item, version=request.form.get("version"))
-    return redirect(url_for("council.topic", topic_id=item.id))
+    f = request.form
+    try:
+        unit = db().get(Unit, int(f.get("unit_id", "")))
+    except ValueError:
+        unit = None
+    if unit is None:
+        raise DomainError("field_required", field="单位")
+    detail = meetings.schedule_meeting(db(), staff, unit, title=f.get("title", ""), starts_at=f.get("starts_at", ""),
+                                       place=f.get("place", ""), form=f.get("form", ""))
+    return redirect(url_for("council.meeting", meeting_id=detail.meeting_id))
+
+
+@bp.get("/meetings/<int:meeting_id>")
+@staff_required(StaffRole.secretary)
+def meeting(meeting_id: int):
+    session = db()
+    detail = meetings.meeting_for(session, current_staff(), meeting_id)
+    return render_template("council/meeting.html", detail=detail, meeting=detail.meeting,
+                           candidates=meetings.agenda_candidates(session, detail),
+                           participants=meetings.participants(session, detail),
+                           registrations=meetings.registrations(session, detail),
+                           outcomes=meetings.outcomes(session, detail), scheduled=TopicState.scheduled)
+
+
+def _meeting_action(meeting_id: int):
+    check_csrf()
+    staff = current_staff()
+    return staff, meetings.meeting_for(db(), staff, meeting_id)
+
+
+def _to_meeting(detail):
+    return redirect(url_for("council.meeting", meeting_id=detail.meeting_id))
+
+
+@bp.post("/meetings/<int:meeting_id>/agenda")
+@staff_required(StaffRole.secretary)
+def agenda(meeting_id: int):
+    staff, detail = _meeting_action(meeting_id)
+    meetings.add_topic(db(), staff, detail, request.form.get("topic_id"))
+    return _to_meeting(detail)
+
+
+@bp.post("/meetings/<int:meeting_id>/participants")
+@staff_required(StaffRole.secretary)
+def invite(meeting_id: int):
+    staff, detail = _meeting_action(meeting_id)
+    meetings.invite(db(), staff, detail, role=request.form.get("role", ""), name=request.form.get("name", ""))
+    return _to_meeting(detail)
+
+
+def _ids(name: str) -> set[int]:
+    return {int(v) for v in request.form.getlist(name) if v.isdigit()}
+
+
+@bp.post("/meetings/<int:meeting_id>/record")
+@staff_required(StaffRole.secretary)
+def record(meeting_id: int):
+    staff, detail = _meeting_action(meeting_id)
+    f = request.form
+    outcomes = {t.id: (f.get(f"result_{t.id}"), f.get(f"solution_{t.id}", "")) for t in detail.meeting.topics}
+    meetings.record(db(), staff, detail, minutes=f.get("minutes", ""), outcomes=outcomes,
+                    present_participants=_ids("participant"), present_residents=_ids("registration"))
+    return _to_meeting(detail)
+
+
+# --- statistics ----------------------------------------------------------------------------------------------
+
+def _stats():
+    staff = current_staff()
+    unit = statistics.unit_for_stats(db(), staff, request.args.get("unit"))
+    period = statistics.parse_period(request.args.get("from"), request.args.get("to"))
+    return staff, unit, period, statistics.figures(db(), unit, period)
+
+
+@bp.get("/stats")
+@staff_required(StaffRole.secretary)
+def stats():
+    staff, unit, period, data = _stats()
+    funnel = statistics.bars([("收到诉求", data["complaints_received"]), ("已答复", data["complaints_answered"]),
+                              ("协商议题", data["topics"]), ("达成共识", data["consensus"]),
+                              ("落实见效", data["implemented"]), ("正在推进", data["in_progress"])])
+    decisions = statistics.bars(list(data["decisions"].items()))
+    ratings = statistics.bars(list(data["ratings"].items()))
+    return render_template("council/stats.html", unit=unit, data=data, rows=statistics.table(data), funnel=funnel,
+                           decisions=decisions, ratings=ratings, units=units_in_scope(db(), staff),
+                           start=request.args.get("from", ""), end=request.args.get("to", ""),
+                           export_args={k: v for k, v in (("unit", unit.id), ("from", request.args.get("from")),
+                                                          ("to", request.args.get("to"))) if v})
+
+
+@bp.get("/stats.<fmt>")
+@staff_required(StaffRole.secretary)
+def export(fmt: str):
+    _staff, unit, _period, data = _stats()
+    if fmt == "csv":
+        body, mime = statistics.to_csv(data), "text/csv; charset=utf-8"
+    elif fmt == "xlsx":
+        body, mime = statistics.to_xlsx(data), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    else:
+        raise NotFound("not_found")
+    name = f"xinma-stats-{unit.code}.{fmt}"
+    return Response(body, mimetype=mime, headers={"Content-Disposition": f'attachment; filename="{name}"'})

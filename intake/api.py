@@ -4,22 +4,44 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Blueprint, current_app, request
+from flask import Blueprint, Response, current_app, jsonify, request
 
-from models import DomainError
-from models.messages import COMPLAINT_CATEGORIES
-from models.residents import authenticate_resident, sign_in_resident
+from models import DomainError, NotFound
+from models.messages import error_text
+from models.residents import authenticate_resident, revoke_resident_session, sign_in_resident
 from models.web import db, json_body, ok
 from qr.services import resolve_scene
 from wechat import WeChatLoginCodeInvalid, WeChatRetryable
 
-from . import services
+from . import idempotency, ratelimit, services
+from .openapi import openapi_document
+from .photos import photo_dir, photo_json, store_photo, visible_photo
 
 bp = Blueprint("intake", __name__, url_prefix="/api/v1")
+
+COMPLAINT_FIELDS = {"scene", "category", "text", "phone", "location", "photos"}
+
+
+@bp.errorhandler(ratelimit.RateLimited)
+def _rate_limited(exc: ratelimit.RateLimited):
+    response = jsonify({"ok": False, "error": {"code": exc.code, "message": error_text(exc.code)}})
+    response.status_code = 429
+    response.headers["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+def _resident():
+    return authenticate_resident(db(), request.headers.get("Authorization"))
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return jsonify(openapi_document())
 
 
 @bp.post("/sessions")
 def create_session():
+    ratelimit.hit("login_address", ratelimit.client_address())
     body = json_body({"code"})
     code = body.get("code")
     if not isinstance(code, str) or not code.strip() or len(code) > 128:
@@ -30,34 +52,102 @@ def create_session():
         raise DomainError("login_code_invalid") from None
     except WeChatRetryable:
         raise DomainError("wechat_unavailable", status=503) from None
+    ratelimit.hit("login_resident", login.openid)
     settings = current_app.config["XINMA"]
     _, token = sign_in_resident(db(), login, lifetime=dt.timedelta(days=settings.session_days))
     return ok({"token": token, "expires_in": settings.session_days * 86400}, 201)
+
+
+@bp.delete("/sessions/current")
+def end_session():
+    revoke_resident_session(db(), request.headers.get("Authorization"))
+    return ok({"signed_out": True})
 
 
 @bp.get("/scenes/<token>")
 def scene(token: str):
     code = resolve_scene(db(), token)
     return ok({"unit": {"name": code.unit.name, "full_name": code.unit.full_name(), "level": code.unit.level.value},
-               "categories": COMPLAINT_CATEGORIES})
+               "categories": services.categories()})
 
 
 @bp.post("/complaints")
 def create_complaint():
-    resident = authenticate_resident(db(), request.headers.get("Authorization"))
-    body = json_body({"scene", "category", "text"})
+    resident = _resident()
+    ratelimit.hit("submit_address", ratelimit.client_address())
+    ratelimit.hit("submit_resident", resident.id)
+    body = json_body(COMPLAINT_FIELDS)
+    key = request.headers.get("Idempotency-Key")
+    row = None
+    if key is not None:
+        row, replay = idempotency.claim(db(), resident, idempotency.check_key(key),
+                                        idempotency.request_hash(body))
+        if replay is not None:
+            status, payload = replay
+            response = jsonify(payload)
+            response.status_code = status
+            response.headers["Idempotent-Replayed"] = "true"
+            return response
     complaint = services.submit_complaint(db(), resident, scene=body.get("scene"), category=body.get("category"),
-                                          text=body.get("text"))
-    return ok(services.complaint_json(db(), complaint), 201)
+                                          text=body.get("text"), phone=body.get("phone"),
+                                          location=body.get("location"), photos=body.get("photos"))
+    payload = {"ok": True, "data": services.new_complaint_json(db(), complaint)}
+    if row is not None:
+        idempotency.record(row, 201, payload)
+    return jsonify(payload), 201
 
 
 @bp.get("/complaints")
 def list_complaints():
-    resident = authenticate_resident(db(), request.headers.get("Authorization"))
+    resident = _resident()
     return ok([services.complaint_json(db(), c) for c in services.my_complaints(db(), resident)])
 
 
 @bp.get("/complaints/<int:complaint_id>")
 def show_complaint(complaint_id: int):
-    resident = authenticate_resident(db(), request.headers.get("Authorization"))
+    resident = _resident()
     return ok(services.complaint_json(db(), services.own_complaint(db(), resident, complaint_id)))
+
+
+@bp.post("/photos")
+def upload_photo():
+    resident = _resident()
+    ratelimit.hit("upload_resident", resident.id)
+    if request.content_length and request.content_length > current_app.config["MAX_CONTENT_LENGTH"]:
+        raise DomainError("photo_too_large", status=413, limit_mb=2)
+    if set(request.form) or set(request.files) - {"file"} or "file" not in request.files:
+        raise DomainError("photo_missing")
+    data = request.files["file"].read()
+    photo = store_photo(db(), resident, data, instance=current_app.config["XINMA"].instance)
+    return ok(photo_json(photo), 201)
+
+
+def send_photo(photo, thumbnail: bool = False):
+    """The photo's file under its server-made name, with its real type and nosniff; private caching only."""
+    directory = photo_dir(current_app.config["XINMA"].instance)
+    if thumbnail:
+        if photo.thumbnail_name is None:
+            raise DomainError("thumbnail_not_ready", status=404)
+        path, mimetype, name = directory / photo.thumbnail_name, "image/jpeg", photo.thumbnail_name
+    else:
+        path, mimetype, name = directory / photo.name, photo.content_type, photo.name
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise NotFound("photo_not_found") from None
+    response = Response(data, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'inline; filename="{name}"'
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
+@bp.get("/photos/<int:photo_id>")
+def show_photo(photo_id: int):
+    return send_photo(visible_photo(db(), photo_id, resident=_resident()))
+
+
+@bp.get("/photos/<int:photo_id>/thumbnail")
+def show_thumbnail(photo_id: int):
+    return send_photo(visible_photo(db(), photo_id, resident=_resident()), thumbnail=True)

@@ -2,41 +2,118 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from models import Actor, AuditEvent, Complaint, DomainError, NotFound, Resident, transition_complaint
+from models.intake import PHONE, ComplaintContact, Photo, mask_phone
 from models.lifecycle import defer
 from models.messages import COMPLAINT_CATEGORIES, COMPLAINT_STATES, TIMELINE
 from qr.services import resolve_scene
 
+from .photos import MAX_PER_COMPLAINT, photo_json
+
 TEXT_LIMIT = 1000
+ADDRESS_LIMIT = 200
 
 
-def submit_complaint(session: Session, resident: Resident, *, scene: Any, category: Any, text: Any) -> Complaint:
-    """Record a complaint for the unit behind the scene token; tells the resident and queues the content check."""
+def categories() -> list[str]:
+    """The configurable category list (the seeds' defaults)."""
+    return list(COMPLAINT_CATEGORIES)
+
+
+def _phone(phone: Any) -> str | None:
+    if phone is None or phone == "":
+        return None
+    if not isinstance(phone, str) or not PHONE.fullmatch(phone):
+        raise DomainError("phone_invalid")
+    return phone
+
+
+def _location(location: Any) -> tuple[float, float, str | None] | None:
+    if location is None:
+        return None
+    if not isinstance(location, dict) or set(location) - {"latitude", "longitude", "address"}:
+        raise DomainError("location_invalid")
+    lat, lng, address = location.get("latitude"), location.get("longitude"), location.get("address")
+    for value, bound in ((lat, 90), (lng, 180)):
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) \
+                or abs(value) > bound:
+            raise DomainError("location_invalid")
+    if address is not None and (not isinstance(address, str) or len(address) > ADDRESS_LIMIT):
+        raise DomainError("location_invalid")
+    return float(lat), float(lng), (address.strip() or None) if address else None
+
+
+def _photos(session: Session, resident: Resident, photo_ids: Any) -> list[Photo]:
+    if photo_ids is None:
+        return []
+    if not isinstance(photo_ids, list) or any(isinstance(i, bool) or not isinstance(i, int) for i in photo_ids):
+        raise DomainError("photos_invalid")
+    if len(photo_ids) > MAX_PER_COMPLAINT:
+        raise DomainError("photos_too_many", limit=MAX_PER_COMPLAINT)
+    if len(set(photo_ids)) != len(photo_ids):
+        raise DomainError("photos_invalid")
+    photos = []
+    for photo_id in photo_ids:
+        photo = session.get(Photo, photo_id) if -2**31 < photo_id < 2**31 else None
+        if photo is None or photo.resident_id != resident.id:
+            raise NotFound("photo_not_found")
+        if photo.complaint_id is not None:
+            raise DomainError("photo_already_used")
+        photos.append(photo)
+    return photos
+
+
+def submit_complaint(session: Session, resident: Resident, *, scene: Any, category: Any, text: Any,
+                     phone: Any = None, location: Any = None, photos: Any = None) -> Complaint:
+    """Record a complaint for the unit behind the scene token; tells the resident and queues the content check.
+
+    Side effects: adds the complaint (state `submitted`, audit event, outbox row), its contact row if a phone or
+    location was given, attaches the resident's uploaded photos; defers the content-check job. Flushes.
+    """
     code = resolve_scene(session, scene if isinstance(scene, str) else None)
-    if not isinstance(category, str) or category not in COMPLAINT_CATEGORIES:
+    if not isinstance(category, str) or category not in categories():
         raise DomainError("category_unknown")
     if not isinstance(text, str) or not text.strip():
         raise DomainError("text_empty")
-    text = text.strip()
     if len(text) > TEXT_LIMIT:
         raise DomainError("text_too_long", limit=TEXT_LIMIT)
+    text = text.strip()
+    phone = _phone(phone)
+    where = _location(location)
+    attached = _photos(session, resident, photos)
     complaint = Complaint(unit_id=code.unit_id, resident_id=resident.id, qr_code_id=code.id, category=category,
                           text=text)
     complaint.unit = code.unit
     complaint.resident = resident
     transition_complaint(session, complaint, "submit", actor=Actor("resident", resident.id))
+    contact = None
+    if phone or where:
+        lat, lng, address = where or (None, None, None)
+        contact = ComplaintContact(complaint_id=complaint.id, phone=phone, latitude=lat, longitude=lng,
+                                   address=address)
+        session.add(contact)
+    for photo in attached:
+        photo.complaint_id = complaint.id
+    session.flush()
     defer(session, "content_check", complaint)
+    session.info.setdefault("intake.new", {})[complaint.id] = (contact, attached)
     return complaint
+
+
+def new_complaint_json(session: Session, complaint: Complaint) -> dict[str, Any]:
+    """complaint_json for a complaint submit_complaint just wrote in this session, without re-reading it."""
+    contact, photos = session.info.get("intake.new", {}).get(complaint.id, (_UNKNOWN, None))
+    return complaint_json(session, complaint, contact=contact, photos=photos)
 
 
 def own_complaint(session: Session, resident: Resident, complaint_id: int) -> Complaint:
     """One of the resident's own complaints; anyone else's answers exactly like a missing one."""
-    complaint = session.get(Complaint, complaint_id)
+    complaint = session.get(Complaint, complaint_id) if -2**31 < complaint_id < 2**31 else None
     if complaint is None or complaint.resident_id != resident.id:
         raise NotFound("complaint_not_found")
     return complaint
@@ -58,7 +135,19 @@ def timeline(session: Session, complaint: Complaint) -> list[dict[str, Any]]:
     return steps
 
 
-def complaint_json(session: Session, complaint: Complaint, *, with_timeline: bool = True) -> dict[str, Any]:
+_UNKNOWN: Any = object()
+
+
+def complaint_json(session: Session, complaint: Complaint, *, with_timeline: bool = True,
+                   contact: ComplaintContact | None = _UNKNOWN, photos: list[Photo] | None = None) -> dict[str, Any]:
+    """What the resident sees of their complaint; the phone only masked.
+
+    A caller that just wrote the complaint passes its contact and photos (saving the queries).
+    """
+    if contact is _UNKNOWN:
+        contact = session.get(ComplaintContact, complaint.id)
+    if photos is None:
+        photos = session.scalars(select(Photo).where(Photo.complaint_id == complaint.id).order_by(Photo.id)).all()
     data = {
         "id": complaint.id,
         "unit": {"name": complaint.unit.name, "full_name": complaint.unit.full_name()},
@@ -68,6 +157,10 @@ def complaint_json(session: Session, complaint: Complaint, *, with_timeline: boo
         "state_label": COMPLAINT_STATES[complaint.state.value],
         "reply": complaint.reply,
         "created_at": complaint.created_at.isoformat(),
+        "phone": mask_phone(contact.phone) if contact else None,
+        "location": ({"latitude": contact.latitude, "longitude": contact.longitude, "address": contact.address}
+                     if contact and contact.latitude is not None else None),
+        "photos": [photo_json(p) for p in photos],
     }
     if with_timeline:
         data["timeline"] = timeline(session, complaint)

@@ -34,6 +34,7 @@ class Unit(Base):
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
     path: Mapped[str] = mapped_column(String(400), index=True, default="")
     created_at: Mapped[timestamp]
+    retired_at: Mapped[dt.datetime | None]
 
     parent: Mapped[Unit | None] = relationship(remote_side="Unit.id", lazy="joined", join_depth=4)
     council_room: Mapped[CouncilRoom | None] = relationship(back_populates="unit", uselist=False)
@@ -96,12 +97,13 @@ class Staff(Base):
 
 
 class Resident(Base):
-    """A resident known by the openid WeChat gave us; nothing else is required."""
+    """A resident known by the openid WeChat gave us, or (channel "h5", no openid) by a private tracking link."""
 
     __tablename__ = "residents"
 
     id: Mapped[intpk]
-    openid: Mapped[str64] = mapped_column(unique=True)
+    openid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    channel: Mapped[str] = mapped_column(String(16), default="wechat", server_default="wechat")
     created_at: Mapped[timestamp]
     last_login_at: Mapped[dt.datetime | None]
 
@@ -117,6 +119,7 @@ class ResidentSession(Base):
     created_at: Mapped[timestamp]
     expires_at: Mapped[dt.datetime]
     revoked_at: Mapped[dt.datetime | None]
+    last_seen_at: Mapped[dt.datetime | None]
 
     resident: Mapped[Resident] = relationship(lazy="joined")
 
@@ -264,6 +267,7 @@ class Notification(Base):
     created_at: Mapped[timestamp]
     claimed_at: Mapped[dt.datetime | None]
     finished_at: Mapped[dt.datetime | None]
+    next_attempt_at: Mapped[dt.datetime | None]  # a retry after back-off is not handed over before this
 
 
 class AuditEvent(Base):

@@ -7,9 +7,10 @@ all in the caller's transaction. Nothing else in the project assigns `.state`.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from .base import utcnow
@@ -52,6 +53,7 @@ COMPLAINT_TRANSITIONS: dict[tuple[ComplaintState | None, str], ComplaintState] =
     (C.awaiting_triage, "merge"): C.merged,
     (C.awaiting_triage, "escalate"): C.awaiting_triage,
     (C.awaiting_triage, "promote"): C.promoted,
+    (C.awaiting_triage, "visit"): C.awaiting_triage,
     (C.promoted, "close"): C.closed,
     (C.promoted, "reopen"): C.awaiting_triage,
 }
@@ -84,6 +86,7 @@ COMPLAINT_NOTIFY = {
     "merge": "complaint_triaged",
     "escalate": "complaint_triaged",
     "promote": "complaint_triaged",
+    "visit": "complaint_triaged",
     "reopen": "complaint_triaged",
 }
 # Topic actions that tell every resident behind the topic; "propose" tells the unit's secretaries.
@@ -95,7 +98,7 @@ TOPIC_NOTIFY_RESIDENTS = {
     "disagree": "topic_progress",
     "refer": "topic_progress",
     "start": "topic_progress",
-    "complete": "topic_progress",
+    "complete": "rating_requested",
     "reopen": "topic_progress",
     "close": "topic_progress",
 }
@@ -128,7 +131,14 @@ def _audit(session: Session, kind: str, subject_id: int, action: str, before: An
 
 def notify(session: Session, event: str, *, recipient_kind: str, recipient_id: int, openid: str | None,
            params: dict[str, Any]) -> Notification:
-    """Write one outbox row; app.py hands it to the queue after commit."""
+    """Write one outbox row; app.py hands it to the queue after commit.
+
+    Staff events listed in `models.notify.DIGEST_EVENTS` wait for the daily digest instead (no row now).
+    """
+    from .notify import DIGEST_EVENTS, add_digest_item
+
+    if recipient_kind == "staff" and event in DIGEST_EVENTS:
+        return add_digest_item(session, recipient_id, event, params)
     row = Notification(event=event, recipient_kind=recipient_kind, recipient_id=recipient_id, openid=openid,
                        params=params, created_at=utcnow())
     session.add(row)
@@ -142,11 +152,25 @@ def defer(session: Session, kind: str, obj: Any) -> None:
 
 
 def transition_complaint(session: Session, complaint: Complaint, action: str, *, actor: Actor,
-                         reason: str | None = None, data: dict[str, Any] | None = None) -> Complaint:
-    """Move a complaint through `action`; write the audit event and tell its resident where the action says so."""
+                         reason: str | None = None, data: dict[str, Any] | None = None,
+                         expect: dt.datetime | None = None) -> Complaint:
+    """Move a complaint through `action`; write the audit event and tell its resident where the action says so.
+
+    With `expect` (the `state_changed_at` the actor saw), the change is a compare-and-set on the row: when another
+    transaction changed the complaint meanwhile, `stale_form` is raised and nothing is written.
+    """
     before = complaint.state if complaint.id is not None else None
     after = _next_state(COMPLAINT_TRANSITIONS, "complaint", before, action)
     now = utcnow()
+    if expect is not None and complaint.id is not None:
+        claimed = session.execute(
+            update(Complaint)
+            .where(Complaint.id == complaint.id, Complaint.state == before, Complaint.state_changed_at == expect)
+            .values(state=after, state_changed_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if claimed.rowcount != 1:
+            raise Conflict("stale_form")
     complaint.state = after
     complaint.state_changed_at = now
     if complaint.id is None:
@@ -198,6 +222,13 @@ def transition_topic(session: Session, topic: Topic, action: str, *, actor: Acto
         session.add(topic)
     session.flush()
     data = dict(data or {})
+    if after == T.closed:
+        # A closed topic closes the complaints behind it; their residents hear it once, from the topic below.
+        behind = session.scalars(select(Complaint).where(Complaint.topic_id == topic.id,
+                                                         Complaint.state == C.promoted).order_by(Complaint.id))
+        for complaint in behind.all():
+            transition_complaint(session, complaint, "close", actor=actor, reason=reason,
+                                 data={"topic_id": topic.id})
     _audit(session, "topic", topic.id, action, before, after, actor, reason, data)
     params = {"topic_id": topic.id, "title": topic.title, "unit_name": topic.unit.name, "action": action,
               "state": after.value, "reason": reason or "", "at": now.isoformat(), **data}

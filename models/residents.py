@@ -1,4 +1,8 @@
-"""Residents' own login state: opaque bearer tokens, stored hashed, that every resident-facing API checks."""
+"""Residents' own login state: opaque bearer tokens, stored hashed, that every resident-facing API checks.
+
+A token carries 256 random bits; only its SHA-256 is stored. A session ends at its absolute expiry, after
+`IDLE` without use, or when revoked (sign-out, or every session of a resident at once).
+"""
 
 from __future__ import annotations
 
@@ -6,12 +10,16 @@ import datetime as dt
 import hashlib
 import secrets
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from .base import utcnow
 from .entities import Resident, ResidentSession
 from .errors import Unauthorized
+
+IDLE = dt.timedelta(days=7)
+# last_seen_at is written at most this often, so reading a list is not a write per request.
+TOUCH_EVERY = dt.timedelta(minutes=5)
 
 
 def _hash(token: str) -> str:
@@ -19,7 +27,10 @@ def _hash(token: str) -> str:
 
 
 def sign_in_resident(session: Session, login, *, lifetime: dt.timedelta) -> tuple[Resident, str]:
-    """Find or create the resident behind a verified WeChat login and open a session; returns the raw token."""
+    """Find or create the resident behind a verified WeChat login and open a session; returns the raw token.
+
+    Side effects: adds the resident (first login) and a session row; flushes. `login.session_key` is not kept.
+    """
     resident = session.scalar(select(Resident).where(Resident.openid == login.openid))
     now = utcnow()
     if resident is None:
@@ -29,19 +40,53 @@ def sign_in_resident(session: Session, login, *, lifetime: dt.timedelta) -> tupl
     session.flush()
     token = secrets.token_urlsafe(32)
     session.add(ResidentSession(token_hash=_hash(token), resident_id=resident.id, created_at=now,
-                                expires_at=now + lifetime))
+                                expires_at=now + lifetime, last_seen_at=now))
     session.flush()
     return resident, token
 
 
-def authenticate_resident(session: Session, authorization: str | None) -> Resident:
-    """The resident behind an `Authorization: Bearer` header; 401 with a stable code otherwise."""
+def _bearer(authorization: str | None) -> str:
     if not authorization or not authorization.startswith("Bearer "):
         raise Unauthorized("session_missing")
     token = authorization.removeprefix("Bearer ").strip()
-    row = session.scalar(select(ResidentSession).where(ResidentSession.token_hash == _hash(token)))
+    if not token or len(token) > 256:
+        raise Unauthorized("session_invalid")
+    return token
+
+
+def resident_session(session: Session, authorization: str | None, *, idle: dt.timedelta = IDLE) -> ResidentSession:
+    """The live session row behind an `Authorization: Bearer` header; 401 with a stable code otherwise.
+
+    Side effect: moves `last_seen_at` forward (at most every few minutes), which keeps the session alive.
+    """
+    row = session.scalar(select(ResidentSession).where(ResidentSession.token_hash == _hash(_bearer(authorization))))
     if row is None or row.revoked_at is not None:
         raise Unauthorized("session_invalid")
-    if row.expires_at <= utcnow():
+    now = utcnow()
+    if row.expires_at <= now:
         raise Unauthorized("session_expired")
-    return row.resident
+    seen = row.last_seen_at or row.created_at
+    if seen + idle <= now:
+        raise Unauthorized("session_expired")
+    if now - seen >= TOUCH_EVERY:
+        row.last_seen_at = now
+    return row
+
+
+def authenticate_resident(session: Session, authorization: str | None, *, idle: dt.timedelta = IDLE) -> Resident:
+    """The resident behind an `Authorization: Bearer` header; 401 with a stable code otherwise."""
+    return resident_session(session, authorization, idle=idle).resident
+
+
+def revoke_resident_session(session: Session, authorization: str | None) -> None:
+    """Sign out: the session behind this header stops working at once. Side effect: stamps `revoked_at`."""
+    row = resident_session(session, authorization)
+    row.revoked_at = utcnow()
+    session.flush()
+
+
+def revoke_all_sessions(session: Session, resident: Resident) -> int:
+    """End every live session of a resident (a lost phone, an abuse case); returns how many were ended."""
+    return session.execute(update(ResidentSession).where(ResidentSession.resident_id == resident.id,
+                                                         ResidentSession.revoked_at.is_(None))
+                           .values(revoked_at=utcnow())).rowcount

@@ -38,6 +38,9 @@ class Settings:
     sending_stale_seconds: int
     sweep_interval: float
     sweep_grace_seconds: float
+    trusted_proxy_hops: int = 0  # how many reverse proxies in front of the app set X-Forwarded-For
+    rate_limits: str = ""  # overrides, e.g. "login_address=20/60,submit_resident=10/600"; "off" disables
+    push_token: str = ""  # the message-push Token set in the mini-program console
 
     @property
     def embedded(self) -> bool:
@@ -54,6 +57,8 @@ class Settings:
             "XINMA_SENDING_STALE_SECONDS": str(self.sending_stale_seconds),
             "XINMA_SWEEP_INTERVAL": str(self.sweep_interval),
             "XINMA_SWEEP_GRACE_SECONDS": str(self.sweep_grace_seconds),
+            "XINMA_TRUSTED_PROXY_HOPS": str(self.trusted_proxy_hops), "XINMA_RATE_LIMITS": self.rate_limits,
+            "XINMA_WECHAT_PUSH_TOKEN": self.push_token,
         }
         if self.redis_url:
             out["XINMA_REDIS_URL"] = self.redis_url
@@ -105,4 +110,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         sending_stale_seconds=int(env.get("XINMA_SENDING_STALE_SECONDS", "120")),
         sweep_interval=float(env.get("XINMA_SWEEP_INTERVAL", "15")),
         sweep_grace_seconds=float(env.get("XINMA_SWEEP_GRACE_SECONDS", "10")),
+        trusted_proxy_hops=int(env.get("XINMA_TRUSTED_PROXY_HOPS", "0")),
+        rate_limits=env.get("XINMA_RATE_LIMITS", ""),
+        push_token=env.get("XINMA_WECHAT_PUSH_TOKEN", "") or ("" if production else "sandbox-push-token"),
     )

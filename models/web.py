@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
+import hashlib
 import hmac
+import re
 import secrets
 from typing import Any
 
 from flask import current_app, g, jsonify, redirect, request, session, url_for
+from sqlalchemy import select
 from sqlalchemy.orm import Session
-from werkzeug.security import check_password_hash
+from werkzeug.security import check_password_hash, generate_password_hash
 
-from .entities import Staff, StaffRole
+from .base import utcnow
+from .entities import Staff, StaffRole, Unit
 from .errors import DomainError, NotFound, Unauthorized
+from .triage import Invitation, SignInThrottle
 
 
 def db() -> Session:
@@ -39,13 +45,114 @@ def json_body(allowed: set[str]) -> dict[str, Any]:
 
 # --- staff sign-in -------------------------------------------------------------------------------------------
 
-def authenticate_staff(db_session: Session, username: str, password: str) -> Staff:
-    """The active staff member with these credentials, or `signin_failed` (the same for any mistake)."""
-    from sqlalchemy import select
+MAX_FAILURES = 5
+LOCK_MINUTES = 15
+PASSWORD_MIN = 10
+_DUMMY_HASH = generate_password_hash("not-a-real-password", method="pbkdf2:sha256:1000")
 
-    staff = db_session.scalar(select(Staff).where(Staff.username == username.strip()))
-    if staff is None or not staff.active or not check_password_hash(staff.password_hash, password):
+
+def hash_password(password: str) -> str:
+    """A salted scrypt hash (werkzeug's default, a memory-hard algorithm)."""
+    return generate_password_hash(password)
+
+
+def _record_failure(db_session: Session, username: str) -> None:
+    """Count a failed sign-in in its own transaction, so the refusal's rollback does not undo it."""
+    with Session(bind=db_session.get_bind()) as side:
+        row = side.scalar(select(SignInThrottle).where(SignInThrottle.username == username))
+        if row is None:
+            row = SignInThrottle(username=username, failures=0)
+            side.add(row)
+        now = utcnow()
+        row.failures += 1
+        row.last_failure_at = now
+        if row.failures >= MAX_FAILURES:
+            row.locked_until = now + dt.timedelta(minutes=LOCK_MINUTES)
+            row.failures = 0
+        side.commit()
+
+
+def authenticate_staff(db_session: Session, username: str, password: str) -> Staff:
+    """The active staff member with these credentials, or `signin_failed` (the same for any mistake).
+
+    Side effects: a failure is counted per username (committed at once); after MAX_FAILURES the username is
+    locked for LOCK_MINUTES (`signin_locked`), even for the right password. Success clears the count.
+    """
+    username = (username or "").strip()[:64]
+    throttle = db_session.scalar(select(SignInThrottle).where(SignInThrottle.username == username))
+    now = utcnow()
+    if throttle is not None and throttle.locked_until is not None and throttle.locked_until > now:
+        minutes = max(1, int((throttle.locked_until - now).total_seconds() // 60) + 1)
+        raise Unauthorized("signin_locked", minutes=minutes)
+    staff = db_session.scalar(select(Staff).where(Staff.username == username)) if username else None
+    valid = check_password_hash(staff.password_hash if staff else _DUMMY_HASH, password or "")
+    if staff is None or not staff.active or not valid:
+        if username:
+            _record_failure(db_session, username)
         raise Unauthorized("signin_failed")
+    if throttle is not None:
+        throttle.failures = 0
+        throttle.locked_until = None
+    return staff
+
+
+def session_fingerprint(staff: Staff) -> str:
+    """Ties a session cookie to the password it was made with: a new password signs every old session out."""
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, staff.password_hash.encode(), hashlib.sha256).hexdigest()[:24]
+
+
+def sign_in(staff: Staff) -> None:
+    """Start a fresh session for `staff` (a new cookie, so a planted session id is worthless)."""
+    session.clear()
+    session.permanent = True
+    session["staff_id"] = staff.id
+    session["auth"] = session_fingerprint(staff)
+
+
+def create_invitation(db_session: Session, admin: Staff, *, role: StaffRole, display_name: str, units: list,
+                      days: int = 7) -> str:
+    """Write an invitation for one account with `role` over `units`; returns the raw token for the link."""
+    display_name = (display_name or "").strip()
+    if not display_name or len(display_name) > 64:
+        raise DomainError("display_name_invalid")
+    if not units:
+        raise DomainError("units_required")
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    db_session.add(Invitation(token_hash=hashlib.sha256(token.encode()).hexdigest(), role=role,
+                              display_name=display_name, unit_ids=[u.id for u in units], created_by_id=admin.id,
+                              created_at=now, expires_at=now + dt.timedelta(days=days)))
+    db_session.flush()
+    return token
+
+
+def invitation_for(db_session: Session, token: str) -> Invitation:
+    """The unused, unexpired invitation behind a link, or `invitation_invalid`."""
+    row = db_session.scalar(select(Invitation).where(
+        Invitation.token_hash == hashlib.sha256((token or "").encode()).hexdigest()))
+    if row is None or row.used_at is not None or row.expires_at <= utcnow():
+        raise NotFound("invitation_invalid")
+    return row
+
+
+def accept_invitation(db_session: Session, token: str, *, username: str, password: str) -> Staff:
+    """Create the invited account with a chosen username and password; the link then stops working."""
+    invitation = invitation_for(db_session, token)
+    username = (username or "").strip()
+    if not re.fullmatch(r"[A-Za-z0-9_.-]{3,64}", username):
+        raise DomainError("username_invalid")
+    if len(password or "") < PASSWORD_MIN:
+        raise DomainError("password_weak", min=PASSWORD_MIN)
+    if db_session.scalar(select(Staff.id).where(Staff.username == username)) is not None:
+        raise DomainError("username_taken")
+    units = list(db_session.scalars(select(Unit).where(Unit.id.in_(invitation.unit_ids))))
+    staff = Staff(username=username, display_name=invitation.display_name, password_hash=hash_password(password),
+                  role=invitation.role, units=units, created_at=utcnow())
+    db_session.add(staff)
+    db_session.flush()
+    invitation.used_at = utcnow()
+    invitation.staff_id = staff.id
     return staff
 
 
@@ -53,7 +160,7 @@ def current_staff() -> Staff | None:
     if "staff" not in g:
         staff_id = session.get("staff_id")
         g.staff = db().get(Staff, staff_id) if isinstance(staff_id, int) else None
-        if g.staff is not None and not g.staff.active:
+        if g.staff is not None and (not g.staff.active or session.get("auth") != session_fingerprint(g.staff)):
             g.staff = None
     return g.staff
 

@@ -1,27 +1,46 @@
-"""Issue, rotate and resolve the scene tokens behind unit codes."""
+"""Issue, rotate and resolve the scene tokens behind unit codes; count scans; retire units."""
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 import secrets
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from models import DomainError, NotFound, QrCode, Unit, utcnow
+from models.qr import UnitScan
 
 TOKEN_BYTES = 16  # 128 random bits; token_urlsafe gives 22 characters, all in WeChat's scene alphabet
+SCENE_MAX = 32  # WeChat's limit for getwxacodeunlimit's scene
+# WeChat's scene alphabet: digits, letters and !#$&'()*+,/:;=?@-._~
+SCENE_ALPHABET = re.compile(r"[0-9A-Za-z!#$&'()*+,/:;=?@\-._~]{1,32}")
+CHINA = ZoneInfo("Asia/Shanghai")
+
+
+def new_token() -> str:
+    """A fresh scene token: 128 random bits, 22 characters from WeChat's scene alphabet."""
+    return secrets.token_urlsafe(TOKEN_BYTES)
 
 
 def issue_code(session: Session, unit: Unit) -> QrCode:
     """Give the unit a new code, revoking the one it had (its old posters stop working)."""
+    if unit.retired_at is not None:
+        raise DomainError("unit_retired", status=409)
     now = utcnow()
     for old in session.scalars(select(QrCode).where(QrCode.unit_id == unit.id, QrCode.revoked_at.is_(None))):
         old.revoked_at = now
-    code = QrCode(unit_id=unit.id, token=secrets.token_urlsafe(TOKEN_BYTES), created_at=now)
+    code = QrCode(unit_id=unit.id, token=new_token(), created_at=now)
     code.unit = unit
     session.add(code)
     session.flush()
     return code
+
+
+rotate_code = issue_code
 
 
 def current_code(session: Session, unit: Unit) -> QrCode | None:
@@ -29,12 +48,16 @@ def current_code(session: Session, unit: Unit) -> QrCode | None:
 
 
 def resolve_scene(session: Session, token: str | None) -> QrCode:
-    """The live code behind a scanned scene token; `scene_unknown` or `scene_revoked` otherwise."""
+    """The live code behind a scanned scene token; `scene_unknown`, `scene_revoked` or `scene_unit_retired` else."""
     if not token or not isinstance(token, str):
         raise DomainError("scene_missing")
-    code = session.scalar(select(QrCode).where(QrCode.token == token[:64]))
+    if not SCENE_ALPHABET.fullmatch(token):
+        raise NotFound("scene_unknown")
+    code = session.scalar(select(QrCode).where(QrCode.token == token))
     if code is None:
         raise NotFound("scene_unknown")
+    if code.unit.retired_at is not None:
+        raise DomainError("scene_unit_retired", status=410)
     if code.revoked_at is not None:
         raise DomainError("scene_revoked", status=410)
     return code
@@ -42,3 +65,80 @@ def resolve_scene(session: Session, token: str | None) -> QrCode:
 
 def scan_url(public_url: str, code: QrCode) -> str:
     return f"{public_url.rstrip('/')}/q/{code.token}"
+
+
+def retire_unit(session: Session, unit: Unit) -> Unit:
+    """Take a unit out of service: its code stops working with a clear message; its history stays."""
+    now = utcnow()
+    unit.retired_at = now
+    for code in session.scalars(select(QrCode).where(QrCode.unit_id == unit.id, QrCode.revoked_at.is_(None))):
+        code.revoked_at = now
+    session.flush()
+    return unit
+
+
+def china_today(now: dt.datetime | None = None) -> dt.date:
+    return (now or utcnow()).astimezone(CHINA).date()
+
+
+def count_scan(session: Session, unit_id: int, day: dt.date | None = None) -> None:
+    """Add one scan to the unit's count for the day (China time); safe under concurrent scans."""
+    day = day or china_today()
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(UnitScan).values(unit_id=unit_id, day=day, count=1)
+    stmt = stmt.on_conflict_do_update(index_elements=["unit_id", "day"], set_={"count": UnitScan.count + 1})
+    session.execute(stmt)
+
+
+def scan_counts(session: Session, unit_ids: list[int], day: dt.date | None = None) -> dict[int, tuple[int, int]]:
+    """unit id -> (scans today, scans in all) for these units."""
+    day = day or china_today()
+    if not unit_ids:
+        return {}
+    out: dict[int, tuple[int, int]] = {}
+    for unit_id, total in session.execute(select(UnitScan.unit_id, func.sum(UnitScan.count))
+                                          .where(UnitScan.unit_id.in_(unit_ids)).group_by(UnitScan.unit_id)):
+        out[unit_id] = (0, int(total))
+    for unit_id, count in session.execute(select(UnitScan.unit_id, UnitScan.count)
+                                          .where(UnitScan.unit_id.in_(unit_ids), UnitScan.day == day)):
+        out[unit_id] = (int(count), out.get(unit_id, (0, 0))[1])
+    return out
+
+
+def get_unit(session: Session, unit_id: int) -> Unit:
+    unit = session.get(Unit, unit_id)
+    if unit is None:
+        raise NotFound("unit_not_found")
+    return unit
+
+
+def unit_by_code(session: Session, code: str) -> Unit:
+    unit = session.scalar(select(Unit).where(Unit.code == code.strip()))
+    if unit is None:
+        raise NotFound("unit_not_found")
+    return unit
+
+
+def subtree(session: Session, unit: Unit, *, live_only: bool = True) -> list[Unit]:
+    """The unit and everything below it, in tree order."""
+    query = select(Unit).where(Unit.path.like(f"{unit.path}%"))
+    if live_only:
+        query = query.where(Unit.retired_at.is_(None))
+    units = list(session.scalars(query))
+    return sort_tree(units)
+
+
+def sort_tree(units: list[Unit]) -> list[Unit]:
+    """Depth-first order, siblings by code."""
+    by_parent: dict[int | None, list[Unit]] = {}
+    ids = {u.id for u in units}
+    for u in units:
+        by_parent.setdefault(u.parent_id if u.parent_id in ids else None, []).append(u)
+    out: list[Unit] = []
+    stack = sorted(by_parent.get(None, []), key=lambda u: u.code, reverse=True)
+    while stack:
+        u = stack.pop()
+        out.append(u)
+        stack.extend(sorted(by_parent.get(u.id, []), key=lambda c: c.code, reverse=True))
+    return out

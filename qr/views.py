@@ -1,23 +1,120 @@
-"""The scan landing `/q/<token>`: what a phone camera or WeChat opens when it reads a unit code."""
+"""The scan landing `/q/<token>` and the admin pages for units: tree, search, rotate, posters, scan counts."""
 
 from __future__ import annotations
 
+import tempfile
 from urllib.parse import urlencode
 
-from flask import Blueprint, current_app, redirect, render_template, request
+from flask import Blueprint, Response, current_app, redirect, render_template, request, send_file, url_for
+from sqlalchemy import or_, select
 
-from models.web import db
+from models import DomainError, QrCode, StaffRole, Unit
+from models.web import check_csrf, db, staff_required
 
-from .services import resolve_scene
+from . import services
+from .export import safe_name, write_pdf, write_zip
+from .posters import page_size, poster_png, qr_png
 
 bp = Blueprint("qr", __name__, template_folder="templates")
 
 
+def in_wechat() -> bool:
+    return "MicroMessenger" in request.headers.get("User-Agent", "")
+
+
 @bp.get("/q/<token>")
 def landing(token: str):
-    code = resolve_scene(db(), token)
+    """Inside WeChat: into the mini-program with the scene. Anywhere else (or with ?h5): the H5 intake page."""
+    code = services.resolve_scene(db(), token)
+    services.count_scan(db(), code.unit_id)
     simulator = current_app.config["XINMA"].miniprogram_simulator_url
-    if simulator and request.args.get("h5") is None:
+    if in_wechat() and simulator and request.args.get("h5") is None:
         # Embedded mode: the sandbox's simulated phone stands in for the mini-program that WeChat would open.
         return redirect(f"{simulator}?{urlencode({'scene': code.token})}")
-    return render_template("qr/landing.html", unit=code.unit, full_name=code.unit.full_name())
+    # Production WeChat opens the mini-program itself for a registered scan-link prefix (扫普通链接二维码打开小程序)
+    # and never reaches this page; if it does, the H5 page works inside WeChat's browser as well.
+    return redirect(url_for("h5.report", token=code.token))
+
+
+# --- admin -----------------------------------------------------------------------------------------------------
+
+def _items(units: list[Unit]):
+    public_url = current_app.config["XINMA"].public_url
+    codes = {c.unit_id: c for c in db().scalars(select(QrCode).where(
+        QrCode.unit_id.in_([u.id for u in units]), QrCode.revoked_at.is_(None)))}
+    for unit in units:
+        if unit.id in codes:
+            yield unit.full_name(), unit.code, services.scan_url(public_url, codes[unit.id])
+
+
+@bp.get("/admin/units")
+@staff_required(StaffRole.admin)
+def units():
+    query = request.args.get("q", "").strip()[:50]
+    stmt = select(Unit).order_by(Unit.path)
+    if query:
+        stmt = stmt.where(or_(Unit.name.contains(query, autoescape=True), Unit.code.startswith(query,
+                                                                                               autoescape=True)))
+    rows = list(db().scalars(stmt.limit(500)))
+    rows = services.sort_tree(rows) if not query else rows
+    counts = services.scan_counts(db(), [u.id for u in rows])
+    depth = {u.id: len(u.ancestor_ids()) - 1 for u in rows}
+    return render_template("qr/units.html", units=rows, counts=counts, depth=depth, query=query)
+
+
+@bp.get("/admin/units/<int:unit_id>")
+@staff_required(StaffRole.admin)
+def unit(unit_id: int):
+    unit = services.get_unit(db(), unit_id)
+    code = services.current_code(db(), unit)
+    counts = services.scan_counts(db(), [unit.id]).get(unit.id, (0, 0))
+    url = services.scan_url(current_app.config["XINMA"].public_url, code) if code else None
+    return render_template("qr/unit.html", unit=unit, code=code, url=url, counts=counts)
+
+
+@bp.post("/admin/units/<int:unit_id>/rotate")
+@staff_required(StaffRole.admin)
+def rotate(unit_id: int):
+    check_csrf()
+    services.rotate_code(db(), services.get_unit(db(), unit_id))
+    return redirect(url_for("qr.unit", unit_id=unit_id, rotated=1), 303)
+
+
+@bp.get("/admin/units/<int:unit_id>/qr.png")
+@staff_required(StaffRole.admin)
+def unit_qr(unit_id: int):
+    unit = services.get_unit(db(), unit_id)
+    code = services.current_code(db(), unit)
+    if code is None:
+        raise DomainError("unit_retired", status=409)
+    png = qr_png(services.scan_url(current_app.config["XINMA"].public_url, code))
+    return Response(png, mimetype="image/png")
+
+
+@bp.get("/admin/units/<int:unit_id>/poster-<size>.png")
+@staff_required(StaffRole.admin)
+def unit_poster(unit_id: int, size: str):
+    page = page_size(size)
+    unit = services.get_unit(db(), unit_id)
+    items = list(_items([unit]))
+    if not items:
+        raise DomainError("unit_retired", status=409)
+    png = poster_png(*items[0], page)
+    name = f"{safe_name(unit.code)}-{page.name}.png"
+    return Response(png, mimetype="image/png", headers={"Content-Disposition": f"attachment; filename={name}"})
+
+
+@bp.get("/admin/units/<int:unit_id>/export.<fmt>")
+@staff_required(StaffRole.admin)
+def unit_export(unit_id: int, fmt: str):
+    if fmt not in ("zip", "pdf"):
+        raise DomainError("export_format_unknown")
+    page = page_size(request.args.get("size", "A4"))
+    unit = services.get_unit(db(), unit_id)
+    items = _items(services.subtree(db(), unit))
+    # Spooled to a temporary file (on disk past 8 MB) rather than held in memory.
+    out = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115 - send_file closes it
+    (write_zip if fmt == "zip" else write_pdf)(out, items, page)
+    out.seek(0)
+    return send_file(out, mimetype="application/zip" if fmt == "zip" else "application/pdf", as_attachment=True,
+                     download_name=f"{safe_name(unit.code)}-posters-{page.name}.{fmt}")

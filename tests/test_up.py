@@ -145,7 +145,9 @@ def test_up_runs_the_whole_system_and_ctrl_c_stops_it(up, tmp_path):
 
     http = requests.Session()
     assert http.get(f"{base}/healthz", timeout=10).json() == {"ok": True}
-    hop = http.get(scan.group(1), allow_redirects=False, timeout=10)
+    # Scanned with WeChat (its User-Agent says MicroMessenger): into the simulated mini-program.
+    hop = http.get(scan.group(1), allow_redirects=False, timeout=10,
+                   headers={"User-Agent": "Mozilla/5.0 (iPhone) Mobile/15E148 MicroMessenger/8.0.50"})
     assert hop.status_code == 302
     target = urlsplit(hop.headers["Location"])
     assert f"{target.scheme}://{target.netloc}{target.path}" == f"{sandbox}/phone"

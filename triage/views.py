@@ -1,18 +1,49 @@
-"""Staff sign-in and the grid worker's mobile pages: the queue, a complaint, the decisions."""
+"""Staff sign-in and invitations, and the grid worker's mobile pages: the queue, a complaint, the decisions."""
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, request, session, url_for
+import functools
 
-from models import DomainError, StaffRole
-from models.messages import COMPLAINT_STATES, DEFAULT_REASONS, DELIBERATION_CATEGORIES, error_text
-from models.web import authenticate_staff, check_csrf, current_staff, db, staff_required
+from flask import Blueprint, redirect, render_template, request, url_for
+
+from models import DomainError, NotFound, StaffRole, Unit
+from models.messages import (
+    COMPLAINT_CATEGORIES,
+    COMPLAINT_STATES,
+    DELIBERATION_CATEGORIES,
+    REFERRALS,
+    TIMELINE,
+    error_text,
+)
+from models.scope import units_in_scope
+from models.web import (
+    accept_invitation,
+    authenticate_staff,
+    check_csrf,
+    create_invitation,
+    current_staff,
+    db,
+    invitation_for,
+    sign_in,
+    staff_required,
+)
 
 from . import services
+from .rules import rules_for
+from .similar import similar
 
 bp = Blueprint("triage", __name__, template_folder="templates")
 HOME = {StaffRole.grid_worker: "triage.queue", StaffRole.secretary: "council.home", StaffRole.admin: "triage.queue"}
 
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None
+    except ValueError:
+        raise DomainError("filter_invalid") from None
+
+
+# --- sign-in and invitations ---------------------------------------------------------------------------------
 
 @bp.route("/staff/signin", methods=["GET", "POST"])
 def signin():
@@ -22,12 +53,11 @@ def signin():
             check_csrf()
             staff = authenticate_staff(db(), request.form.get("username", ""), request.form.get("password", ""))
         except DomainError as exc:
-            error = error_text(exc.code)
+            error = error_text(exc.code, exc.params)
         else:
-            session.clear()
-            session["staff_id"] = staff.id
+            sign_in(staff)
             target = request.args.get("next", "")
-            if not target.startswith("/") or target.startswith("//"):
+            if not target.startswith("/") or target.startswith("//") or "\\" in target:
                 target = url_for(HOME[staff.role])
             return redirect(target)
     return render_template("triage/signin.html", error=error), 401 if error else 200
@@ -35,9 +65,53 @@ def signin():
 
 @bp.post("/staff/signout")
 def signout():
+    from flask import session
+
     check_csrf()
     session.clear()
     return redirect(url_for("triage.signin"))
+
+
+@bp.route("/staff/invitations", methods=["GET", "POST"])
+@staff_required(StaffRole.admin)
+def invitations():
+    staff = current_staff()
+    units = units_in_scope(db(), staff)
+    link = None
+    if request.method == "POST":
+        check_csrf()
+        try:
+            role = StaffRole(request.form.get("role", ""))
+        except ValueError:
+            raise DomainError("role_unknown") from None
+        wanted = {_int(v) for v in request.form.getlist("unit_id")}
+        chosen = [u for u in units if u.id in wanted]
+        token = create_invitation(db(), staff, role=role, display_name=request.form.get("display_name", ""),
+                                  units=chosen)
+        link = url_for("triage.invite", token=token, _external=True)
+    return render_template("triage/invitations.html", units=units, link=link, roles=ROLE_NAMES)
+
+
+ROLE_NAMES = {StaffRole.grid_worker.value: "网格员", StaffRole.secretary.value: "书记 / 召集人",
+              StaffRole.admin.value: "管理员"}
+
+
+@bp.route("/staff/invite/<token>", methods=["GET", "POST"])
+def invite(token: str):
+    invitation = invitation_for(db(), token)
+    error = None
+    if request.method == "POST":
+        try:
+            check_csrf()
+            staff = accept_invitation(db(), token, username=request.form.get("username", ""),
+                                      password=request.form.get("password", ""))
+        except DomainError as exc:
+            error = error_text(exc.code, exc.params)
+        else:
+            sign_in(staff)
+            return redirect(url_for(HOME[staff.role]))
+    return render_template("triage/invite.html", invitation=invitation, roles=ROLE_NAMES, error=error), \
+        400 if error else 200
 
 
 @bp.get("/")
@@ -46,38 +120,141 @@ def index():
     return redirect(url_for(HOME[staff.role]) if staff else url_for("triage.signin"))
 
 
+# --- the queue and a complaint -------------------------------------------------------------------------------
+
 @bp.get("/triage/")
 @staff_required(StaffRole.grid_worker)
 def queue():
-    items = services.queue(db(), current_staff())
-    return render_template("triage/queue.html", items=items, states=COMPLAINT_STATES)
+    args = request.args
+    result = services.queue(db(), current_staff(), unit_id=_int(args.get("unit")), category=args.get("category"),
+                            state=args.get("state") or None, page=_int(args.get("page")) or 1)
+    return render_template("triage/queue.html", result=result, states=COMPLAINT_STATES,
+                           categories=COMPLAINT_CATEGORIES, queue_states=services.QUEUE_STATES,
+                           chosen={"unit": args.get("unit", ""), "category": args.get("category", ""),
+                                   "state": args.get("state", "awaiting_triage")})
+
+
+def _complaint_page(complaint_id: int, error: str | None = None, status: int = 200):
+    session, staff = db(), current_staff()
+    item = services.complaint_for(session, staff, complaint_id)
+    parent: Unit | None = item.unit.parent
+    events = services.timeline(session, item)
+    return render_template(
+        "triage/complaint.html", item=item, states=COMPLAINT_STATES, categories=DELIBERATION_CATEGORIES,
+        rules=rules_for(session, item.unit), referrals=REFERRALS, timeline=events, labels=TIMELINE,
+        similar=similar(session, staff, item), topics=services.joinable_topics(session, item),
+        visits=services.visits(session, item), deadline=services.deadline_of(session, item), parent=parent,
+        error=error, last=events[-1] if error and events else None,
+    ), status
 
 
 @bp.get("/triage/complaints/<int:complaint_id>")
 @staff_required(StaffRole.grid_worker)
 def complaint(complaint_id: int):
-    item = services.complaint_for(db(), current_staff(), complaint_id)
-    return render_template("triage/complaint.html", item=item, states=COMPLAINT_STATES,
-                           categories=DELIBERATION_CATEGORIES, reasons=DEFAULT_REASONS)
+    return _complaint_page(complaint_id)
+
+
+def decision(view):
+    """A decision form: CSRF first, then the complaint in scope, then the service; a refusal re-renders the page
+    with the reason (and, when someone else acted first, what they did), and nothing is changed."""
+
+    @functools.wraps(view)
+    def wrapper(complaint_id: int):
+        check_csrf()
+        staff = current_staff()
+        item = services.complaint_for(db(), staff, complaint_id)
+        try:
+            done = view(staff, item, request.form)
+        except NotFound:
+            raise
+        except DomainError as exc:
+            db().rollback()
+            return _complaint_page(complaint_id, error_text(exc.code, exc.params), exc.status)
+        return done or redirect(url_for("triage.queue", done=item.id))
+
+    return wrapper
 
 
 @bp.post("/triage/complaints/<int:complaint_id>/promote")
 @staff_required(StaffRole.grid_worker)
-def promote(complaint_id: int):
-    check_csrf()
-    staff = current_staff()
-    item = services.complaint_for(db(), staff, complaint_id)
-    services.promote(db(), staff, item, title=request.form.get("title", ""), summary=request.form.get("summary", ""),
-                     category=request.form.get("category", ""), version=request.form.get("version"))
-    return redirect(url_for("triage.queue", done=item.id))
+@decision
+def promote(staff, item, form):
+    services.promote(db(), staff, item, title=form.get("title", ""), summary=form.get("summary", ""),
+                     category=form.get("category", ""), topic_id=_int(form.get("topic_id")),
+                     version=form.get("version"))
 
 
 @bp.post("/triage/complaints/<int:complaint_id>/decline")
 @staff_required(StaffRole.grid_worker)
-def decline(complaint_id: int):
-    check_csrf()
-    staff = current_staff()
-    item = services.complaint_for(db(), staff, complaint_id)
-    services.decline(db(), staff, item, reason_code=request.form.get("reason_code", ""),
-                     reply=request.form.get("reply", ""), version=request.form.get("version"))
-    return redirect(url_for("triage.queue", done=item.id))
+@decision
+def decline(staff, item, form):
+    services.decline(db(), staff, item, reason_code=form.get("reason_code", ""), reply=form.get("reply", ""),
+                     referral=form.get("referral") or None, version=form.get("version"))
+
+
+@bp.post("/triage/complaints/<int:complaint_id>/solve")
+@staff_required(StaffRole.grid_worker)
+@decision
+def solve(staff, item, form):
+    services.solve(db(), staff, item, note=form.get("note", ""), version=form.get("version"))
+
+
+@bp.post("/triage/complaints/<int:complaint_id>/merge")
+@staff_required(StaffRole.grid_worker)
+@decision
+def merge(staff, item, form):
+    services.merge(db(), staff, item, target_id=_merge_target(form.get("target_id")), version=form.get("version"))
+
+
+def _merge_target(value: str | None) -> int | None:
+    value = (value or "").strip().lstrip("#第").rstrip("号")
+    try:
+        return int(value) if value else None
+    except ValueError:
+        raise DomainError("merge_target_not_found", status=404) from None
+
+
+@bp.post("/triage/complaints/<int:complaint_id>/escalate")
+@staff_required(StaffRole.grid_worker)
+@decision
+def escalate(staff, item, form):
+    services.escalate(db(), staff, item, reason=form.get("reason", ""), version=form.get("version"))
+
+
+@bp.post("/triage/complaints/<int:complaint_id>/visit")
+@staff_required(StaffRole.grid_worker)
+@decision
+def visit(staff, item, form):
+    services.record_visit(db(), staff, item, notes=form.get("notes", ""), version=form.get("version"))
+    return redirect(url_for("triage.complaint", complaint_id=item.id, visited=1))
+
+
+# --- the district's rule set ---------------------------------------------------------------------------------
+
+@bp.route("/staff/rules", methods=["GET", "POST"])
+@staff_required(StaffRole.admin)
+def rules():
+    """The admin picks the district's rule set (a preset or their own reason codes) and the triage time limit."""
+    from models import UnitLevel
+    from models.messages import RULE_SET_PRESETS
+
+    from .rules import install_rule_set, parse_reasons
+
+    session, staff = db(), current_staff()
+    districts = [u for u in staff.units if u.level == UnitLevel.district]
+    if not districts:
+        raise NotFound("not_found")
+    district = districts[0]
+    saved = False
+    if request.method == "POST":
+        check_csrf()
+        preset = request.form.get("preset", "")
+        custom = parse_reasons(request.form.get("reasons", "")) if preset == "custom" else None
+        if preset != "custom" and preset not in RULE_SET_PRESETS:
+            raise DomainError("reason_unknown")
+        days = _int(request.form.get("triage_days")) or 0
+        install_rule_set(session, district, preset, triage_days=days, reasons=custom,
+                         name=request.form.get("name") or None)
+        saved = True
+    return render_template("triage/rules.html", district=district, current=rules_for(session, district),
+                           presets=RULE_SET_PRESETS, saved=saved)

@@ -7,6 +7,7 @@ no timeout, plain cgi-bin/token) and its unbounded auto-retry are replaced here.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass
 
@@ -20,6 +21,7 @@ from .errors import (
     TOKEN_INVALID_ERRCODES,
     WeChatError,
     WeChatLoginCodeInvalid,
+    WeChatOutcomeUnknown,
     WeChatRequestInvalid,
     WeChatRetryable,
     WeChatServerError,
@@ -63,6 +65,10 @@ class TextCheck:
 def _unreachable(exc: requests.RequestException, what: str) -> WeChatUnreachable:
     # The requests/urllib3 message repeats the URL, whose query holds the secret or the access token:
     # keep only the exception type.
+    if isinstance(exc, requests.ReadTimeout):
+        # Sent, no answer: the server may still act on it (a slow WeChat delivers the message late).
+        return WeChatOutcomeUnknown(None, f"{type(exc).__name__} while calling {what}")
+    # Connect failures (refused, connect timeout, reset on a pooled connection) never reached WeChat's handler.
     return WeChatUnreachable(None, f"{type(exc).__name__} while calling {what}")
 
 
@@ -94,6 +100,7 @@ class WeChatGateway(WeChatClient):
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
         self.API_BASE_URL = self.base_url + "cgi-bin/"
         self.wxa.API_BASE_URL = self.base_url
+        self._refresh_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"WeChatGateway(appid={self.appid!r}, base_url={self.base_url!r})"
@@ -129,7 +136,8 @@ class WeChatGateway(WeChatClient):
         try:
             res = self._http.post(url, json=body, timeout=self.timeout)
         except requests.RequestException as exc:
-            raise _unreachable(exc, "cgi-bin/stable_token") from None
+            # A token fetch is safe to repeat: never "outcome unknown", whatever the timeout.
+            raise WeChatUnreachable(None, f"{type(exc).__name__} while calling cgi-bin/stable_token") from None
         if res.status_code >= 400:
             raise _http_error(res.status_code, "cgi-bin/stable_token")
         try:
@@ -171,11 +179,37 @@ class WeChatGateway(WeChatClient):
                     message = f"token still rejected after one refresh: {exc.errmsg}"
                     raise WeChatTokenError(errcode, message) from None
                 log.warning("WeChat rejected the access token (errcode %s); refreshing once", errcode)
-                shared = self.session.get(self.access_token_key)
-                if not shared or shared == token:
-                    self.fetch_access_token(force_refresh=True)
-                # else: another process already refreshed the shared token; use it without a new fetch.
+                self._refresh_after_rejection(token)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _refresh_after_rejection(self, rejected: str) -> None:
+        """Replace a token WeChat rejected, once for all threads and processes sharing the token storage.
+
+        Side effects: at most one forced stable_token fetch per rejected token: threads queue on a lock, and
+        with Redis, processes take a short `SET NX` lock; the others wait for the shared token to change.
+        """
+        with self._refresh_lock:
+            shared = self.session.get(self.access_token_key)
+            if shared and shared != rejected:
+                return  # another thread or process already refreshed it
+            redis = getattr(self.session, "redis", None)
+            if redis is None:
+                self.fetch_access_token(force_refresh=True)
+                return
+            lock = f"{REDIS_PREFIX}:refresh:{self.appid}"
+            if redis.set(lock, "1", nx=True, ex=max(int(self.timeout[0] * 2), 5)):
+                try:
+                    self.fetch_access_token(force_refresh=True)
+                finally:
+                    redis.delete(lock)
+                return
+            deadline = time.monotonic() + self.timeout[0] * 2
+            while time.monotonic() < deadline:
+                shared = self.session.get(self.access_token_key)
+                if shared and shared != rejected:
+                    return
+                time.sleep(0.05)
+            raise WeChatUnreachable(None, "another process is refreshing the access token")
 
     # -- API methods ------------------------------------------------------------------------------
 
@@ -281,3 +315,14 @@ class WeChatGateway(WeChatClient):
             # errcode 0 with JSON instead of an image: not a usable answer.
             raise WeChatRequestInvalid(result.get("errcode"), str(result.get("errmsg", "no image")))
         return result.content
+
+    def media_check_async(self, openid: str, media_url: str, media_type: int = 2, scene: int = 2) -> str:
+        """Submit an image (media_type 2) for the asynchronous media check; returns the trace_id.
+
+        https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/sec-center/sec-check/mediaCheckAsync.html
+        Side effects: one POST; WeChat fetches `media_url` and pushes the verdict (event wxa_media_check)
+        to the message-push endpoint within about 30 minutes.
+        """
+        body = {"media_url": media_url, "media_type": media_type, "version": 2, "openid": openid, "scene": scene}
+        result = self.wxa._post("wxa/media_check_async", data=body)
+        return str(result.get("trace_id", ""))

@@ -53,6 +53,16 @@ class WeChatUnreachable(WeChatRetryable):
     code = "wechat_unreachable"
 
 
+class WeChatOutcomeUnknown(WeChatUnreachable):
+    """The request was sent but no answer came in time (read timeout): WeChat may have acted on it.
+
+    Idempotent calls (content checks) may treat it as any other unreachable WeChat; a subscribe message must
+    not be re-sent blindly, since WeChat has no idempotency key and a slow server may still deliver it.
+    """
+
+    code = "wechat_outcome_unknown"
+
+
 class WeChatTokenError(WeChatError):
     """No usable access token: still rejected after one refresh, or the token fetch itself failed."""
 

@@ -29,7 +29,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from .field_rules import RULES, key_type, value_ok
 
-ENDPOINT_KINDS = ("token", "login", "subscribe_send", "sec_check", "wxacode")
+ENDPOINT_KINDS = ("token", "login", "subscribe_send", "sec_check", "wxacode", "media_check")
 FAULT_TYPES = ("latency_ms", "http_500", "timeout", "errcode")
 LOGIN_CODE_TTL = 300
 ACTIVE_WINDOW = 2 * 3600  # msgSecCheck v2 wants a user active in the last 2 hours
@@ -118,6 +118,7 @@ class _State:
         self.accepted: set[tuple[str, str]] = set()
         self.messages: list[dict] = []
         self.faults: list[dict] = []
+        self.media_checks: list[dict] = []  # mediaCheckAsync submissions, for the push a test sends
         self.calls = {kind: {"ok": 0, "failed": 0} for kind in ENDPOINT_KINDS}
         self.tokens_issued = 0
         self.force_refreshes = 0
@@ -418,6 +419,21 @@ def create_sandbox_app(
             }
         )
 
+    @app.post("/wxa/media_check_async")
+    @wechat_endpoint("media_check")
+    def media_check_async():
+        require_token()
+        data = body_json()
+        if data.get("version") != 2 or data.get("media_type") not in (1, 2) or not data.get("media_url"):
+            raise _Refusal(47001, "data format error")
+        if data.get("openid") not in state.users:
+            raise _Refusal(40003, "invalid openid")
+        trace_id = f"{secrets.token_hex(6)}-{secrets.token_hex(4)}"
+        with state.lock:
+            state.media_checks.append({"trace_id": trace_id, "media_url": data["media_url"],
+                                       "openid": data["openid"], "received_at": clock()})
+        return jsonify({"errcode": 0, "errmsg": "ok", "trace_id": trace_id})
+
     # -- WeChat: mini-program codes -------------------------------------------------------------
 
     @app.post("/wxa/getwxacodeunlimit")
@@ -575,6 +591,11 @@ def create_sandbox_app(
                     "force_refreshes": state.force_refreshes,
                 }
             )
+
+    @app.get("/_sandbox/media_checks")
+    def control_media_checks():
+        with state.lock:
+            return jsonify({"media_checks": [dict(m) for m in state.media_checks]})
 
     @app.get("/_sandbox/faults")
     def control_faults():

@@ -17,7 +17,11 @@ LIVE = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFE
 JOBS = {
     "notification": ("workers.jobs.deliver_notification", "notification-{}"),
     "content_check": ("workers.jobs.check_complaint_content", "content-check-{}"),
+    "photo": ("workers.intake_jobs.process_photo", "photo-{}"),
+    "digest": ("workers.jobs.send_digests", "digest-{}"),
 }
+BATCH = ("workers.jobs.deliver_notifications", "notifications-{}-{}-{}")
+BATCH_SIZE = 200  # rows per batch job: RQ's per-job cost (a fork) is paid once per batch
 
 
 def redis_connection(url: str) -> Redis:
@@ -32,7 +36,30 @@ def make_queue(connection: Redis) -> Queue:
 def enqueue(queue: Queue, kind: str, row_id: int) -> bool:
     """Hand one row's job to RQ unless a live job for it exists; False if Redis could not be reached."""
     func, id_format = JOBS[kind]
-    job_id = id_format.format(row_id)
+    return _enqueue(queue, func, [row_id], id_format.format(row_id))
+
+
+def hand_over(queue: Queue, notification_ids: list[int], round_id: str | None = None) -> int:
+    """Hand outbox rows to RQ: one job for a single row, batch jobs of BATCH_SIZE for many; rows handed over.
+
+    A batch's job id names its rows, so the same batch handed twice is queued once. The sweep passes its own
+    `round_id`: a job left "started" by a killed worker must not hide its rows from the next round. A row in
+    two batches is still sent once, since delivery claims each row with a compare-and-set.
+    """
+    ids = sorted(set(notification_ids))
+    if round_id is None and len(ids) == 1:
+        return int(enqueue(queue, "notification", ids[0]))
+    handed = 0
+    for start in range(0, len(ids), BATCH_SIZE):
+        chunk = ids[start:start + BATCH_SIZE]
+        job_id = BATCH[1].format(chunk[0], chunk[-1], len(chunk)) + (f"-{round_id}" if round_id else "")
+        if not _enqueue(queue, BATCH[0], [chunk], job_id, retry=None):
+            return handed
+        handed += len(chunk)
+    return handed
+
+
+def _enqueue(queue: Queue, func: str, args: list, job_id: str, retry: Retry | None = RETRY) -> bool:
     try:
         try:
             existing = Job.fetch(job_id, connection=queue.connection, serializer=JSONSerializer)
@@ -42,10 +69,10 @@ def enqueue(queue: Queue, kind: str, row_id: int) -> bool:
             if existing.get_status(refresh=False) in LIVE:
                 return True
             existing.delete()
-        queue.enqueue(func, row_id, job_id=job_id, retry=RETRY, result_ttl=300, failure_ttl=86400)
+        queue.enqueue(func, *args, job_id=job_id, retry=retry, result_ttl=300, failure_ttl=86400)
         return True
-    except Exception as exc:  # Redis down or flushed mid-call: the sweep hands the row over later
-        log.warning("could not enqueue %s %s: %s", kind, row_id, exc.__class__.__name__)
+    except Exception as exc:  # Redis down or flushed mid-call: the sweep hands the rows over later
+        log.warning("could not enqueue %s: %s", job_id, exc.__class__.__name__)
         return False
 
 
@@ -61,10 +88,17 @@ def install_relay(factory, queue_getter) -> None:
         queue = queue_getter()
         if queue is None:
             return
+        notifications = []
         for kind, obj in items:
             identity = inspect(obj).identity
-            if identity and not enqueue(queue, kind, identity[0]):
+            if not identity:
+                continue
+            if kind == "notification":
+                notifications.append(identity[0])
+            elif not enqueue(queue, kind, identity[0]):
                 return  # Redis is unreachable: stop trying; the sweep hands these rows over later
+        if notifications:
+            hand_over(queue, notifications)
 
     @event.listens_for(factory, "after_rollback")
     def _drop(session) -> None:

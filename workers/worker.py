@@ -14,10 +14,12 @@ import time
 from rq import Worker
 from rq.serializers import JSONSerializer
 
+from models import utcnow
 from models.settings import Settings
 
 from . import jobs
-from .queues import QUEUE, redis_connection
+from .digest import due_today
+from .queues import QUEUE, enqueue, redis_connection
 from .runtime import install
 
 log = logging.getLogger(__name__)
@@ -26,15 +28,31 @@ log = logging.getLogger(__name__)
 def sweep_forever(settings: Settings, parent: int) -> None:
     """Sweep every `sweep_interval` seconds until the worker that started this process is gone."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    install(settings)
+    rt = install(settings)
     while os.getppid() == parent:
         try:
             counts = jobs.sweep()
             if any(counts.values()):
                 log.info("sweep: %s", counts)
+            schedule_digest(rt)
         except Exception:  # a DB or Redis outage must not end the sweeper; it tries again next round
             log.exception("sweep failed")
         time.sleep(settings.sweep_interval)
+
+
+def schedule_digest(rt) -> bool:
+    """Enqueue today's staff digest once, after XINMA_DIGEST_HOUR (China time, default 8).
+
+    Side effects: a Redis SET NX marker per day, so many workers enqueue it once; should Redis lose the
+    marker, a second run finds no undigested items and sends nothing twice.
+    """
+    day = due_today(utcnow(), int(os.environ.get("XINMA_DIGEST_HOUR", "8")))
+    if day is None:
+        return False
+    queue = rt.queue
+    if not queue.connection.set(f"xinma:digest:{day}", "1", nx=True, ex=2 * 86400):
+        return False
+    return enqueue(queue, "digest", day)
 
 
 def run_worker(settings: Settings, *, burst: bool = False) -> None:

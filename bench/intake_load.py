@@ -1,0 +1,259 @@
+"""Load benchmark: complaint submission under gunicorn on PostgreSQL, against a minimal Flask endpoint as ceiling.
+
+Both run under the same gunicorn settings in the same run; wrk drives the maximum throughput, then a paced
+(open-loop) generator measures latency at half the submission endpoint's throughput.
+
+    /tmp/venv/bin/python bench/intake_load.py [--small] [--database-url URL] [--redis-url URL]
+
+The database named by --database-url is emptied and rebuilt (its `public` schema is dropped).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def ceiling_app():
+    """The ceiling: a Flask endpoint that parses a JSON body and answers the same envelope, nothing else."""
+    from flask import Flask, jsonify, request
+
+    app = Flask("ceiling")
+
+    @app.post("/api/v1/complaints")
+    def echo():
+        body = request.get_json(silent=True) or {}
+        return jsonify({"ok": True, "data": {"id": 1, "category": body.get("category")}}), 201
+
+    return app
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def prepare(env: dict[str, str], residents: int) -> tuple[str, list[str]]:
+    """Rebuild the database, seed the demo district, sign in `residents` residents; returns (scene, tokens)."""
+    import datetime as dt
+
+    from sqlalchemy import select, text
+
+    from models import QrCode, Unit
+    from models.db import make_engine, make_sessionmaker, upgrade
+    from models.residents import sign_in_resident
+    from qr.demo import seed_demo
+    from wechat import LoginSession
+
+    url = env["XINMA_DATABASE_URL"]
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    upgrade(url)
+    tokens = []
+    with make_sessionmaker(engine)() as session:
+        seed_demo(session)
+        unit = session.scalar(select(Unit).where(Unit.name == "梁堂村第一网格"))
+        scene = session.scalar(select(QrCode.token).where(QrCode.unit_id == unit.id, QrCode.revoked_at.is_(None)))
+        for i in range(residents):
+            _, token = sign_in_resident(session, LoginSession(openid=f"o-bench-{i}", session_key="x"),
+                                        lifetime=dt.timedelta(days=1))
+            tokens.append(token)
+        session.commit()
+    engine.dispose()
+    return scene, tokens
+
+
+def start_gunicorn(target: str, port: int, env: dict[str, str], workers: int, threads: int) -> subprocess.Popen:
+    cmd = [str(Path(sys.executable).parent / "gunicorn"), "-w", str(workers), "-k", "gthread", "--threads",
+           str(threads), "-b", f"127.0.0.1:{port}", "--pythonpath", f"{ROOT},{ROOT / 'bench'}",
+           "--log-level", "warning", "--preload", target]
+    proc = subprocess.Popen(cmd, env=env, cwd=ROOT, start_new_session=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return proc
+        except OSError:
+            time.sleep(0.2)
+    proc.kill()
+    raise SystemExit(f"gunicorn did not start: {target}")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def warm_up(port: int, tokens: list[str], body: dict) -> None:
+    """Wait until every worker answers (each connection may land on another worker)."""
+    deadline = time.monotonic() + 60
+    answered = 0
+    while answered < 10 and time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            conn.request("POST", "/api/v1/complaints", body=json.dumps(body).encode(),
+                         headers={"Authorization": f"Bearer {tokens[0]}", "Content-Type": "application/json"})
+            conn.getresponse().read()
+            conn.close()
+            answered += 1
+        except OSError:
+            time.sleep(0.2)
+
+
+def lua_script(path: Path, tokens: list[str], body: dict) -> None:
+    lines = ["local tokens = {" + ",".join(json.dumps(t) for t in tokens) + "}",
+             "local body = " + json.dumps(json.dumps(body, ensure_ascii=False), ensure_ascii=False),
+             "local n = 0",
+             "request = function()",
+             "  n = n + 1",
+             "  local t = tokens[(n % #tokens) + 1]",
+             '  return wrk.format("POST", "/api/v1/complaints", {["Authorization"] = "Bearer " .. t, '
+             '["Content-Type"] = "application/json"}, body)',
+             "end"]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def _ms(value: str) -> float:
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", value).groups()
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def run_wrk(port: int, script: Path, seconds: int, connections: int) -> dict:
+    out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script),
+                          f"http://127.0.0.1:{port}/api/v1/complaints"], capture_output=True, text=True, check=True)
+    text = out.stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+    p50 = _ms(re.search(r"\s50%\s+(\S+)", text).group(1))
+    p99 = _ms(re.search(r"\s99%\s+(\S+)", text).group(1))
+    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
+    return {"rps": rps, "p50": p50, "p99": p99, "non_2xx": int(bad.group(1)) if bad else 0}
+
+
+def paced(port: int, tokens: list[str], body: dict, rate: float, seconds: float, threads: int = 16) -> dict:
+    """Open loop: requests are due at fixed times; latency counts from when each was due (no coordinated omission)."""
+    payload = json.dumps(body, ensure_ascii=False).encode()
+    total = int(rate * seconds)
+    start = time.monotonic() + 0.2
+    latencies: list[float] = []
+    failures = [0]
+    lock = threading.Lock()
+    counter = iter(range(total))
+
+    def worker():
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        while True:
+            with lock:
+                i = next(counter, None)
+            if i is None:
+                break
+            due = start + i / rate
+            delay = due - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            try:
+                conn.request("POST", "/api/v1/complaints", body=payload,
+                             headers={"Authorization": f"Bearer {tokens[i % len(tokens)]}",
+                                      "Content-Type": "application/json"})
+                res = conn.getresponse()
+                res.read()
+                ok = res.status == 201
+            except (OSError, http.client.HTTPException):
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                ok = False
+            elapsed = (time.monotonic() - due) * 1000
+            with lock:
+                latencies.append(elapsed)
+                failures[0] += 0 if ok else 1
+        conn.close()
+
+    pool = [threading.Thread(target=worker) for _ in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    latencies.sort()
+    return {"rate": rate, "requests": len(latencies), "failed": failures[0],
+            "p50": statistics.median(latencies), "p99": latencies[int(len(latencies) * 0.99) - 1]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--small", action="store_true", help="short runs (a smoke test of the benchmark)")
+    parser.add_argument("--database-url", default=os.environ.get(
+        "XINMA_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/xinma_h4"))
+    parser.add_argument("--redis-url", default=os.environ.get("XINMA_BENCH_REDIS_URL", "redis://127.0.0.1:6379/4"))
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--connections", type=int, default=16)
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is needed (apt-get install wrk)")
+    seconds = 5 if args.small else 20
+    instance = Path(tempfile.mkdtemp(prefix="xinma-bench-"))
+    env = dict(os.environ, XINMA_MODE="embedded", XINMA_INSTANCE=str(instance),
+               XINMA_DATABASE_URL=args.database_url, XINMA_REDIS_URL=args.redis_url, XINMA_RATE_LIMITS="off",
+               XINMA_WECHAT_API_BASE="http://127.0.0.1:9/", XINMA_PUBLIC_URL="http://127.0.0.1")
+    scene, tokens = prepare(env, residents=200)
+    body = {"scene": scene, "category": "停车", "text": "小区门口车辆乱停，消防通道被堵，请尽快处理。",
+            "phone": "13812341234"}
+    script = instance / "submit.lua"
+    lua_script(script, tokens, body)
+    results = {}
+    try:
+        for name, target in (("ceiling", "intake_load:ceiling_app()"), ("submit", "app:create_app()")):
+            port = free_port()
+            proc = start_gunicorn(target, port, env, args.workers, args.threads)
+            try:
+                warm_up(port, tokens, body)
+                run_wrk(port, script, 2, args.connections)  # warm-up
+                results[name] = run_wrk(port, script, seconds, args.connections)
+                if name == "submit":
+                    rate = max(1.0, results["submit"]["rps"] / 2)
+                    results["paced"] = paced(port, tokens, body, rate, seconds)
+            finally:
+                stop(proc)
+    finally:
+        import redis
+
+        redis.Redis.from_url(args.redis_url).flushdb()
+        shutil.rmtree(instance, ignore_errors=True)
+
+    c, s, p = results["ceiling"], results["submit"], results["paced"]
+    ratio = s["rps"] / c["rps"]
+    print(f"gunicorn -w {args.workers} -k gthread --threads {args.threads}; wrk -t2 -c{args.connections} "
+          f"-d{seconds}s; PostgreSQL {args.database_url.rsplit('/', 1)[-1]}")
+    print(f"{'endpoint':<34}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'non-2xx':>10}")
+    print(f"{'ceiling (minimal Flask POST)':<34}{c['rps']:>10.0f}{c['p50']:>10.1f}{c['p99']:>10.1f}{c['non_2xx']:>10}")
+    print(f"{'POST /api/v1/complaints':<34}{s['rps']:>10.0f}{s['p50']:>10.1f}{s['p99']:>10.1f}{s['non_2xx']:>10}")
+    print(f"throughput ratio submit/ceiling: {ratio:.2f}  (target >= 0.30)")
+    print(f"paced at {p['rate']:.0f} req/s (half the submission throughput) for {seconds}s: "
+          f"{p['requests']} requests, {p['failed']} failed, p50 {p['p50']:.1f} ms, p99 {p['p99']:.1f} ms  "
+          f"(target p99 < 100 ms)")
+
+
+if __name__ == "__main__":
+    main()

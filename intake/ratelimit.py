@@ -1,0 +1,99 @@
+"""Fixed-window rate limits per resident and per client address, shared by every web process through Redis.
+
+Without a Redis (or while it is unreachable) each process counts on its own, which still stops a flood.
+The client address is `request.remote_addr`, which ProxyFix (app.py) sets from the trusted proxy hop only.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from flask import current_app, request
+
+from models import DomainError
+
+# name -> (requests allowed, window in seconds)
+DEFAULT_LIMITS: dict[str, tuple[int, int]] = {
+    "login_address": (30, 60),
+    "login_resident": (10, 60),
+    "submit_address": (120, 3600),
+    "submit_resident": (20, 3600),
+    "upload_resident": (60, 3600),
+}
+
+
+class RateLimited(DomainError):
+    status = 429
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__("rate_limited")
+        self.retry_after = retry_after
+
+
+def parse_limits(spec: str) -> dict[str, tuple[int, int]] | None:
+    """The limits for a XINMA_RATE_LIMITS value ("off" gives None: no limits)."""
+    if spec.strip().lower() == "off":
+        return None
+    limits = dict(DEFAULT_LIMITS)
+    for part in filter(None, (p.strip() for p in spec.split(","))):
+        name, _, rule = part.partition("=")
+        count, _, window = rule.partition("/")
+        if name.strip() not in DEFAULT_LIMITS:
+            raise ValueError(f"unknown rate limit {name!r}")
+        limits[name.strip()] = (int(count), int(window))
+    return limits
+
+
+class _LocalCounters:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.counts: dict[str, tuple[int, float]] = {}
+
+    def hit(self, key: str, window: int, now: float) -> int:
+        with self.lock:
+            if len(self.counts) > 100_000:
+                self.counts = {k: v for k, v in self.counts.items() if v[1] > now}
+            count, until = self.counts.get(key, (0, 0.0))
+            if until <= now:
+                count, until = 0, now + window
+            self.counts[key] = (count + 1, until)
+            return count + 1
+
+
+def _limits() -> dict[str, tuple[int, int]] | None:
+    ext = current_app.extensions
+    if "xinma.rate_limits" not in ext:
+        ext["xinma.rate_limits"] = parse_limits(current_app.config["XINMA"].rate_limits)
+    return ext["xinma.rate_limits"]
+
+
+def hit(name: str, subject: str | int) -> None:
+    """Count one request against limit `name` for `subject`; raise RateLimited (429, Retry-After) past it."""
+    limits = _limits()
+    if limits is None:
+        return
+    allowed, window = limits[name]
+    now = time.time()
+    bucket = int(now // window)
+    key = f"xinma:rl:{name}:{subject}:{bucket}"
+    retry_after = max(1, int((bucket + 1) * window - now))
+    queue = current_app.extensions.get("xinma.queue")
+    count = None
+    if queue is not None:
+        try:
+            pipe = queue.connection.pipeline()
+            pipe.incr(key)
+            pipe.expire(key, window + 1)
+            count = int(pipe.execute()[0])
+        except Exception:  # Redis down: count in this process rather than refuse everyone or no one
+            count = None
+    if count is None:
+        local = current_app.extensions.setdefault("xinma.rate_counters", _LocalCounters())
+        count = local.hit(key, window, now)
+    if count > allowed:
+        raise RateLimited(retry_after)
+
+
+def client_address() -> str:
+    return request.remote_addr or "unknown"

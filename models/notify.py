@@ -1,0 +1,155 @@
+"""The WeChat budget and delivery bookkeeping: per-resident subscription ledger and staff digest items.
+
+Imports nothing of the project but `models`. Workers spend the ledger; the intake API records accepts into it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, UniqueConstraint, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from .base import Base, intpk, timestamp, utcnow
+
+# Staff events folded into one daily digest per person instead of one message each.
+DIGEST_EVENTS = frozenset({"complaint_new_in_unit", "triage_overdue", "implementation_overdue"})
+
+
+class Subscription(Base):
+    """One resident's standing with one subscribe-message template: accepts granted and spent.
+
+    One-time templates allow one send per accept; `accepted - spent` is what is left. A long-term template
+    (`long_term`) is never spent. `refused_at` is set when WeChat answered 43101 or the user tapped 拒绝.
+    """
+
+    __tablename__ = "subscriptions"
+    __table_args__ = (UniqueConstraint("resident_id", "template_id"),)
+
+    id: Mapped[intpk]
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"), index=True)
+    template_id: Mapped[str] = mapped_column(String(64))
+    accepted: Mapped[int] = mapped_column(Integer, default=0)
+    spent: Mapped[int] = mapped_column(Integer, default=0)
+    long_term: Mapped[bool] = mapped_column(default=False)
+    refused_at: Mapped[dt.datetime | None]
+    updated_at: Mapped[timestamp]
+
+    @property
+    def left(self) -> int:
+        return max(self.accepted - self.spent, 0)
+
+
+class DigestItem(Base):
+    """A staff event waiting for the recipient's next daily digest (sent as one message)."""
+
+    __tablename__ = "digest_items"
+    __table_args__ = (Index("ix_digest_items_staff_pending", "staff_id", "digested_at"),)
+
+    id: Mapped[intpk]
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    event: Mapped[str] = mapped_column(String(64))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[timestamp]
+    digested_at: Mapped[dt.datetime | None]
+
+
+def record_subscription_results(session: Session, resident_id: int, results: dict[str, str],
+                                long_term: set[str]) -> dict[str, int]:
+    """Record what wx.requestSubscribeMessage answered (`accept`, `reject`, `ban`, `filter` per template).
+
+    Side effects: one accept adds one send to the resident's ledger row for that template (created on first
+    use); a refusal stamps `refused_at`. Flushes; returns the sends left per template.
+    """
+    now = utcnow()
+    left: dict[str, int] = {}
+    for template_id, answer in results.items():
+        row = session.scalar(select(Subscription).where(Subscription.resident_id == resident_id,
+                                                        Subscription.template_id == template_id))
+        if row is None:
+            row = Subscription(resident_id=resident_id, template_id=template_id, accepted=0, spent=0,
+                               long_term=template_id in long_term, updated_at=now)
+            session.add(row)
+        if answer == "accept":
+            row.accepted += 1
+            row.refused_at = None
+        else:
+            row.refused_at = now
+        row.updated_at = now
+        session.flush()
+        left[template_id] = row.left
+    return left
+
+
+def spend_subscription(session: Session, resident_id: int, template_id: str) -> bool | None:
+    """Spend one send of a resident's one-time subscription: True if spent, False if none left, None if unknown.
+
+    Side effects: a compare-and-set on the ledger row (safe under concurrent workers); no commit. A resident
+    with no ledger row for the template (accepts recorded before the ledger existed) is left to WeChat.
+    """
+    row = session.scalar(select(Subscription).where(Subscription.resident_id == resident_id,
+                                                    Subscription.template_id == template_id))
+    if row is None:
+        return None
+    if row.long_term:
+        return True
+    done = session.execute(update(Subscription)
+                           .where(Subscription.id == row.id, Subscription.accepted > Subscription.spent)
+                           .values(spent=Subscription.spent + 1, updated_at=utcnow())
+                           .execution_options(synchronize_session=False)).rowcount
+    return bool(done)
+
+
+def spend_subscriptions(session: Session, template_id: str, resident_ids: list[int]) -> dict[int, bool | None]:
+    """`spend_subscription` for many residents (each once) in two statements; {resident id: spent?}. No commit."""
+    if not resident_ids:
+        return {}
+    spent = set(session.scalars(update(Subscription)
+                                .where(Subscription.template_id == template_id,
+                                       Subscription.resident_id.in_(resident_ids),
+                                       Subscription.long_term.is_(False),
+                                       Subscription.accepted > Subscription.spent)
+                                .values(spent=Subscription.spent + 1, updated_at=utcnow())
+                                .returning(Subscription.resident_id)
+                                .execution_options(synchronize_session=False)).all())
+    rest = [r for r in resident_ids if r not in spent]
+    known = dict(session.execute(select(Subscription.resident_id, Subscription.long_term)
+                                 .where(Subscription.template_id == template_id,
+                                        Subscription.resident_id.in_(rest))).all()) if rest else {}
+    return {r: True if r in spent or known.get(r) else (False if r in known else None) for r in resident_ids}
+
+
+def refund_subscription(session: Session, resident_id: int, template_id: str) -> None:
+    """Give back a spent send WeChat did not use (it refused the call for a transient reason). No commit."""
+    session.execute(update(Subscription)
+                    .where(Subscription.resident_id == resident_id, Subscription.template_id == template_id,
+                           Subscription.spent > 0, Subscription.long_term.is_(False))
+                    .values(spent=Subscription.spent - 1)
+                    .execution_options(synchronize_session=False))
+
+
+def exhaust_subscription(session: Session, resident_id: int, template_id: str) -> None:
+    """WeChat said 43101: whatever the ledger thought, nothing is left. Side effect: upserts the row; no commit."""
+    now = utcnow()
+    where = (Subscription.resident_id == resident_id, Subscription.template_id == template_id)
+    values = {"spent": Subscription.accepted, "refused_at": now, "updated_at": now}
+    done = session.execute(update(Subscription).where(*where).values(**values)
+                           .execution_options(synchronize_session=False)).rowcount
+    if done:
+        return
+    try:
+        with session.begin_nested():  # another worker may be inserting the same row right now
+            session.add(Subscription(resident_id=resident_id, template_id=template_id, accepted=0, spent=0,
+                                     long_term=False, refused_at=now, updated_at=now))
+    except IntegrityError:
+        session.execute(update(Subscription).where(*where).values(**values)
+                        .execution_options(synchronize_session=False))
+
+
+def add_digest_item(session: Session, staff_id: int, event: str, params: dict[str, Any]) -> DigestItem:
+    """Queue a staff event for the next daily digest. Side effect: adds the row; no commit."""
+    item = DigestItem(staff_id=staff_id, event=event, params=params, created_at=utcnow())
+    session.add(item)
+    return item

@@ -1,0 +1,80 @@
+"""Content security: the worker job checks text with msgSecCheck v2; risky/review are flagged; WeChat down holds."""
+
+from __future__ import annotations
+
+from models import Complaint
+
+from .support import auth, sign_in
+
+
+def submit(client, token, scene, text):
+    res = client.post("/api/v1/complaints", json={"scene": scene, "category": "其他", "text": text},
+                      headers=auth(token))
+    assert res.status_code == 201, res.json
+    # never checked in the request path
+    assert res.json["data"]["state"] == "submitted"
+    return res.json["data"]["id"]
+
+
+def complaint(app, cid) -> Complaint:
+    with app.extensions["xinma.sessionmaker"]() as session:
+        return session.get(Complaint, cid)
+
+
+def test_clean_text_goes_to_triage(client, wechat_sandbox, app, scene, job_runtime):
+    from workers.jobs import check_complaint_content
+
+    cid = submit(client, sign_in(client, wechat_sandbox), scene, "小区垃圾桶满了没人清")
+    assert check_complaint_content(cid) == "pass"
+    row = complaint(app, cid)
+    assert (row.state.value, row.content_check) == ("awaiting_triage", "pass")
+
+
+def test_text_the_sandbox_flags_is_kept_out_of_view_and_flagged(client, wechat_sandbox, app, scene, job_runtime):
+    from workers.jobs import check_complaint_content
+
+    token = sign_in(client, wechat_sandbox)
+    risky = submit(client, token, scene, "楼下有人聚众赌博")
+    review = submit(client, token, scene, "我要投诉某某领导")
+    assert check_complaint_content(risky) == "risky"
+    assert check_complaint_content(review) == "review"
+    assert complaint(app, risky).content_check == "risky"
+    assert complaint(app, review).content_check == "review"
+    calls = wechat_sandbox.control("GET", "/_sandbox/calls")
+    assert "sec_check" in str(calls)
+
+
+def test_wechat_unreachable_holds_the_complaint_until_the_check_succeeds(client, wechat_sandbox, app, scene,
+                                                                         job_runtime):
+    from workers.jobs import check_complaint_content
+
+    cid = submit(client, sign_in(client, wechat_sandbox), scene, "路灯不亮")
+    wechat_sandbox.fault("sec_check", "http_500", count=None)
+    assert check_complaint_content(cid) == "held"
+    row = complaint(app, cid)
+    assert (row.state.value, row.content_check) == ("submitted", "held")
+    # the resident still sees their complaint, accepted as submitted
+    mine = client.get("/api/v1/complaints", headers=auth(sign_in(client, wechat_sandbox)))
+    assert [c["state_label"] for c in mine.json["data"]] == ["已提交"]
+    wechat_sandbox.control("DELETE", "/_sandbox/faults")
+    assert check_complaint_content(cid) == "pass"
+    assert complaint(app, cid).state.value == "awaiting_triage"
+
+
+def test_flagged_complaints_reach_the_staff_review_queue_and_stay_out_of_public_views(
+        client, wechat_sandbox, app, scene, job_runtime):
+    from sqlalchemy import select
+
+    from models import Staff
+    from models.intake import content_review_queue, publicly_visible
+    from workers.jobs import check_complaint_content
+
+    token = sign_in(client, wechat_sandbox)
+    ids = [submit(client, token, scene, text) for text in ("楼下有人聚众赌博", "我要投诉某某领导", "井盖丢了")]
+    for cid in ids:
+        check_complaint_content(cid)
+    with app.extensions["xinma.sessionmaker"]() as session:
+        grid_worker = session.scalar(select(Staff).where(Staff.username == "wangge1"))
+        assert [c.id for c in content_review_queue(session, grid_worker)] == ids[:2]
+        public = session.scalars(select(Complaint.id).where(publicly_visible())).all()
+        assert list(public) == ids[2:]

@@ -1,0 +1,328 @@
+"""Unit codes end to end: import, tokens, images and posters read back by an independent QR reader, the scan
+landing, the H5 intake page and the admin unit pages."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import re
+import zipfile
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+from sqlalchemy import func, select
+
+from models import Complaint, DomainError, QrCode, Resident, Unit
+from models.intake import ComplaintContact
+from models.qr import TrackingLink, UnitScan
+from qr import services
+from qr.export import write_pdf, write_zip
+from qr.imports import ImportInvalid, import_units
+from qr.posters import SIZES, layout, mm_to_px, poster_png, qr_png
+
+zxingcpp = pytest.importorskip("zxingcpp")
+SAMPLE = Path(services.__file__).parent / "data" / "tongshan_district.csv"
+PUBLIC = "http://xinma.test"
+WECHAT_UA = "Mozilla/5.0 (iPhone) AppleWebKit/605.1.15 Mobile/15E148 MicroMessenger/8.0.50 NetType/WIFI"
+
+
+def decode(image: Image.Image) -> list[str]:
+    return [r.text for r in zxingcpp.read_barcodes(image)]
+
+
+def unit_behind(db, url: str) -> Unit:
+    assert url.startswith(f"{PUBLIC}/q/"), url
+    return services.resolve_scene(db, url.rsplit("/", 1)[1]).unit
+
+
+@pytest.fixture
+def district(db):
+    result = import_units(db, SAMPLE.read_bytes())
+    db.commit()
+    assert result.created == db.scalar(select(func.count(Unit.id))) >= 300
+    return db
+
+
+def csv_bytes(*rows: str) -> bytes:
+    return ("code,name,level,parent_code\n" + "\n".join(rows) + "\n").encode()
+
+
+# --- import --------------------------------------------------------------------------------------------------
+
+def test_sample_district_imports_with_a_live_code_per_unit(district):
+    db = district
+    units = db.scalars(select(Unit)).all()
+    assert {u.level.value for u in units} == {"district", "street", "community", "grid"}
+    for unit in units:
+        code = services.current_code(db, unit)
+        assert code is not None and len(code.token) <= 32 and str(unit.id) not in code.token.split("-")
+        assert re.fullmatch(r"[A-Za-z0-9_-]{22}", code.token)
+    grid = db.scalar(select(Unit).where(Unit.code == "320312100200-01"))
+    assert grid.full_name() == "铜山区·张集镇·田庄村·田庄村第一网格"
+    # A second import of the same file changes nothing and keeps the codes.
+    tokens = set(db.scalars(select(QrCode.token)))
+    assert import_units(db, SAMPLE.read_bytes()).unchanged == len(units)
+    assert set(db.scalars(select(QrCode.token))) == tokens
+
+
+def test_import_updates_names_and_moves_a_unit(district):
+    db = district
+    result = import_units(db, csv_bytes("320312100200,田庄社区,社区,320312101"))
+    db.commit()
+    unit = db.scalar(select(Unit).where(Unit.code == "320312100200"))
+    assert result.updated == 1 and unit.full_name() == "铜山区·三堡街道·田庄社区"
+    child = db.scalar(select(Unit).where(Unit.code == "320312100200-01"))
+    assert child.path.startswith(unit.path) and unit.path.startswith(unit.parent.path)
+
+
+@pytest.mark.parametrize(("rows", "messages"), [
+    (["9,张集镇,镇,404"], ["第 2 行：上级代码 404 不存在。"]),
+    (["1,甲区,区,", "2,乙镇,镇,1", "2,丙镇,镇,1"], ["第 4 行：单位代码 2 与第 3 行重复。"]),
+    (["1,甲区,区,", "2,,镇,1"], ["第 3 行：单位名称为空。"]),
+    (["1,甲区,区,", "2,乙镇,镇,3", "3,丙镇,镇,2"],
+     ["第 3 行：单位 2 的上级关系形成了循环。", "第 4 行：单位 3 的上级关系形成了循环。"]),
+    (["1,甲区,区,", "2,乙村,村,1"], ["第 3 行：上级 1 的层级不对（区→街道/镇→社区/村→网格）。"]),
+    (["1,甲区,省,"], ["第 2 行：层级“省”无法识别（区、街道、镇、社区、村、网格）。"]),
+    (["1,甲区,区,", "2,乙镇,镇"], ["第 3 行：应有 4 列，实际 3 列。"]),
+    (["1,𠀀区,区,"], ["第 2 行：单位名称含有海报字体无法显示的字：𠀀。"]),
+])
+def test_bad_rows_are_reported_by_line_and_nothing_is_written(db, rows, messages):
+    with pytest.raises(ImportInvalid) as caught:
+        import_units(db, csv_bytes(*rows))
+    assert [e.message() for e in caught.value.errors] == messages
+    db.rollback()
+    assert db.scalar(select(func.count(Unit.id))) == 0
+
+
+def test_malformed_files_are_refused(db):
+    for data, message in [(b"\xff\xfe\x00", "第 1 行：文件不是 UTF-8 编码，请另存为 UTF-8 CSV。"),
+                          (b"", "第 1 行：文件是空的。"),
+                          ("代码,名称\n1,甲区\n".encode(), "第 1 行：表头缺少列：code, name, level, parent_code。")]:
+        with pytest.raises(ImportInvalid) as caught:
+            import_units(db, data)
+        assert [e.message() for e in caught.value.errors] == [message]
+    assert db.scalar(select(func.count(Unit.id))) == 0
+
+
+def test_cli_import_reports_bad_rows_and_imports_the_sample(settings_env, db_clean, monkeypatch, tmp_path):
+    import app
+
+    for key, value in settings_env.items():
+        monkeypatch.setenv(key, value)
+    runner = CliRunner()
+    bad = runner.invoke(app.main, ["units", "import", str(SAMPLE.parent / "missing.csv")])
+    assert bad.exit_code != 0
+    (tmp_path / "bad.csv").write_bytes(csv_bytes("1,甲区,区,", "2,乙镇,镇,9"))
+    bad = runner.invoke(app.main, ["units", "import", str(tmp_path / "bad.csv")])
+    assert bad.exit_code == 1 and "第 3 行：上级代码 9 不存在。" in bad.output and "未导入任何单位" in bad.output
+    good = runner.invoke(app.main, ["units", "import", str(SAMPLE)])
+    assert good.exit_code == 0, good.output
+    assert "新增 383 个" in good.output
+
+
+# --- images, posters, export ---------------------------------------------------------------------------------
+
+def test_every_png_decodes_to_its_own_unit(district):
+    db = district
+    units = db.scalars(select(Unit).where(Unit.level.in_(["district", "community"])).limit(12)).all()
+    for unit in units:
+        url = services.scan_url(PUBLIC, services.current_code(db, unit))
+        assert [unit_behind(db, u).id for u in decode(Image.open(io.BytesIO(qr_png(url))))] == [unit.id]
+        for size in ("A4", "A5"):
+            poster = Image.open(io.BytesIO(poster_png(unit.full_name(), unit.code, url, SIZES[size])))
+            assert poster.size == SIZES[size].pixels
+            assert [unit_behind(db, u).id for u in decode(poster)] == [unit.id]
+
+
+def test_printed_qr_is_large_enough_for_two_metres(district):
+    unit = district.scalar(select(Unit).where(Unit.code == "320312"))
+    url = services.scan_url(PUBLIC, services.current_code(district, unit))
+    for size, minimum_mm in (("A4", 150), ("A5", 100)):
+        poster = Image.open(io.BytesIO(poster_png(unit.full_name(), unit.code, url, SIZES[size])))
+        found = zxingcpp.read_barcodes(poster)[0]
+        side_px = found.position.top_right.x - found.position.top_left.x
+        assert side_px >= mm_to_px(minimum_mm) * 0.75, (size, side_px)  # the symbol without its quiet zone
+
+
+def test_zip_and_pdf_exports_of_a_street_decode_to_its_units(district):
+    pdfium = pytest.importorskip("pypdfium2")
+    db = district
+    street = db.scalar(select(Unit).where(Unit.code == "320312101"))
+    units = services.subtree(db, street)
+    items = [(u.full_name(), u.code, services.scan_url(PUBLIC, services.current_code(db, u))) for u in units]
+    out = io.BytesIO()
+    assert write_pdf(out, iter(items), SIZES["A5"]) == len(units) > 5
+    pdf = pdfium.PdfDocument(out.getvalue())
+    seen = []
+    for page in pdf:
+        image = page.render(scale=150 / 72).to_pil()
+        seen += [unit_behind(db, u).id for u in decode(image)]
+        page.close()
+    pdf.close()
+    assert seen == [u.id for u in units]
+    zipped = io.BytesIO()
+    write_zip(zipped, iter(items[:3]), SIZES["A4"])
+    with zipfile.ZipFile(zipped) as archive:
+        names = archive.namelist()
+        assert len(names) == 3 and all(n.endswith("-A4.png") for n in names)
+        assert decode(Image.open(archive.open(names[0]))) == [items[0][2]]
+
+
+def test_cli_export_writes_the_pdf_with_a_progress_bar(district, settings_env, monkeypatch, tmp_path):
+    import app
+
+    for key, value in settings_env.items():
+        monkeypatch.setenv(key, value)
+    out = tmp_path / "posters.pdf"
+    result = CliRunner().invoke(app.main, ["qr", "export", "--unit", "320312100200", "--format", "pdf",
+                                           "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "生成海报" in result.output and f"张海报已写入 {out}" in result.output
+    assert out.read_bytes().startswith(b"%PDF") and not (tmp_path / "posters.pdf.part").exists()
+    missing = CliRunner().invoke(app.main, ["qr", "export", "--unit", "nope", "--out", str(tmp_path / "x.zip")])
+    assert missing.exit_code == 1 and "未找到这个单位。" in missing.output
+    assert not (tmp_path / "x.zip").exists() and not (tmp_path / "x.zip.part").exists()
+
+
+def test_a_long_name_wraps_and_shrinks_but_is_never_cut(db):
+    name = "铜山区·张集镇·梁堂村·" + "梁堂村东南片区第十二居民小组联合" * 3 + "网格"
+    for size in SIZES.values():
+        plan = layout(name, size)
+        assert "".join(plan.title_lines) == name and len(plan.title_lines) >= 2
+        assert plan.title_px < size.title_px
+        poster = Image.open(io.BytesIO(poster_png(name, "X-1", f"{PUBLIC}/q/abc", size)))
+        assert decode(poster) == [f"{PUBLIC}/q/abc"]
+    with pytest.raises(DomainError) as caught:
+        layout("很长的名字" * 60, SIZES["A5"])
+    assert caught.value.code == "poster_name_too_long"
+
+
+# --- tokens and the scan landing -----------------------------------------------------------------------------
+
+def first_grid(db) -> Unit:
+    return db.scalar(select(Unit).where(Unit.code == "320312100200-01"))
+
+
+def test_rotating_a_token_retires_the_old_poster(district, client):
+    db = district
+    unit = first_grid(db)
+    old = services.current_code(db, unit).token
+    new = services.rotate_code(db, unit).token
+    db.commit()
+    assert new != old
+    page = client.get(f"/q/{old}")
+    assert page.status_code == 410 and "这个二维码已被更换，请扫描公示牌上的新码。" in page.get_data(as_text=True)
+    api = client.get(f"/api/v1/scenes/{old}").get_json()
+    assert api["error"] == {"code": "scene_revoked", "message": "这个二维码已被更换，请扫描公示牌上的新码。"}
+    assert client.get(f"/q/{new}").status_code == 302
+    with pytest.raises(DomainError):
+        services.resolve_scene(db, old)
+
+
+def test_unknown_and_retired_tokens_say_so(district, client):
+    db = district
+    page = client.get("/q/never-issued-token-000000")
+    assert page.status_code == 404 and "未找到这个二维码对应的单位" in page.get_data(as_text=True)
+    assert client.get("/q/" + "x" * 40).status_code == 404
+    unit = first_grid(db)
+    token = services.current_code(db, unit).token
+    services.retire_unit(db, unit)
+    db.commit()
+    page = client.get(f"/q/{token}")
+    assert page.status_code == 410 and "这个二维码所属的单位已撤销" in page.get_data(as_text=True)
+    assert db.scalar(select(func.count(UnitScan.id))) == 0
+
+
+def test_landing_sends_wechat_to_the_mini_program_and_others_to_h5(district, client, app):
+    db = district
+    token = services.current_code(db, first_grid(db)).token
+    plain = client.get(f"/q/{token}")
+    assert plain.status_code == 302 and plain.headers["Location"] == f"/h5/{token}"
+    app.config["XINMA"] = dataclasses.replace(app.config["XINMA"], miniprogram_simulator_url="http://sandbox.test/phone")
+    wechat = client.get(f"/q/{token}", headers={"User-Agent": WECHAT_UA})
+    assert wechat.headers["Location"] == f"http://sandbox.test/phone?scene={token}"
+    forced = client.get(f"/q/{token}?h5", headers={"User-Agent": WECHAT_UA})
+    assert forced.headers["Location"] == f"/h5/{token}"
+    scans = db.scalars(select(UnitScan)).all()
+    assert [(s.unit_id, s.count) for s in scans] == [(first_grid(db).id, 3)]
+
+
+# --- H5 intake -----------------------------------------------------------------------------------------------
+
+def csrf(client, path: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).get_data(as_text=True)).group(1)
+
+
+def test_h5_report_gives_a_private_tracking_link_with_the_timeline(district, client):
+    db = district
+    token = services.current_code(db, first_grid(db)).token
+    form = client.get(f"/h5/{token}").get_data(as_text=True)
+    assert "铜山区·张集镇·田庄村·田庄村第一网格" in form and "扫码反映身边事" in form
+    sent = client.post(f"/h5/{token}", data={"csrf_token": csrf(client, f"/h5/{token}"), "category": "设施维修",
+                                             "text": "村口路灯坏了半个月", "phone": "13812345678"})
+    assert sent.status_code == 303
+    link = sent.headers["Location"]
+    tracking = link.split("/h5/track/")[1].split("?")[0]
+    assert len(tracking) >= 43  # 256 random bits
+    page = client.get(link).get_data(as_text=True)
+    assert "提交成功" in page and "您的反映已提交" in page and "村口路灯坏了半个月" in page
+    complaint = db.scalar(select(Complaint))
+    assert complaint.resident.openid is None and complaint.resident.channel == "h5"
+    assert db.get(ComplaintContact, complaint.id).phone == "13812345678"
+    assert db.scalar(select(TrackingLink.token_hash)) != tracking
+    other = client.get("/h5/track/" + tracking[:-2] + "xx")
+    assert other.status_code == 404 and "未找到这条反映" in other.get_data(as_text=True)
+
+
+def test_h5_bad_input_shows_the_message_and_writes_nothing(district, client):
+    db = district
+    token = services.current_code(db, first_grid(db)).token
+    base = {"csrf_token": csrf(client, f"/h5/{token}"), "category": "设施维修", "text": "路灯坏了"}
+    for change, message in [({"phone": "12345"}, "11 位手机号"), ({"category": "x"}, "请选择一个问题类别。"),
+                            ({"text": "  "}, "请描述您遇到的问题。"), ({"csrf_token": "x"}, "页面已过期")]:
+        res = client.post(f"/h5/{token}", data={**base, **change})
+        assert res.status_code in (400, 422) and message in res.get_data(as_text=True), change
+    assert db.scalar(select(func.count(Complaint.id))) == 0
+    assert db.scalar(select(func.count(Resident.id))) == 0
+
+
+# --- admin ---------------------------------------------------------------------------------------------------
+
+def sign_in(client, username="admin"):
+    from qr.demo import DEMO_PASSWORD
+
+    page = client.get("/staff/signin").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    client.post("/staff/signin", data={"csrf_token": token, "username": username, "password": DEMO_PASSWORD})
+
+
+def test_admin_unit_pages(demo, client, db):
+    assert client.get("/admin/units").status_code == 302
+    sign_in(client)
+    page = client.get("/admin/units").get_data(as_text=True)
+    assert "梁堂村第一网格" in page and "彭城社区" in page
+    found = client.get("/admin/units?q=汉王").get_data(as_text=True)
+    assert 'data-unit="320312100202-01"' in found and 'data-unit="320312100201"' not in found
+    unit = db.scalar(select(Unit).where(Unit.name == "梁堂村"))
+    old = services.current_code(db, unit).token
+    client.get(f"/q/{old}")
+    detail = client.get(f"/admin/units/{unit.id}").get_data(as_text=True)
+    assert '<strong id="scans-today">1</strong>' in detail
+    poster = client.get(f"/admin/units/{unit.id}/poster-A5.png")
+    assert decode(Image.open(io.BytesIO(poster.data))) == [f"{PUBLIC}/q/{old}"]
+    token = re.search(r'name="csrf_token" value="([^"]+)"', detail).group(1)
+    rotated = client.post(f"/admin/units/{unit.id}/rotate", data={"csrf_token": token}, follow_redirects=True)
+    assert "已更换二维码" in rotated.get_data(as_text=True)
+    assert client.get(f"/q/{old}").status_code == 410
+    with client.get(f"/admin/units/{unit.id}/export.zip") as zipped:
+        data = zipped.data
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        assert len(archive.namelist()) == 3
+    assert client.get(f"/admin/units/{unit.id}/poster-A3.png").status_code == 400
+
+
+def test_staff_who_are_not_admins_cannot_see_units(demo, client):
+    sign_in(client, "wangge1")
+    assert client.get("/admin/units").status_code == 404

@@ -1,0 +1,102 @@
+"""The district's rule set (reason codes, triage time limit) and working-day deadlines."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import DomainError, Unit, utcnow
+from models.messages import DEFAULT_REASONS, RULE_SET_PRESETS
+from models.triage import Holiday, RuleReason, RuleSet
+
+CHINA = ZoneInfo("Asia/Shanghai")
+DEFAULT_TRIAGE_DAYS = 3
+
+
+@dataclasses.dataclass(frozen=True)
+class Rules:
+    code: str
+    name: str
+    triage_days: int
+    reasons: dict[str, str]
+
+
+DEFAULT_RULES = Rules("three_four", "三议四不议", DEFAULT_TRIAGE_DAYS, dict(DEFAULT_REASONS))
+
+
+def district_id(unit: Unit) -> int:
+    ids = unit.ancestor_ids()
+    return ids[0] if ids else unit.id
+
+
+def rules_for(session: Session, unit: Unit) -> Rules:
+    """The rule set of the unit's district, else the configured default, else 三议四不议 with a 3-day limit."""
+    rows = session.scalars(select(RuleSet).where(
+        (RuleSet.unit_id == district_id(unit)) | RuleSet.unit_id.is_(None))).all()
+    row = next((r for r in rows if r.unit_id is not None), None) or next(iter(rows), None)
+    if row is None:
+        return DEFAULT_RULES
+    return Rules(row.code, row.name, row.triage_days, {r.code: r.label for r in row.reasons if r.active})
+
+
+def install_rule_set(session: Session, district: Unit | None, preset: str, *, triage_days: int = DEFAULT_TRIAGE_DAYS,
+                     reasons: dict[str, str] | None = None, name: str | None = None) -> RuleSet:
+    """Give a district (or, with None, every district without one) a rule set from a preset or custom reasons.
+
+    Replaces the district's previous rule set; flushes.
+    """
+    if preset not in RULE_SET_PRESETS and not reasons:
+        raise DomainError("reason_unknown")
+    if triage_days < 1 or triage_days > 60:
+        raise DomainError("field_invalid", field="triage_days")
+    preset_name, preset_reasons = RULE_SET_PRESETS.get(preset, (preset, {}))
+    unit_id = district.id if district is not None else None
+    old = session.scalar(select(RuleSet).where(
+        RuleSet.unit_id == unit_id if unit_id is not None else RuleSet.unit_id.is_(None)))
+    if old is not None:
+        session.delete(old)
+        session.flush()
+    row = RuleSet(unit_id=unit_id, code=preset[:32], name=(name or preset_name)[:64], triage_days=triage_days,
+                  created_at=utcnow())
+    row.reasons = [RuleReason(code=code, label=label, position=i)
+                   for i, (code, label) in enumerate((reasons or preset_reasons).items())]
+    session.add(row)
+    session.flush()
+    return row
+
+
+def holidays(session: Session) -> frozenset[dt.date]:
+    return frozenset(session.scalars(select(Holiday.day)))
+
+
+def add_working_days(start: dt.datetime, days: int, off: frozenset[dt.date] = frozenset()) -> dt.datetime:
+    """The end of the `days`-th working day after `start` (local time), skipping weekends and `off` days."""
+    day = start.astimezone(CHINA).date()
+    left = days
+    while left > 0:
+        day += dt.timedelta(days=1)
+        if day.weekday() < 5 and day not in off:
+            left -= 1
+    return dt.datetime.combine(day, dt.time(23, 59, 59), tzinfo=CHINA)
+
+
+def parse_reasons(text: str) -> dict[str, str]:
+    """Custom reason codes from lines "code 说明" (code: lower-case letters, digits, _); `reason_unknown` if none."""
+    import re
+
+    reasons: dict[str, str] = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        match = re.fullmatch(r"([a-z][a-z0-9_]{1,31})\s+(\S.{0,199})", line)
+        if match is None:
+            raise DomainError("field_invalid", field=line[:20])
+        reasons[match.group(1)] = match.group(2).strip()
+    if not reasons:
+        raise DomainError("reason_unknown")
+    return reasons

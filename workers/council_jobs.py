@@ -1,0 +1,37 @@
+"""Council jobs: reminders before meetings and the daily digest of overdue 领办 items.
+
+Both are safe to run at any time and any number of times: a meeting is reminded once (claimed on its row).
+Enqueue `remind_meetings` every few minutes and `overdue_digest` once a day (cron, or RQ's scheduler).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from council.implementation import send_overdue_digest
+from council.meetings import send_reminders
+from models import utcnow
+
+from .runtime import runtime
+
+CHINA = ZoneInfo("Asia/Shanghai")
+REMIND_AHEAD = dt.timedelta(hours=24)
+
+
+def remind_meetings(ahead_hours: float | None = None) -> int:
+    """Remind registered residents of meetings starting within the next day; writes outbox rows, commits."""
+    ahead = dt.timedelta(hours=ahead_hours) if ahead_hours is not None else REMIND_AHEAD
+    with runtime().session() as session:
+        sent = send_reminders(session, now=utcnow(), ahead=ahead)
+        session.commit()
+    return sent
+
+
+def overdue_digest() -> int:
+    """Tell each unit's secretary how many of its 领办 items are past due, in one message; commits."""
+    now = utcnow()
+    with runtime().session() as session:
+        sent = send_overdue_digest(session, today=now.astimezone(CHINA).date(), now=now)
+        session.commit()
+    return sent

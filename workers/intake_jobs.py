@@ -1,0 +1,53 @@
+"""Intake jobs: a photo's thumbnail and its WeChat media check. Each takes a row id and is safe to run twice."""
+
+from __future__ import annotations
+
+import logging
+
+from models.intake import Photo
+from wechat import WeChatRetryable, WeChatUserInactive
+
+from .jobs import _final_attempt
+from .runtime import runtime
+
+log = logging.getLogger(__name__)
+
+
+def process_photo(photo_id: int) -> str:
+    """Make the photo's thumbnail, then submit it to mediaCheckAsync; the verdict arrives on the push endpoint.
+
+    Side effects: writes `<instance>/photos/<name>.thumb.jpg`; one WeChat call; stores the trace id. Retries on
+    transient WeChat errors; a user WeChat will not check (inactive) leaves the photo for staff review.
+    """
+    from intake.photos import make_thumbnail, photo_dir
+    from intake.push import signed_media_url
+
+    rt = runtime()
+    with rt.session() as session:
+        photo = session.get(Photo, photo_id)
+        if photo is None:
+            return "missing"
+        directory = photo_dir(rt.settings.instance)
+        if photo.thumbnail_name is None:
+            thumb = photo.name.rsplit(".", 1)[0] + ".thumb.jpg"
+            make_thumbnail(directory / photo.name, directory / thumb)
+            photo.thumbnail_name = thumb
+            session.commit()
+        if photo.media_trace_id is not None:
+            return "submitted"
+        url = signed_media_url(rt.settings, photo.name)
+        try:
+            trace_id = rt.wechat.media_check_async(photo.resident.openid, url)
+        except WeChatUserInactive:
+            photo.media_check = "review"
+            session.commit()
+            return "review"
+        except WeChatRetryable:
+            if not _final_attempt():
+                raise
+            photo.media_check = "review"
+            session.commit()
+            return "review"
+        photo.media_trace_id = trace_id
+        session.commit()
+        return "submitted"
