@@ -340,7 +340,8 @@ def up_cmd(host: str, port: int) -> None:
 
     lines = ["", "心码 xinma is up (embedded: SQLite, embedded Redis, RQ worker, WeChat sandbox).",
              f"  database: {settings.database_url}" + ("  (demo district created)" if created else ""), "",
-             "Scan links (open one as a resident; it opens the simulated mini-program):"]
+             "Scan links (a phone camera or browser gets the H5 report page; from WeChat, the mini-program,",
+             f"simulated here at {sandbox_url}/phone?scene=<token>):"]
     lines += [f"  {unit.full_name():<28} {scan_url(public_url, code)}" for unit, code in codes if code]
     lines += ["", f"Grid worker page:   {public_url}/triage/   (wangge1 / {DEMO_PASSWORD})",
               f"Secretary page:     {public_url}/council/  (shuji1 / {DEMO_PASSWORD})",
