@@ -160,6 +160,19 @@ def wechat_sandbox():
     thread.join(5)
 
 
+# --- the browser ---------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium for every page test (each test opens its own phone-sized context)."""
+    from tests.browser import launch, sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = launch(playwright)
+        yield chromium
+        chromium.close()
+
+
 # --- the app -------------------------------------------------------------------------------------------------
 
 @pytest.fixture

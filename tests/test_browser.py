@@ -17,7 +17,7 @@ from sqlalchemy import select
 from models import Complaint, ComplaintState, QrCode, Topic, TopicState, Unit
 from models.settings import SANDBOX_APPID, SANDBOX_SECRET, load_settings
 from tests import factories
-from tests.browser import assert_fits_phone, launch, new_phone, screenshot, scroll_width, sync_playwright
+from tests.browser import assert_fits_phone, new_phone, screenshot, scroll_width
 from tests.conftest import Workers, wait_for
 from wechat import create_sandbox_app, serve_in_thread
 from workers.templates import sandbox_templates, template_id
@@ -28,14 +28,6 @@ RESIDENT = "o-resident-zhang"
 SECRETARY = "demo-secretary-liangtang"
 PASSWORD = "xinma-demo"
 TEXT = "梁堂村3组路灯坏了半个月，晚上出行很不安全"
-
-
-@pytest.fixture(scope="session")
-def browser():
-    with sync_playwright() as playwright:
-        chromium = launch(playwright)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

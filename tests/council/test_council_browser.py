@@ -12,19 +12,11 @@ from sqlalchemy import select
 
 from models import ComplaintState, TopicState, Unit, utcnow
 from tests import factories
-from tests.browser import assert_fits_phone, launch, new_phone, screenshot, sync_playwright
+from tests.browser import assert_fits_phone, new_phone, screenshot
 
 from .support import PASSWORD, local_input
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        chromium = launch(playwright)
-        yield chromium
-        chromium.close()
 
 
 def sign_in(page, base: str, username: str) -> None:

@@ -13,18 +13,10 @@ from models import Unit
 from qr import services
 from qr.demo import DEMO_PASSWORD
 from qr.posters import SIZES, poster_png
-from tests.browser import assert_fits_phone, launch, new_phone, screenshot, sync_playwright
+from tests.browser import assert_fits_phone, new_phone, screenshot
 from tests.conftest import ARTIFACTS, LiveServer
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        chromium = launch(playwright)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture
