@@ -79,6 +79,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from intake.push import bp as intake_push_bp; app.register_blueprint(intake_push_bp)  # noqa: E702,I001
     from intake.staff import bp as intake_staff_bp; app.register_blueprint(intake_staff_bp)  # noqa: E702,I001
     from intake.subscriptions import bp as subscriptions_bp; app.register_blueprint(subscriptions_bp)  # noqa: E702,I001
+    from triage.api import bp as triage_api_bp; app.register_blueprint(triage_api_bp)  # noqa: E702,I001
     from workers.views import register as register_ops; register_ops(app)  # noqa: E702,I001
     hops = settings.trusted_proxy_hops  # the client address comes only from the trusted proxy hop
     app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)

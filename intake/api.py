@@ -9,9 +9,8 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from models import DomainError, NotFound
 from models.messages import error_text
 from models.residents import authenticate_resident, revoke_resident_session, sign_in_resident
-from models.web import db, json_body, ok
+from models.web import db, json_body, ok, wechat_login
 from qr.services import resolve_scene
-from wechat import WeChatLoginCodeInvalid, WeChatRetryable
 
 from . import idempotency, ratelimit, services
 from .openapi import openapi_document
@@ -43,15 +42,7 @@ def openapi():
 def create_session():
     ratelimit.hit("login_address", ratelimit.client_address())
     body = json_body({"code"})
-    code = body.get("code")
-    if not isinstance(code, str) or not code.strip() or len(code) > 128:
-        raise DomainError("login_code_missing")
-    try:
-        login = current_app.extensions["xinma.wechat"].code_to_session(code.strip())
-    except WeChatLoginCodeInvalid:
-        raise DomainError("login_code_invalid") from None
-    except WeChatRetryable:
-        raise DomainError("wechat_unavailable", status=503) from None
+    login = wechat_login(body.get("code"))
     ratelimit.hit("login_resident", login.openid)
     settings = current_app.config["XINMA"]
     _, token = sign_in_resident(db(), login, lifetime=dt.timedelta(days=settings.session_days))

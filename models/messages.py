@@ -74,6 +74,8 @@ ERRORS = {
     "csrf_invalid": "页面已过期，请刷新后重新提交。",
     "signin_failed": "用户名或密码不正确。",
     "signin_locked": "登录失败次数过多，账号已暂时锁定，请 {minutes} 分钟后再试。",
+    "bind_code_invalid": "绑定码不正确或已过期，请在工作人员页面重新生成。",
+    "openid_taken": "这个微信已绑定另一个工作人员账号，请先在那个账号里解除绑定。",
     "invitation_invalid": "邀请链接无效、已使用或已过期，请联系管理员重新邀请。",
     "username_invalid": "用户名需为 3 到 64 位字母、数字或 ._-。",
     "username_taken": "这个用户名已被使用，请换一个。",
@@ -212,6 +214,9 @@ DEFAULT_REASONS = {
     "serious_disagreement": "严重分歧",
 }
 
+# A photo's content check, as staff see it beside the photo (None: the check has not answered yet).
+MEDIA_CHECKS = {None: "图片审核中", "pass": "", "review": "待人工审核", "risky": "图片有风险，勿外传"}
+
 # Where a "not deliberable" complaint may be referred.
 REFERRALS = {
     "mediation": "人民调解",
@@ -232,6 +237,8 @@ RULE_SET_PRESETS = {
     "three_four": ("三议四不议", DEFAULT_REASONS),
     "five_no": ("五不议", FIVE_REASONS),
 }
+
+STAFF_ROLES = {"grid_worker": "网格员", "secretary": "书记 / 召集人", "admin": "管理员"}
 
 MEETING_FORMS = {"forum": "座谈", "hearing": "听证", "home_visit": "上门"}
 PARTICIPANT_ROLES = {"representative": "议事代表", "party_member": "党员", "legal_adviser": "法律顾问",

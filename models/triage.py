@@ -1,4 +1,5 @@
-"""Triage data: per-district rule sets and reason codes, holidays, home visits, sign-in lock-outs, invitations."""
+"""Triage data: per-district rule sets and reason codes, holidays, home visits, sign-in lock-outs, invitations,
+and the short-lived codes that bind a staff account to its WeChat openid."""
 
 from __future__ import annotations
 
@@ -97,3 +98,18 @@ class Invitation(Base):
     used_at: Mapped[dt.datetime | None]
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     note: Mapped[str | None] = mapped_column(String(200))
+
+
+class StaffBindCode(Base):
+    """A staff member's short-lived code (绑定码) for binding their WeChat to the account; only its hash is kept.
+
+    One per staff member: a new code replaces the previous one. Used codes are deleted.
+    """
+
+    __tablename__ = "staff_bind_codes"
+
+    id: Mapped[intpk]
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), unique=True)
+    code_hash: Mapped[str64] = mapped_column(unique=True)
+    created_at: Mapped[timestamp]
+    expires_at: Mapped[dt.datetime]

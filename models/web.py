@@ -165,6 +165,20 @@ def current_staff() -> Staff | None:
     return g.staff
 
 
+def wechat_login(code: object):
+    """WeChat's answer (openid, session) for a wx.login code sent by the mini-program, as the API's errors."""
+    from wechat import WeChatLoginCodeInvalid, WeChatRetryable
+
+    if not isinstance(code, str) or not code.strip() or len(code) > 128:
+        raise DomainError("login_code_missing")
+    try:
+        return current_app.extensions["xinma.wechat"].code_to_session(code.strip())
+    except WeChatLoginCodeInvalid:
+        raise DomainError("login_code_invalid") from None
+    except WeChatRetryable:
+        raise DomainError("wechat_unavailable", status=503) from None
+
+
 def staff_required(*roles: StaffRole):
     """Pages for signed-in staff of these roles (admins pass everywhere); others go to the sign-in page."""
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from models import Base
 from models.db import make_engine, make_sessionmaker, upgrade
@@ -213,6 +213,16 @@ def demo(app):
     with app.extensions["xinma.sessionmaker"]() as session:
         seed_demo(session)
         session.commit()
+
+
+@pytest.fixture
+def scene(app, demo) -> str:
+    """The current code (scene token) of the demo's 梁堂村第一网格."""
+    from models import QrCode, Unit
+
+    with app.extensions["xinma.sessionmaker"]() as session:
+        unit = session.scalar(select(Unit).where(Unit.name == "梁堂村第一网格"))
+        return session.scalar(select(QrCode.token).where(QrCode.unit_id == unit.id, QrCode.revoked_at.is_(None)))
 
 
 # --- real processes ------------------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from models import (
     transition_topic,
     utcnow,
 )
+from models.intake import Photo
 from models.lifecycle import notify
 from models.messages import COMPLAINT_CATEGORIES, DELIBERATION_CATEGORIES, REFERRALS
 from models.scope import in_scope, nearest
@@ -168,6 +169,12 @@ def timeline(session: Session, complaint: Complaint) -> list[tuple[AuditEvent, s
 def visits(session: Session, complaint: Complaint) -> list[HomeVisit]:
     return list(session.scalars(select(HomeVisit).where(HomeVisit.complaint_id == complaint.id)
                                 .order_by(HomeVisit.id)))
+
+
+def photos(session: Session, complaint: Complaint) -> list[Photo]:
+    """The complaint's photos, then those of complaints merged into it, in upload order."""
+    ids = [complaint.id, *(c.id for c in _followers(session, complaint))]
+    return list(session.scalars(select(Photo).where(Photo.complaint_id.in_(ids)).order_by(Photo.id)))
 
 
 def joinable_topics(session: Session, complaint: Complaint) -> list[Topic]:

@@ -7,11 +7,14 @@ import functools
 from flask import Blueprint, redirect, render_template, request, url_for
 
 from models import DomainError, NotFound, StaffRole, Unit
+from models.intake import complaint_contact, mask_phone, reveal_phone
 from models.messages import (
     COMPLAINT_CATEGORIES,
     COMPLAINT_STATES,
     DELIBERATION_CATEGORIES,
+    MEDIA_CHECKS,
     REFERRALS,
+    STAFF_ROLES,
     TIMELINE,
     error_text,
 )
@@ -28,7 +31,7 @@ from models.web import (
     staff_required,
 )
 
-from . import services
+from . import binding, services
 from .rules import rules_for
 from .similar import similar
 
@@ -89,11 +92,9 @@ def invitations():
         token = create_invitation(db(), staff, role=role, display_name=request.form.get("display_name", ""),
                                   units=chosen)
         link = url_for("triage.invite", token=token, _external=True)
-    return render_template("triage/invitations.html", units=units, link=link, roles=ROLE_NAMES)
+    return render_template("triage/invitations.html", units=units, link=link, roles=STAFF_ROLES)
 
 
-ROLE_NAMES = {StaffRole.grid_worker.value: "网格员", StaffRole.secretary.value: "书记 / 召集人",
-              StaffRole.admin.value: "管理员"}
 
 
 @bp.route("/staff/invite/<token>", methods=["GET", "POST"])
@@ -110,7 +111,7 @@ def invite(token: str):
         else:
             sign_in(staff)
             return redirect(url_for(HOME[staff.role]))
-    return render_template("triage/invite.html", invitation=invitation, roles=ROLE_NAMES, error=error), \
+    return render_template("triage/invite.html", invitation=invitation, roles=STAFF_ROLES, error=error), \
         400 if error else 200
 
 
@@ -118,6 +119,22 @@ def invite(token: str):
 def index():
     staff = current_staff()
     return redirect(url_for(HOME[staff.role]) if staff else url_for("triage.signin"))
+
+
+@bp.route("/staff/wechat", methods=["GET", "POST"])
+@staff_required()
+def wechat_binding():
+    """Where staff bind their WeChat (to receive notifications there) or unbind it."""
+    staff, code, expires = current_staff(), None, None
+    if request.method == "POST":
+        check_csrf()
+        if request.form.get("action") == "unbind":
+            binding.unbind(db(), staff)
+        else:
+            code, expires = binding.new_code(db(), staff)
+    page = render_template("triage/wechat.html", staff=staff, code=code, expires=expires,
+                           minutes=int(binding.CODE_LIFETIME.total_seconds() // 60))
+    return page, 200, {"Cache-Control": "no-store"}
 
 
 # --- the queue and a complaint -------------------------------------------------------------------------------
@@ -134,17 +151,20 @@ def queue():
                                    "state": args.get("state", "awaiting_triage")})
 
 
-def _complaint_page(complaint_id: int, error: str | None = None, status: int = 200):
+def _complaint_page(complaint_id: int, error: str | None = None, status: int = 200, phone: str | None = None):
     session, staff = db(), current_staff()
     item = services.complaint_for(session, staff, complaint_id)
     parent: Unit | None = item.unit.parent
     events = services.timeline(session, item)
+    contact = complaint_contact(session, item.id)
     return render_template(
         "triage/complaint.html", item=item, states=COMPLAINT_STATES, categories=DELIBERATION_CATEGORIES,
         rules=rules_for(session, item.unit), referrals=REFERRALS, timeline=events, labels=TIMELINE,
         similar=similar(session, staff, item), topics=services.joinable_topics(session, item),
         visits=services.visits(session, item), deadline=services.deadline_of(session, item), parent=parent,
         error=error, last=events[-1] if error and events else None,
+        photos=services.photos(session, item), contact=contact, masked_phone=mask_phone(contact and contact.phone),
+        phone=phone, media_checks=MEDIA_CHECKS,
     ), status
 
 
@@ -173,6 +193,22 @@ def decision(view):
         return done or redirect(url_for("triage.queue", done=item.id))
 
     return wrapper
+
+
+@bp.post("/triage/complaints/<int:complaint_id>/phone")
+@staff_required(StaffRole.grid_worker)
+def phone(complaint_id: int):
+    """Show the full phone number on the page, once, for a reason that goes into the audit log."""
+    check_csrf()
+    try:
+        number = reveal_phone(db(), current_staff(), complaint_id, reason=request.form.get("reason", ""))
+    except DomainError as exc:
+        if exc.code == "complaint_not_found":
+            raise
+        db().rollback()
+        return _complaint_page(complaint_id, error_text(exc.code, exc.params), exc.status)
+    response = _complaint_page(complaint_id, phone=number)
+    return response[0], response[1], {"Cache-Control": "no-store"}
 
 
 @bp.post("/triage/complaints/<int:complaint_id>/promote")
