@@ -10,8 +10,8 @@ import dataclasses
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from .base import utcnow
 from .entities import (
@@ -19,6 +19,7 @@ from .entities import (
     Complaint,
     ComplaintState,
     Notification,
+    NotificationState,
     Staff,
     StaffRole,
     Topic,
@@ -187,6 +188,46 @@ def transition_complaint(session: Session, complaint: Complaint, action: str, *,
                        "unit_name": complaint.unit.name, "action": action, "state": after.value,
                        "reason": reason or "", "at": now.isoformat(), **data})
     return complaint
+
+
+def submit_new_complaint(session: Session, *, unit_id: int, unit_name: str, resident_id: int, openid: str | None,
+                         qr_code_id: int | None, category: str, text: str) -> tuple[int, dt.datetime]:
+    """The `submit` transition for a new complaint, written as three INSERTs on the session's connection.
+
+    Writes what `transition_complaint(..., "submit")` writes (the complaint in `submitted`, its audit event, the
+    resident's outbox row, deferred to the queue after commit) without loading ORM objects: this is the path every
+    mini-program submission takes. Returns the complaint's id and its creation time.
+    """
+    after = _next_state(COMPLAINT_TRANSITIONS, "complaint", None, "submit")
+    now = utcnow()
+    conn = session.connection()
+    complaint_id = conn.execute(_INSERT_COMPLAINT, {
+        "unit_id": unit_id, "resident_id": resident_id, "qr_code_id": qr_code_id, "category": category,
+        "text": text, "state": after, "created_at": now, "state_changed_at": now}).scalar_one()
+    conn.execute(_INSERT_AUDIT, {
+        "subject_kind": "complaint", "subject_id": complaint_id, "action": "submit", "from_state": None,
+        "to_state": after.value, "actor_kind": "resident", "actor_id": resident_id, "reason": None, "data": {},
+        "created_at": now})
+    event = COMPLAINT_NOTIFY["submit"]
+    notification_id = conn.execute(_INSERT_NOTIFICATION, {
+        "event": event, "recipient_kind": "resident", "recipient_id": resident_id, "openid": openid,
+        "params": {"complaint_id": complaint_id, "category": category, "unit_name": unit_name, "action": "submit",
+                   "state": after.value, "reason": "", "at": now.isoformat()},
+        "state": NotificationState.pending, "attempts": 0, "created_at": now}).scalar_one()
+    defer(session, "notification", stub(Notification, notification_id))
+    return complaint_id, now
+
+
+def stub(cls: type, row_id: int) -> Any:
+    """A detached instance standing for a row written with Core, so `defer` can name it by its identity."""
+    obj = cls(id=row_id)
+    make_transient_to_detached(obj)
+    return obj
+
+
+_INSERT_COMPLAINT = insert(Complaint.__table__).returning(Complaint.__table__.c.id)
+_INSERT_AUDIT = insert(AuditEvent.__table__)
+_INSERT_NOTIFICATION = insert(Notification.__table__).returning(Notification.__table__.c.id)
 
 
 def residents_behind(session: Session, topic: Topic) -> list[Complaint]:
