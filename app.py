@@ -28,7 +28,7 @@ from models.db import make_engine, make_sessionmaker, upgrade
 from models.errors import DomainError
 from models.messages import error_text
 from models.settings import Settings, SettingsError, load_settings
-from models.web import csrf_token, current_staff
+from models.web import RowIdConverter, csrf_token, current_staff
 from wechat import WeChatGateway
 from workers.queues import install_relay, make_queue, redis_connection
 
@@ -67,6 +67,7 @@ def create_app(settings: Settings | None = None) -> Flask:
                                       timeout=settings.wechat_timeout),
     })
 
+    app.url_map.converters["int"] = RowIdConverter  # before any route: ids beyond the column's range are 404
     from council.views import bp as council_bp
     from intake.api import bp as intake_bp
     from qr.views import bp as qr_bp

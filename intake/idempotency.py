@@ -1,7 +1,7 @@
 """Idempotency keys for complaint submission: insert the key first, so one key makes one complaint.
 
 The unique (resident_id, key) constraint decides races on SQLite and PostgreSQL alike: the second request's
-insert waits for the first transaction and then fails, and the second request replays the stored answer.
+insert waits for the first transaction and then does nothing, and the second request replays the stored answer.
 """
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ import json
 import re
 from typing import Any
 
-from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from models import Conflict, DomainError, Resident, utcnow
+from models import Conflict, DomainError, utcnow
 from models.intake import IdempotencyKey
 
 TTL = dt.timedelta(hours=24)
@@ -33,51 +33,60 @@ def check_key(key: str) -> str:
     return key
 
 
-def _replay(row: IdempotencyKey, digest: str) -> tuple[int, dict[str, Any]]:
-    if row.request_hash != digest:
+def _replay(status_code: int | None, response: str | None, request_hash: str, digest: str
+            ) -> tuple[int, dict[str, Any]]:
+    if request_hash != digest:
         raise DomainError("idempotency_key_reused", status=422)
-    if row.status_code is None:  # the first request is still running (only if it has not committed yet)
+    if status_code is None:  # the first request is still running (only if it has not committed yet)
         raise Conflict("idempotency_key_in_progress")
-    return row.status_code, json.loads(row.response)
+    return status_code, json.loads(response)
 
 
-def claim(session: Session, resident: Resident, key: str, digest: str) -> tuple[IdempotencyKey | None,
-                                                                               tuple[int, dict] | None]:
-    """Claim `key` for this request, or return the stored first answer to replay.
+_TABLE = IdempotencyKey.__table__
+_EXISTING = select(_TABLE.c.id, _TABLE.c.status_code, _TABLE.c.response, _TABLE.c.request_hash,
+                   _TABLE.c.expires_at).where(_TABLE.c.resident_id == bindparam("resident_id"),
+                                              _TABLE.c.key == bindparam("key"))
+_RECORD = update(_TABLE).where(_TABLE.c.id == bindparam("row_id")).values(status_code=bindparam("status_code"),
+                                                                         response=bindparam("response"))
 
-    Side effects: deletes this resident's expired row for the key; inserts and flushes the new key row.
-    On a lost race the session is rolled back (nothing else was written yet) and the winner's answer returned.
+
+def _insert(dialect: str):
+    module = postgresql if dialect == "postgresql" else sqlite
+    return module.insert(_TABLE).on_conflict_do_nothing(index_elements=["resident_id", "key"]).returning(_TABLE.c.id)
+
+
+_INSERTS = {name: _insert(name) for name in ("postgresql", "sqlite")}
+
+
+def claim(session: Session, resident, key: str, digest: str) -> tuple[int | None, tuple[int, dict] | None]:
+    """Claim `key` for this request (returns the new row's id), or return the stored first answer to replay.
+
+    One INSERT … ON CONFLICT DO NOTHING decides: on PostgreSQL a concurrent first request holding the key makes it
+    wait for that transaction, then read the winner's committed answer. An expired row is deleted and the key
+    claimed afresh. Side effects: inserts the key row (and deletes this resident's expired row for the key).
     """
+    conn = session.connection()
     now = utcnow()
-    resident_id = resident.id
-    existing = session.scalar(select(IdempotencyKey).where(IdempotencyKey.resident_id == resident_id,
-                                                           IdempotencyKey.key == key))
-    if existing is not None and existing.expires_at > now:
-        return None, _replay(existing, digest)
-    if existing is not None:
-        session.delete(existing)
-        session.flush()
-    row = IdempotencyKey(resident_id=resident_id, key=key, request_hash=digest, created_at=now,
-                         expires_at=now + TTL)
-    session.add(row)
-    try:
-        session.flush()
-    except IntegrityError:
-        # Nothing but this row (and a session touch) was written yet: roll back and read the winner's answer.
-        session.rollback()
-        winner = session.scalar(select(IdempotencyKey).where(IdempotencyKey.resident_id == resident_id,
-                                                             IdempotencyKey.key == key)
-                                .execution_options(populate_existing=True))
-        if winner is None:
-            raise Conflict("idempotency_key_in_progress") from None
-        return None, _replay(winner, digest)
-    return row, None
+    values = {"resident_id": resident.id, "key": key, "request_hash": digest, "created_at": now,
+              "expires_at": now + TTL}
+    insert_key = _INSERTS[conn.dialect.name]
+    for _ in range(2):
+        row_id = conn.execute(insert_key, values).scalar()
+        if row_id is not None:
+            return row_id, None
+        existing = conn.execute(_EXISTING, {"resident_id": resident.id, "key": key}).first()
+        if existing is None:  # the winner rolled back between our two statements: try once more
+            continue
+        if existing.expires_at > now:
+            return None, _replay(existing.status_code, existing.response, existing.request_hash, digest)
+        conn.execute(delete(_TABLE).where(_TABLE.c.id == existing.id))
+    raise Conflict("idempotency_key_in_progress")
 
 
-def record(row: IdempotencyKey, status: int, payload: dict[str, Any]) -> None:
+def record(session: Session, row_id: int, status: int, payload: dict[str, Any]) -> None:
     """Store the answer that replays of this key will get (committed with the complaint)."""
-    row.status_code = status
-    row.response = json.dumps(payload, ensure_ascii=False)
+    session.connection().execute(_RECORD, {"row_id": row_id, "status_code": status,
+                                           "response": json.dumps(payload, ensure_ascii=False)})
 
 
 def purge_expired(session: Session) -> int:

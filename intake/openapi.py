@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from models.messages import COMPLAINT_CATEGORIES
+from models.messages import COMPLAINT_CATEGORIES, PUBLICATION_KINDS, RATING_LEVELS
 
 from .photos import MAX_PER_COMPLAINT
 from .services import ADDRESS_LIMIT, TEXT_LIMIT
@@ -38,7 +38,8 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
 
 
 def _errors(*statuses: int) -> dict[str, Any]:
-    text = {400: "请求不符合要求", 401: "未登录或登录失效", 404: "不存在或无权查看", 405: "不支持的请求方式",
+    text = {400: "请求不符合要求", 401: "未登录或登录失效", 403: "不是您反映过的议题", 404: "不存在或无权查看",
+            405: "不支持的请求方式",
             409: "同一请求正在处理", 410: "二维码已更换", 413: "照片或请求太大", 415: "照片格式不支持",
             422: "请求编号已用于其他内容", 429: "太频繁（见 Retry-After）", 503: "微信暂不可用"}
     out = {str(s): _json({"$ref": "#/components/schemas/Error"}, text[s]) for s in statuses}
@@ -115,11 +116,56 @@ NEW_COMPLAINT = {
     },
 }
 AUTH = [{"resident": []}]
-ID = {"name": "{name}", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
+# Ids are PostgreSQL integers: a larger one names nothing and is answered 404 before any query.
+ID = {"name": "{name}", "in": "path", "required": True,
+      "schema": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}}
 
 
 def _id(name: str) -> dict[str, Any]:
     return dict(ID, name=name)
+
+
+RATING = {"type": "object", "required": ["round", "level", "label", "reason"], "additionalProperties": False,
+          "properties": {"round": {"type": "integer", "minimum": 1}, "level": {"enum": list(RATING_LEVELS)},
+                         "label": {"enum": list(RATING_LEVELS.values())}, "reason": {"type": "string"}}}
+TOPIC = {
+    "type": "object",
+    "required": ["id", "title", "unit", "state", "state_label", "solution", "assignment", "can_rate", "my_ratings"],
+    "additionalProperties": False,
+    "properties": {
+        "id": {"type": "integer"}, "title": {"type": "string"}, "unit": {"type": "string"},
+        "state": {"type": "string"}, "state_label": {"type": "string"}, "solution": {"type": "string"},
+        "assignment": {"oneOf": [{"type": "null"}, {
+            "type": "object", "required": ["lead", "due_on", "percent"], "additionalProperties": False,
+            "properties": {"lead": {"type": "string"}, "due_on": {"type": "string", "format": "date"},
+                           "percent": {"type": "integer", "minimum": 0, "maximum": 100}}}]},
+        "can_rate": {"type": "boolean", "description": "true once implemented and not yet rated this round"},
+        "my_ratings": {"type": "array", "items": RATING},
+    },
+}
+MEETING = {
+    "type": "object", "required": ["id", "title", "starts_at", "place", "held", "topics"],
+    "additionalProperties": False,
+    "properties": {
+        "id": {"type": "integer"}, "title": {"type": "string"}, "starts_at": {"type": "string", "format": "date-time"},
+        "place": {"type": ["string", "null"]}, "held": {"type": "boolean"},
+        "topics": {"type": "array", "items": {
+            "type": "object", "required": ["id", "title", "outcome"], "additionalProperties": False,
+            "properties": {"id": {"type": "integer"}, "title": {"type": "string"},
+                           "outcome": {"type": ["string", "null"]}}}},
+    },
+}
+SUBSCRIBE_ANSWERS = ["accept", "reject", "ban", "filter"]
+
+
+def _template_ids() -> list[str]:
+    from workers.templates import TEMPLATES, template_id
+
+    return sorted(template_id(event) for event in TEMPLATES)
+
+
+def _count_map(description: str) -> dict[str, Any]:
+    return {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0}, "description": description}
 
 
 IMAGE = {"description": "the photo, re-encoded; X-Content-Type-Options: nosniff",
@@ -200,6 +246,79 @@ def openapi_document() -> dict[str, Any]:
                 "operationId": "getPhoto", "summary": "one of my photos", "security": AUTH,
                 "parameters": [_id("photo_id")],
                 "responses": {"200": IMAGE, **_errors(401, 404)}}},
+            "/subscriptions": {
+                "post": {
+                    "operationId": "recordSubscriptions", "security": AUTH,
+                    "summary": "record what wx.requestSubscribeMessage answered (the message quota ledger)",
+                    "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                        "type": "object", "required": ["results"], "additionalProperties": False,
+                        "properties": {"results": {
+                            "type": "object", "minProperties": 1,
+                            "propertyNames": {"enum": _template_ids()},
+                            "additionalProperties": {"enum": SUBSCRIBE_ANSWERS},
+                            "description": "template id → accept | reject | ban | filter, as wx returns it"}}}}}},
+                    "responses": {"201": _json(_ok({"type": "object", "required": ["left"],
+                                                    "additionalProperties": False,
+                                                    "properties": {"left": _count_map("sends left per template")}}),
+                                               "recorded"),
+                                  **_errors(400, 401)}},
+                "get": {
+                    "operationId": "getSubscriptions", "security": AUTH,
+                    "summary": "sends left per template, messages waiting for a subscription, templates to ask again",
+                    "responses": {"200": _json(_ok({
+                        "type": "object", "required": ["left", "waiting", "resubscribe"], "additionalProperties": False,
+                        "properties": {"left": _count_map("one-time sends left per template"),
+                                       "waiting": _count_map("messages held for want of a subscription"),
+                                       "resubscribe": {"type": "array", "items": {"type": "string"}}}}), "the ledger"),
+                                  **_errors(401)}},
+            },
+            "/topics/{topic_id}": {"get": {
+                "operationId": "getTopic", "summary": "the progress of a topic one of my complaints became",
+                "security": AUTH, "parameters": [_id("topic_id")],
+                "responses": {"200": _json(_ok(TOPIC), "the topic"), **_errors(401, 404)}}},
+            "/topics/{topic_id}/ratings": {"post": {
+                "operationId": "rateTopic", "security": AUTH, "parameters": [_id("topic_id")],
+                "summary": "the satisfaction rating after implementation: 满意 / 基本满意 / 不满意 "
+                           "(不满意 needs a reason and reopens the topic)",
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["level"], "additionalProperties": False,
+                    "properties": {"level": {"enum": list(RATING_LEVELS),
+                                             "description": "satisfied 满意, basic 基本满意, unsatisfied 不满意"},
+                                   "reason": {"type": ["string", "null"], "maxLength": 500}}}}}},
+                "responses": {"201": _json(_ok({
+                    "type": "object", "required": ["id", "round", "level", "topic"], "additionalProperties": False,
+                    "properties": {"id": {"type": "integer"}, "round": {"type": "integer"},
+                                   "level": {"enum": list(RATING_LEVELS)}, "topic": TOPIC}}), "rated"),
+                    **_errors(400, 401, 403, 404, 409)}}},
+            "/meetings/{meeting_id}": {"get": {
+                "operationId": "getMeeting", "summary": "a council meeting about a topic of mine", "security": AUTH,
+                "parameters": [_id("meeting_id")],
+                "responses": {"200": _json(_ok(MEETING), "the meeting"), **_errors(401, 404)}}},
+            "/meetings/{meeting_id}/registrations": {"post": {
+                "operationId": "registerForMeeting", "summary": "register to attend (body: {})", "security": AUTH,
+                "parameters": [_id("meeting_id")],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "additionalProperties": False, "maxProperties": 0}}}},
+                "responses": {"201": _json(_ok({"type": "object", "required": ["id", "meeting"],
+                                                "additionalProperties": False,
+                                                "properties": {"id": {"type": "integer"}, "meeting": MEETING}}),
+                                           "registered"),
+                              **_errors(400, 401, 403, 404, 409)}}},
+            "/boards/{scene}": {"get": {
+                "operationId": "getBoard", "security": AUTH,
+                "summary": "the unit's public board: decisions and results made public, no personal data",
+                "parameters": [{"name": "scene", "in": "path", "required": True,
+                                "schema": {"type": "string", "minLength": 1, "maxLength": 64}}],
+                "responses": {"200": _json(_ok({
+                    "type": "object", "required": ["unit", "publications"], "additionalProperties": False,
+                    "properties": {"unit": {"type": "string"}, "publications": {"type": "array", "items": {
+                        "type": "object", "required": ["topic", "kind", "kind_label", "text", "published_on"],
+                        "additionalProperties": False,
+                        "properties": {"topic": {"type": "string"}, "kind": {"enum": list(PUBLICATION_KINDS)},
+                                       "kind_label": {"enum": list(PUBLICATION_KINDS.values())},
+                                       "text": {"type": "string"},
+                                       "published_on": {"type": "string", "format": "date"}}}}}}), "the board"),
+                    **_errors(400, 401, 404, 410)}}},
             "/photos/{photo_id}/thumbnail": {"get": {
                 "operationId": "getThumbnail", "summary": "its thumbnail (JPEG)", "security": AUTH,
                 "parameters": [_id("photo_id")],

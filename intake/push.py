@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import threading
 import time
 
 from flask import Blueprint, Response, current_app, request
@@ -20,12 +21,59 @@ from wechat.push import check_push_signature
 
 bp = Blueprint("wechat_push", __name__)
 
+# A push is accepted only while its signed timestamp is within this many seconds of our clock (either way),
+# and each nonce only once inside that window: a captured push cannot be replayed later or twice.
+WINDOW = 300
+_local_nonces: dict[str, float] = {}
+_local_lock = threading.Lock()
 
-def _verified() -> None:
+
+def _claim_nonce(key: str, now: float) -> bool:
+    """Remember a nonce for the window; False if it was already seen. Redis when there is one, else this process."""
+    queue = current_app.extensions.get("xinma.queue")
+    if queue is not None:
+        try:
+            return bool(queue.connection.set(key, b"1", nx=True, ex=2 * WINDOW + 1))
+        except Exception:  # Redis down: remember in this process rather than accept every replay
+            pass
+    with _local_lock:
+        if len(_local_nonces) > 50_000:
+            for old in [k for k, until in _local_nonces.items() if until <= now]:
+                del _local_nonces[old]
+        if _local_nonces.get(key, 0) > now:
+            return False
+        _local_nonces[key] = now + 2 * WINDOW + 1
+        return True
+
+
+def _release_nonce(key: str) -> None:
+    """Forget a nonce whose push was not recorded after all, so WeChat's retry of it is accepted."""
+    queue = current_app.extensions.get("xinma.queue")
+    if queue is not None:
+        try:
+            queue.connection.delete(key)
+        except Exception:  # the local fallback below still holds it if Redis was down at claim time
+            pass
+    with _local_lock:
+        _local_nonces.pop(key, None)
+
+
+def _verified(*, claim: bool = False) -> str | None:
+    """Check the signature and the time window; with `claim`, also spend the nonce (returns its key)."""
     args = request.args
+    timestamp, nonce = args.get("timestamp", ""), args.get("nonce", "")
     if not check_push_signature(current_app.config["XINMA"].push_token, args.get("signature", ""),
-                                args.get("timestamp", ""), args.get("nonce", "")):
+                                timestamp, nonce):
         raise Unauthorized("push_signature_invalid")
+    now = time.time()
+    if not timestamp.isdigit() or len(timestamp) > 12 or abs(int(timestamp) - now) > WINDOW:
+        raise Unauthorized("push_timestamp_stale")
+    if not claim:
+        return None
+    key = f"xinma:push-nonce:{timestamp}:{hashlib.sha256(nonce.encode()).hexdigest()[:32]}"
+    if not _claim_nonce(key, now):
+        raise Unauthorized("push_replayed")
+    return key
 
 
 @bp.get("/wechat/push")
@@ -37,18 +85,24 @@ def verify_server():
 
 @bp.post("/wechat/push")
 def receive_push():
-    """Record a mediaCheckAsync verdict on the photo it belongs to; other events are acknowledged and ignored."""
-    _verified()
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        return "success", 200, {"Content-Type": "text/plain"}
-    if body.get("Event") == "wxa_media_check":
-        trace_id = str(body.get("trace_id") or "")[:64]
-        result = body.get("result") if isinstance(body.get("result"), dict) else {}
-        suggest = result.get("suggest") if result.get("suggest") in ("pass", "review", "risky") else "review"
-        photo = db().scalar(select(Photo).where(Photo.media_trace_id == trace_id)) if trace_id else None
-        if photo is not None:
-            photo.media_check = suggest
+    """Record a mediaCheckAsync verdict on the photo it belongs to; other events are acknowledged and ignored.
+
+    The nonce is spent only once the verdict is committed: a push that failed here can be retried by WeChat.
+    """
+    nonce_key = _verified(claim=True)
+    try:
+        body = request.get_json(silent=True)
+        if isinstance(body, dict) and body.get("Event") == "wxa_media_check":
+            trace_id = str(body.get("trace_id") or "")[:64]
+            result = body.get("result") if isinstance(body.get("result"), dict) else {}
+            suggest = result.get("suggest") if result.get("suggest") in ("pass", "review", "risky") else "review"
+            photo = db().scalar(select(Photo).where(Photo.media_trace_id == trace_id)) if trace_id else None
+            if photo is not None:
+                photo.media_check = suggest
+            db().commit()
+    except Exception:
+        _release_nonce(nonce_key)
+        raise
     return "success", 200, {"Content-Type": "text/plain"}
 
 

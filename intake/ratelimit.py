@@ -70,29 +70,42 @@ def _limits() -> dict[str, tuple[int, int]] | None:
 
 def hit(name: str, subject: str | int) -> None:
     """Count one request against limit `name` for `subject`; raise RateLimited (429, Retry-After) past it."""
+    hit_many((name, subject))
+
+
+def hit_many(*checks: tuple[str, str | int]) -> None:
+    """Count one request against each (limit, subject) in one Redis round trip; RateLimited past any of them.
+
+    All of them are counted, the exceeded one included; Retry-After is the longest wait among those exceeded.
+    """
     limits = _limits()
     if limits is None:
         return
-    allowed, window = limits[name]
     now = time.time()
-    bucket = int(now // window)
-    key = f"xinma:rl:{name}:{subject}:{bucket}"
-    retry_after = max(1, int((bucket + 1) * window - now))
+    keys, exceeded = [], []
+    for name, subject in checks:
+        allowed, window = limits[name]
+        bucket = int(now // window)
+        keys.append((f"xinma:rl:{name}:{subject}:{bucket}", window, allowed, max(1, int((bucket + 1) * window - now))))
+    counts = None
     queue = current_app.extensions.get("xinma.queue")
-    count = None
     if queue is not None:
         try:
-            pipe = queue.connection.pipeline()
-            pipe.incr(key)
-            pipe.expire(key, window + 1)
-            count = int(pipe.execute()[0])
+            pipe = queue.connection.pipeline(transaction=False)
+            for key, window, _, _ in keys:
+                pipe.incr(key)
+                pipe.expire(key, window + 1)
+            counts = [int(c) for c in pipe.execute()[::2]]
         except Exception:  # Redis down: count in this process rather than refuse everyone or no one
-            count = None
-    if count is None:
+            counts = None
+    if counts is None:
         local = current_app.extensions.setdefault("xinma.rate_counters", _LocalCounters())
-        count = local.hit(key, window, now)
-    if count > allowed:
-        raise RateLimited(retry_after)
+        counts = [local.hit(key, window, now) for key, window, _, _ in keys]
+    for (_, _, allowed, retry_after), count in zip(keys, counts, strict=True):
+        if count > allowed:
+            exceeded.append(retry_after)
+    if exceeded:
+        raise RateLimited(max(exceeded))
 
 
 def client_address() -> str:

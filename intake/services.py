@@ -5,14 +5,14 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, insert, or_, select
+from sqlalchemy.orm import Session, aliased
 
-from models import Actor, AuditEvent, Complaint, DomainError, NotFound, Resident, transition_complaint
+from models import AuditEvent, Complaint, ComplaintState, DomainError, NotFound, QrCode, Resident, Unit
 from models.intake import PHONE, ComplaintContact, Photo, mask_phone
-from models.lifecycle import defer
+from models.lifecycle import defer, stub, submit_new_complaint
 from models.messages import COMPLAINT_CATEGORIES, COMPLAINT_STATES, TIMELINE
-from qr.services import resolve_scene
+from qr.services import SCENE_ALPHABET
 
 from .photos import MAX_PER_COMPLAINT, photo_json
 
@@ -68,15 +68,46 @@ def _photos(session: Session, resident: Resident, photo_ids: Any) -> list[Photo]
     return photos
 
 
-def submit_complaint(session: Session, resident: Resident, *, scene: Any, category: Any, text: Any,
-                     phone: Any = None, location: Any = None, photos: Any = None) -> Complaint:
-    """Record a complaint for the unit behind the scene token; tells the resident and queues the content check.
+_UNITS = [aliased(Unit) for _ in range(5)]  # a grid and up to four levels above it
+_SCENE = (select(QrCode.id, QrCode.revoked_at, _UNITS[0].id, _UNITS[0].retired_at,
+                 *(u.name for u in _UNITS))
+          .join(_UNITS[0], _UNITS[0].id == QrCode.unit_id)
+          .outerjoin(_UNITS[1], _UNITS[1].id == _UNITS[0].parent_id)
+          .outerjoin(_UNITS[2], _UNITS[2].id == _UNITS[1].parent_id)
+          .outerjoin(_UNITS[3], _UNITS[3].id == _UNITS[2].parent_id)
+          .outerjoin(_UNITS[4], _UNITS[4].id == _UNITS[3].parent_id)
+          .where(QrCode.token == bindparam("token")))
+_INSERT_CONTACT = insert(ComplaintContact.__table__)
 
-    Side effects: adds the complaint (state `submitted`, audit event, outbox row), its contact row if a phone or
-    location was given, attaches the resident's uploaded photos; defers the content-check job. Flushes.
+
+def _scene(session: Session, scene: Any) -> tuple[int, int, str, str]:
+    """`resolve_scene` in one Core query, with the same refusals: (code id, unit id, unit name, full name)."""
+    if not scene or not isinstance(scene, str):
+        raise DomainError("scene_missing")
+    if not SCENE_ALPHABET.fullmatch(scene):
+        raise NotFound("scene_unknown")
+    row = session.connection().execute(_SCENE, {"token": scene}).first()
+    if row is None:
+        raise NotFound("scene_unknown")
+    code_id, revoked_at, unit_id, retired_at, *names = row
+    if retired_at is not None:
+        raise DomainError("scene_unit_retired", status=410)
+    if revoked_at is not None:
+        raise DomainError("scene_revoked", status=410)
+    names = [n for n in names if n is not None]
+    return code_id, unit_id, names[0], "·".join(reversed(names))
+
+
+def record_complaint(session: Session, resident: Any, *, scene: Any, category: Any, text: Any,
+                     phone: Any = None, location: Any = None, photos: Any = None) -> dict[str, Any]:
+    """Record a complaint for the unit behind the scene token; returns what the resident sees of it (complaint_json).
+
+    `resident` is anything with `id` and `openid`. Side effects: the complaint in state `submitted` with its audit
+    event and outbox row (models.lifecycle.submit_new_complaint), its contact row if a phone or location was
+    given, the resident's uploaded photos attached; defers the content-check job. Nothing is committed.
     """
-    code = resolve_scene(session, scene if isinstance(scene, str) else None)
-    if not isinstance(category, str) or category not in categories():
+    code_id, unit_id, unit_name, full_name = _scene(session, scene)
+    if not isinstance(category, str) or category not in COMPLAINT_CATEGORIES:
         raise DomainError("category_unknown")
     if not isinstance(text, str) or not text.strip():
         raise DomainError("text_empty")
@@ -86,29 +117,39 @@ def submit_complaint(session: Session, resident: Resident, *, scene: Any, catego
     phone = _phone(phone)
     where = _location(location)
     attached = _photos(session, resident, photos)
-    complaint = Complaint(unit_id=code.unit_id, resident_id=resident.id, qr_code_id=code.id, category=category,
-                          text=text)
-    complaint.unit = code.unit
-    complaint.resident = resident
-    transition_complaint(session, complaint, "submit", actor=Actor("resident", resident.id))
-    contact = None
+    complaint_id, now = submit_new_complaint(session, unit_id=unit_id, unit_name=unit_name, resident_id=resident.id,
+                                             openid=resident.openid, qr_code_id=code_id, category=category,
+                                             text=text)
+    lat, lng, address = where or (None, None, None)
     if phone or where:
-        lat, lng, address = where or (None, None, None)
-        contact = ComplaintContact(complaint_id=complaint.id, phone=phone, latitude=lat, longitude=lng,
-                                   address=address)
-        session.add(contact)
+        session.connection().execute(_INSERT_CONTACT, {"complaint_id": complaint_id, "phone": phone, "latitude": lat,
+                                                       "longitude": lng, "address": address})
     for photo in attached:
-        photo.complaint_id = complaint.id
+        photo.complaint_id = complaint_id
+    defer(session, "content_check", stub(Complaint, complaint_id))
+    return {
+        "id": complaint_id,
+        "unit": {"name": unit_name, "full_name": full_name},
+        "category": category,
+        "text": text,
+        "state": ComplaintState.submitted.value,
+        "state_label": COMPLAINT_STATES[ComplaintState.submitted.value],
+        "reply": None,
+        "created_at": now.isoformat(),
+        "phone": mask_phone(phone),
+        "location": {"latitude": lat, "longitude": lng, "address": address} if where else None,
+        "photos": [photo_json(p) for p in attached],
+        "timeline": [{"at": now.isoformat(), "label": TIMELINE[("complaint", "submit")], "reason": ""}],
+    }
+
+
+def submit_complaint(session: Session, resident: Resident, *, scene: Any, category: Any, text: Any,
+                     phone: Any = None, location: Any = None, photos: Any = None) -> Complaint:
+    """record_complaint for callers that want the Complaint itself (the H5 page); loads it after writing."""
+    data = record_complaint(session, resident, scene=scene, category=category, text=text, phone=phone,
+                            location=location, photos=photos)
     session.flush()
-    defer(session, "content_check", complaint)
-    session.info.setdefault("intake.new", {})[complaint.id] = (contact, attached)
-    return complaint
-
-
-def new_complaint_json(session: Session, complaint: Complaint) -> dict[str, Any]:
-    """complaint_json for a complaint submit_complaint just wrote in this session, without re-reading it."""
-    contact, photos = session.info.get("intake.new", {}).get(complaint.id, (_UNKNOWN, None))
-    return complaint_json(session, complaint, contact=contact, photos=photos)
+    return session.get(Complaint, data["id"])
 
 
 def own_complaint(session: Session, resident: Resident, complaint_id: int) -> Complaint:
@@ -135,19 +176,10 @@ def timeline(session: Session, complaint: Complaint) -> list[dict[str, Any]]:
     return steps
 
 
-_UNKNOWN: Any = object()
-
-
-def complaint_json(session: Session, complaint: Complaint, *, with_timeline: bool = True,
-                   contact: ComplaintContact | None = _UNKNOWN, photos: list[Photo] | None = None) -> dict[str, Any]:
-    """What the resident sees of their complaint; the phone only masked.
-
-    A caller that just wrote the complaint passes its contact and photos (saving the queries).
-    """
-    if contact is _UNKNOWN:
-        contact = session.get(ComplaintContact, complaint.id)
-    if photos is None:
-        photos = session.scalars(select(Photo).where(Photo.complaint_id == complaint.id).order_by(Photo.id)).all()
+def complaint_json(session: Session, complaint: Complaint, *, with_timeline: bool = True) -> dict[str, Any]:
+    """What the resident sees of their complaint; the phone only masked."""
+    contact = session.get(ComplaintContact, complaint.id)
+    photos = session.scalars(select(Photo).where(Photo.complaint_id == complaint.id).order_by(Photo.id)).all()
     data = {
         "id": complaint.id,
         "unit": {"name": complaint.unit.name, "full_name": complaint.unit.full_name()},

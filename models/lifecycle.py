@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import insert, select, text, update
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from .base import utcnow
 from .entities import (
@@ -19,6 +20,7 @@ from .entities import (
     Complaint,
     ComplaintState,
     Notification,
+    NotificationState,
     Staff,
     StaffRole,
     Topic,
@@ -187,6 +189,70 @@ def transition_complaint(session: Session, complaint: Complaint, action: str, *,
                        "unit_name": complaint.unit.name, "action": action, "state": after.value,
                        "reason": reason or "", "at": now.isoformat(), **data})
     return complaint
+
+
+def submit_new_complaint(session: Session, *, unit_id: int, unit_name: str, resident_id: int, openid: str | None,
+                         qr_code_id: int | None, category: str, text: str) -> tuple[int, dt.datetime]:
+    """The `submit` transition for a new complaint, written as three INSERTs on the session's connection.
+
+    Writes what `transition_complaint(..., "submit")` writes (the complaint in `submitted`, its audit event, the
+    resident's outbox row, deferred to the queue after commit) without loading ORM objects: this is the path every
+    mini-program submission takes. Returns the complaint's id and its creation time.
+    """
+    after = _next_state(COMPLAINT_TRANSITIONS, "complaint", None, "submit")
+    now = utcnow()
+    conn = session.connection()
+    complaint = {"unit_id": unit_id, "resident_id": resident_id, "qr_code_id": qr_code_id, "category": category,
+                 "text": text, "state": after, "created_at": now, "state_changed_at": now}
+    params = {"category": category, "unit_name": unit_name, "action": "submit", "state": after.value, "reason": "",
+              "at": now.isoformat()}
+    if conn.dialect.name == "postgresql":  # the three rows in one round trip
+        complaint_id, notification_id = conn.execute(_SUBMIT_PG, {
+            **complaint, "state": after.value, "actor_id": resident_id, "openid": openid,
+            "event": COMPLAINT_NOTIFY["submit"], "params": json.dumps(params, ensure_ascii=False)}).one()
+        defer(session, "notification", stub(Notification, notification_id))
+        return complaint_id, now
+    complaint_id = conn.execute(_INSERT_COMPLAINT, complaint).scalar_one()
+    conn.execute(_INSERT_AUDIT, {
+        "subject_kind": "complaint", "subject_id": complaint_id, "action": "submit", "from_state": None,
+        "to_state": after.value, "actor_kind": "resident", "actor_id": resident_id, "reason": None, "data": {},
+        "created_at": now})
+    notification_id = conn.execute(_INSERT_NOTIFICATION, {
+        "event": COMPLAINT_NOTIFY["submit"], "recipient_kind": "resident", "recipient_id": resident_id,
+        "openid": openid, "params": {"complaint_id": complaint_id, **params}, "state": NotificationState.pending,
+        "attempts": 0, "created_at": now}).scalar_one()
+    defer(session, "notification", stub(Notification, notification_id))
+    return complaint_id, now
+
+
+def stub(cls: type, row_id: int) -> Any:
+    """A detached instance standing for a row written with Core, so `defer` can name it by its identity."""
+    obj = cls(id=row_id)
+    make_transient_to_detached(obj)
+    return obj
+
+
+_INSERT_COMPLAINT = insert(Complaint.__table__).returning(Complaint.__table__.c.id)
+_INSERT_AUDIT = insert(AuditEvent.__table__)
+_INSERT_NOTIFICATION = insert(Notification.__table__).returning(Notification.__table__.c.id)
+_SUBMIT_PG = text("""
+WITH c AS (
+    INSERT INTO complaints (unit_id, resident_id, qr_code_id, category, text, state, created_at, state_changed_at)
+    VALUES (:unit_id, :resident_id, :qr_code_id, :category, :text, :state, :created_at, :state_changed_at)
+    RETURNING id
+), a AS (
+    INSERT INTO audit_events (subject_kind, subject_id, action, from_state, to_state, actor_kind, actor_id, reason,
+                              data, created_at)
+    SELECT 'complaint', c.id, 'submit', NULL, :state, 'resident', :actor_id, NULL, '{}'::json, :created_at FROM c
+), n AS (
+    INSERT INTO notifications (event, recipient_kind, recipient_id, openid, params, state, attempts, created_at)
+    SELECT :event, 'resident', :resident_id, :openid,
+           (jsonb_build_object('complaint_id', c.id) || CAST(:params AS jsonb))::json, 'pending', 0, :created_at
+    FROM c
+    RETURNING id
+)
+SELECT c.id, n.id FROM c, n
+""")
 
 
 def residents_behind(session: Session, topic: Topic) -> list[Complaint]:

@@ -63,6 +63,8 @@ ERRORS = {
     "idempotency_key_reused": "同一请求编号已用于内容不同的提交，请重新提交。",
     "idempotency_key_in_progress": "这次提交正在处理中，请稍候。",
     "push_signature_invalid": "推送签名无效。",
+    "push_timestamp_stale": "推送时间戳无效或已过期。",
+    "push_replayed": "该推送已处理过，不能重复提交。",
     "reveal_reason_required": "查看完整手机号需要填写原因。",
     "reveal_reason_too_long": "原因不能超过 {limit} 字。",
     "phone_not_given": "居民没有留下手机号。",

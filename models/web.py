@@ -13,6 +13,7 @@ from typing import Any
 from flask import current_app, g, jsonify, redirect, request, session, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from werkzeug.routing import IntegerConverter
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .base import utcnow
@@ -26,6 +27,15 @@ def db() -> Session:
     if "db" not in g:
         g.db = current_app.extensions["xinma.sessionmaker"]()
     return g.db
+
+
+class RowIdConverter(IntegerConverter):
+    """`<int:…>` in every route: ids are 32-bit database integers, so a larger number is a plain 404 (never a query
+    that overflows the column)."""
+
+    def __init__(self, map, *args, **kwargs) -> None:  # noqa: A002 - werkzeug's signature
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 def ok(data: Any, status: int = 200):

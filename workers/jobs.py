@@ -241,12 +241,16 @@ def check_complaint_content(complaint_id: int) -> str:
         complaint = session.get(Complaint, complaint_id)
         if complaint is None or complaint.state != ComplaintState.submitted:
             return "not submitted"
+        data = {}
         try:
-            # msgSecCheck v2 needs the openid of a recently active user: an H5 resident has none.
-            verdict = (rt.wechat.msg_sec_check(complaint.resident.openid, complaint.text).suggest
-                       if complaint.resident.openid else "unchecked")
+            # msgSecCheck v2 needs the openid of a recently active user. Text WeChat cannot check (an H5 resident
+            # has no openid) is never let through unchecked: it goes to staff's manual review queue instead.
+            if complaint.resident.openid:
+                verdict = rt.wechat.msg_sec_check(complaint.resident.openid, complaint.text).suggest
+            else:
+                verdict, data = "review", {"unchecked": "no_openid"}
         except WeChatUserInactive:
-            verdict = "unchecked"
+            verdict, data = "review", {"unchecked": "user_inactive"}
         except WeChatRetryable:
             if not _final_attempt():
                 raise
@@ -255,7 +259,7 @@ def check_complaint_content(complaint_id: int) -> str:
             session.commit()
             return "held"
         complaint.content_check = verdict
-        transition_complaint(session, complaint, "accept", actor=SYSTEM, data={"content_check": verdict})
+        transition_complaint(session, complaint, "accept", actor=SYSTEM, data={"content_check": verdict, **data})
         session.commit()
     return verdict
 

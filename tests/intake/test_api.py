@@ -64,6 +64,30 @@ def test_resident_submits_and_reads_back(client, wechat_sandbox, scene):
     assert one.json["data"]["category"] == "飞线充电"
 
 
+def test_submission_writes_the_submit_transition_its_audit_and_the_residents_message(client, wechat_sandbox, app,
+                                                                                   scene):
+    token = sign_in(client, wechat_sandbox)
+    res = client.post("/api/v1/complaints", json={"scene": scene, "category": "停车", "text": "消防通道被堵"},
+                      headers={"Authorization": f"Bearer {token}"})
+    assert res.status_code == 201, res.json
+    answer = res.json["data"]
+    with app.extensions["xinma.sessionmaker"]() as session:
+        resident = session.scalar(select(Resident).where(Resident.openid == "o-zhang"))
+        complaint = session.get(Complaint, answer["id"])
+        assert (complaint.state.value, complaint.resident_id, complaint.unit.name) == ("submitted", resident.id,
+                                                                                      "梁堂村第一网格")
+        assert complaint.created_at.isoformat() == answer["created_at"] == answer["timeline"][0]["at"]
+        event = session.scalar(select(AuditEvent).where(AuditEvent.subject_id == complaint.id))
+        assert (event.subject_kind, event.action, event.from_state, event.to_state, event.actor_kind,
+                event.actor_id, event.data) == ("complaint", "submit", None, "submitted", "resident", resident.id, {})
+        message = session.scalar(select(Notification))
+        assert (message.event, message.recipient_kind, message.recipient_id, message.openid, message.state.value) \
+            == ("complaint_received", "resident", resident.id, "o-zhang", "pending")
+        assert message.params == {"complaint_id": complaint.id, "category": "停车", "unit_name": "梁堂村第一网格",
+                                  "action": "submit", "state": "submitted", "reason": "",
+                                  "at": complaint.created_at.isoformat()}
+
+
 def test_login_code_is_single_use(client, wechat_sandbox, app, demo):
     code = wechat_sandbox.login_code("o-li")
     assert client.post("/api/v1/sessions", json={"code": code}).status_code == 201

@@ -123,3 +123,18 @@ def test_another_residents_complaint_is_a_plain_404(client, wechat_sandbox, app,
     assert client.get("/api/v1/complaints", headers=auth(intruder)).json["data"] == []
     with app.extensions["xinma.sessionmaker"]() as session:
         assert session.get(Complaint, cid) is not None
+
+
+def test_the_stored_replay_answer_holds_only_the_masked_phone(client, wechat_sandbox, app, scene):
+    from models.intake import IdempotencyKey
+
+    token = sign_in(client, wechat_sandbox)
+    headers = {**auth(token), "Idempotency-Key": "phone-key-0001"}
+    body = {"scene": scene, "category": "设施维修", "text": "路灯坏了两个星期", "phone": PHONE}
+    first = client.post("/api/v1/complaints", json=body, headers=headers)
+    again = client.post("/api/v1/complaints", json=body, headers=headers)
+    assert first.status_code == again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
+    assert again.json["data"]["phone"] == "138****1234" and PHONE not in again.get_data(as_text=True)
+    with app.extensions["xinma.sessionmaker"]() as session:
+        stored = session.scalar(select(IdempotencyKey.response))
+    assert "138****1234" in stored and PHONE not in stored

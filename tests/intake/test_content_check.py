@@ -78,3 +78,43 @@ def test_flagged_complaints_reach_the_staff_review_queue_and_stay_out_of_public_
         assert [c.id for c in content_review_queue(session, grid_worker)] == ids[:2]
         public = session.scalars(select(Complaint.id).where(publicly_visible())).all()
         assert list(public) == ids[2:]
+
+
+def _h5_complaint(client, scene, text) -> int:
+    import re
+
+    page = client.get(f"/h5/{scene}").get_data(as_text=True)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    sent = client.post(f"/h5/{scene}", data={"csrf_token": csrf, "category": "其他", "text": text})
+    assert sent.status_code == 303, sent.get_data(as_text=True)[:300]
+    with client.application.extensions["xinma.sessionmaker"]() as session:
+        from sqlalchemy import func, select
+
+        return session.scalar(select(func.max(Complaint.id)))
+
+
+def test_text_wechat_cannot_check_goes_to_manual_review_never_through(client, wechat_sandbox, app, scene,
+                                                                     job_runtime):
+    """msgSecCheck v2 needs an active openid: H5 residents have none, and a resident may be inactive by then."""
+    from sqlalchemy import select
+
+    from models import AuditEvent, Staff
+    from models.intake import content_review_queue, publicly_visible
+    from workers.jobs import check_complaint_content
+
+    h5 = _h5_complaint(client, scene, "井盖丢了，晚上很危险")
+    inactive = submit(client, sign_in(client, wechat_sandbox, "o-away"), scene, "路灯坏了")
+    wechat_sandbox.clock.advance(3 * 3600)  # the resident has not opened the mini-program for three hours
+    assert check_complaint_content(h5) == "review"
+    assert check_complaint_content(inactive) == "review"
+    calls = str(wechat_sandbox.control("GET", "/_sandbox/calls"))
+    assert calls.count("sec_check") == 1  # only the mini-program resident's text could be sent to WeChat
+    with app.extensions["xinma.sessionmaker"]() as session:
+        grid_worker = session.scalar(select(Staff).where(Staff.username == "wangge1"))
+        assert [c.id for c in content_review_queue(session, grid_worker)] == [h5, inactive]
+        assert session.scalars(select(Complaint.id).where(publicly_visible())).all() == []
+        reasons = session.scalars(select(AuditEvent.data).where(AuditEvent.subject_kind == "complaint",
+                                                                AuditEvent.action == "accept")
+                                  .order_by(AuditEvent.subject_id)).all()
+        assert [r["unchecked"] for r in reasons] == ["no_openid", "user_inactive"]
+        assert {session.get(Complaint, cid).state.value for cid in (h5, inactive)} == {"awaiting_triage"}

@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 import textwrap
+import time
 
 from PIL import Image
 from sqlalchemy import select
@@ -159,12 +160,13 @@ def test_thumbnail_job_media_check_and_signed_push(client, wechat_sandbox, app, 
     assert forged.status_code == 401
     with app.extensions["xinma.sessionmaker"]() as session:
         assert session.get(Photo, pid).media_check is None
-    sig = push_signature(push_token, "1700000000", "n0nce")
-    res = client.post(f"/wechat/push?signature={sig}&timestamp=1700000000&nonce=n0nce", json=body)
+    now = str(int(time.time()))
+    sig = push_signature(push_token, now, "n0nce")
+    res = client.post(f"/wechat/push?signature={sig}&timestamp={now}&nonce=n0nce", json=body)
     assert res.status_code == 200 and res.data == b"success"
     with app.extensions["xinma.sessionmaker"]() as session:
         assert session.scalar(select(Photo.media_check).where(Photo.id == pid)) == "risky"
-    echo = client.get(f"/wechat/push?signature={sig}&timestamp=1700000000&nonce=n0nce&echostr=hello")
+    echo = client.get(f"/wechat/push?signature={sig}&timestamp={now}&nonce=n0nce&echostr=hello")
     assert echo.data == b"hello"
 
 

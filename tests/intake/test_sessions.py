@@ -87,3 +87,26 @@ def test_revoke_all_sessions_of_a_resident(client, wechat_sandbox, app, demo):
         session.commit()
     for token in tokens:
         refused(client.get("/api/v1/complaints", headers=auth(token)), 401, "session_invalid")
+
+
+def test_submission_checks_the_session_like_every_other_endpoint(client, wechat_sandbox, app, scene):
+    """Submitting reads the session in its own query: idle, revoked and expired sessions are refused there too."""
+    body = {"scene": scene, "category": "停车", "text": "小区门口乱停车"}
+    token = sign_in(client, wechat_sandbox)
+    factory = app.extensions["xinma.sessionmaker"]
+    with factory() as session:
+        session.execute(update(ResidentSession).values(last_seen_at=utcnow() - dt.timedelta(days=6)))
+        session.commit()
+    assert client.post("/api/v1/complaints", json=body, headers=auth(token)).status_code == 201
+    with factory() as session:
+        assert utcnow() - session.scalar(select(ResidentSession.last_seen_at)) < dt.timedelta(minutes=1)
+        session.execute(update(ResidentSession).values(last_seen_at=utcnow() - dt.timedelta(days=7, seconds=1)))
+        session.commit()
+    before = counts(app)
+    refused(client.post("/api/v1/complaints", json=body, headers=auth(token)), 401, "session_expired")
+    assert counts(app) == before
+    fresh = sign_in(client, wechat_sandbox)
+    assert client.delete("/api/v1/sessions/current", headers=auth(fresh)).status_code == 200
+    before = counts(app)
+    refused(client.post("/api/v1/complaints", json=body, headers=auth(fresh)), 401, "session_invalid")
+    assert counts(app) == before
