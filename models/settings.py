@@ -45,7 +45,7 @@ class Settings:
     # seconds to wait before each retry of a transient WeChat failure; after the last one the row is failed
     # (a dead letter an admin can re-send)
     delivery_retry_intervals: tuple[float, ...] = (10, 60, 300, 1800, 7200)
-    delivery_threads: int = 16  # WeChat sends in flight at once within one batch job of a worker
+    delivery_threads: int = 32  # WeChat sends in flight at once within one batch job of a worker
     digest_hour: int = 8  # the staff daily digest goes out after this hour, China time
     remind_ahead_hours: float = 24  # meeting reminders go out this long before the meeting
     metrics_token: str = ""  # bearer token Prometheus uses for /ops/metrics (empty: admins only)
@@ -125,7 +125,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         rate_limits=env.get("XINMA_RATE_LIMITS", ""),
         push_token=env.get("XINMA_WECHAT_PUSH_TOKEN", "") or ("" if production else "sandbox-push-token"),
         delivery_retry_intervals=_intervals(env.get("XINMA_DELIVERY_RETRY_INTERVALS", "10,60,300,1800,7200")),
-        delivery_threads=_positive_int(env, "XINMA_DELIVERY_THREADS", 16),
+        delivery_threads=_positive_int(env, "XINMA_DELIVERY_THREADS", 32),
         digest_hour=_positive_int(env, "XINMA_DIGEST_HOUR", 8, low=0, high=23),
         remind_ahead_hours=float(env.get("XINMA_REMIND_AHEAD_HOURS", "24")),
         metrics_token=env.get("XINMA_METRICS_TOKEN", ""),

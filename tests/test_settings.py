@@ -59,7 +59,7 @@ def test_delivery_settings_are_read_here_and_passed_to_the_worker(tmp_path):
     assert (settings.delivery_threads, settings.digest_hour, settings.remind_ahead_hours) == (8, 7, 2.5)
     assert load_settings(settings.environ()) == settings  # the worker started by `xinma up` sees the same
     defaults = load_settings({"XINMA_INSTANCE": str(tmp_path)})
-    assert defaults.delivery_retry_intervals == (10, 60, 300, 1800, 7200) and defaults.delivery_threads == 16
+    assert defaults.delivery_retry_intervals == (10, 60, 300, 1800, 7200) and defaults.delivery_threads == 32
 
 
 @pytest.mark.parametrize("name, value", [("XINMA_DELIVERY_RETRY_INTERVALS", "10,soon"),
