@@ -3,8 +3,8 @@ and messages held for a resident's WeChat budget, released when the resident sub
 
 `check_due` runs in the sweep process of every `xinma worker`, each round. Each event is announced exactly
 once, however many sweeps run at once and however often they restart: overdue events claim a mark in
-`notices` (unique per subject) in the same transaction as the notification; a meeting claims its own
-`reminded_at`. Staff overdue events become digest items, folded into the staff daily digest.
+`notices` (unique per subject: complaint, assignment round, meeting registration) in the same transaction as
+the notification. Staff overdue events become digest items, folded into the staff daily digest.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import datetime as dt
 from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from council.meetings import send_reminders
+from council.meetings import meeting_params, registrations
 from models import (
     Complaint,
     ComplaintState,
@@ -27,8 +27,8 @@ from models import (
     Unit,
     utcnow,
 )
-from models.council import Assignment
-from models.entities import staff_units
+from models.council import Assignment, MeetingDetail
+from models.entities import Meeting, staff_units
 from models.lifecycle import defer, notify, secretaries_of
 from models.notify import Notice, Subscription, claim_notice
 from triage.rules import add_working_days, holidays, rules_for
@@ -39,6 +39,7 @@ from .templates import CHINA
 
 TRIAGE = "triage_overdue"
 IMPLEMENTATION = "implementation_overdue"
+REMINDER = "meeting_reminder"
 
 
 def check_due(now: dt.datetime | None = None) -> dict[str, int]:
@@ -51,8 +52,7 @@ def check_due(now: dt.datetime | None = None) -> dict[str, int]:
     now = now or utcnow()
     with rt.session() as session:
         counts = {TRIAGE: triage_overdue(session, now), IMPLEMENTATION: implementation_overdue(session, now),
-                  "meeting_reminder": send_reminders(session, now=now,
-                                                     ahead=dt.timedelta(hours=rt.settings.remind_ahead_hours)),
+                  REMINDER: meeting_reminders(session, now, dt.timedelta(hours=rt.settings.remind_ahead_hours)),
                   "released": release_held(session)}
         session.commit()
     return counts
@@ -100,6 +100,39 @@ def implementation_overdue(session: Session, now: dt.datetime) -> int:
         announced += 1
     session.flush()
     return announced
+
+
+def meeting_reminders(session: Session, now: dt.datetime, ahead: dt.timedelta) -> int:
+    """Remind each resident registered for a meeting starting within `ahead`, once per registration.
+
+    Side effects: stamps the meeting's `reminded_at` first (a locking update), so the council's own
+    `remind_meetings` job, should someone run it, finds it reminded; a registration made after that stamp
+    (a late registrant) is reminded by a later round, marked in `notices`. Returns reminders written.
+    """
+    due = session.scalars(select(MeetingDetail.meeting_id).join(Meeting).where(
+        MeetingDetail.held_at.is_(None), Meeting.starts_at > now, Meeting.starts_at <= now + ahead)
+        .order_by(Meeting.starts_at)).all()
+    sent = 0
+    for meeting_id in due:
+        stamped = session.execute(update(MeetingDetail).where(MeetingDetail.meeting_id == meeting_id)
+                                  .values(reminded_at=func.coalesce(MeetingDetail.reminded_at, now))
+                                  .returning(MeetingDetail.reminded_at)
+                                  .execution_options(synchronize_session=False)).scalar_one()
+        stamped = stamped if stamped.tzinfo else stamped.replace(tzinfo=dt.UTC)
+        detail = session.get(MeetingDetail, meeting_id)
+        session.refresh(detail)
+        for registration in registrations(session, detail):
+            created = registration.created_at
+            created = created if created.tzinfo else created.replace(tzinfo=dt.UTC)
+            if stamped < now and created <= stamped:
+                continue  # reminded by the round (or the council job) that stamped the meeting
+            if not claim_notice(session, REMINDER, registration.id):
+                continue
+            notify(session, REMINDER, recipient_kind="resident", recipient_id=registration.resident_id,
+                   openid=registration.resident.openid, params={**meeting_params(detail), "at": now.isoformat()})
+            sent += 1
+    session.flush()
+    return sent
 
 
 def release_held(session: Session) -> int:
