@@ -127,7 +127,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         delivery_retry_intervals=_intervals(env.get("XINMA_DELIVERY_RETRY_INTERVALS", "10,60,300,1800,7200")),
         delivery_threads=_positive_int(env, "XINMA_DELIVERY_THREADS", 32),
         digest_hour=_positive_int(env, "XINMA_DIGEST_HOUR", 8, low=0, high=23),
-        remind_ahead_hours=float(env.get("XINMA_REMIND_AHEAD_HOURS", "24")),
+        remind_ahead_hours=_hours(env.get("XINMA_REMIND_AHEAD_HOURS", "24")),
         metrics_token=env.get("XINMA_METRICS_TOKEN", ""),
     )
 
@@ -140,6 +140,16 @@ def _intervals(raw: str) -> tuple[float, ...]:
     if any(v < 0 for v in values):
         raise SettingsError("XINMA_DELIVERY_RETRY_INTERVALS cannot be negative")
     return values
+
+
+def _hours(raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"XINMA_REMIND_AHEAD_HOURS must be a number of hours, not {raw!r}") from None
+    if not 0 < value <= 24 * 14:
+        raise SettingsError("XINMA_REMIND_AHEAD_HOURS must be between 0 and 336")
+    return value
 
 
 def _positive_int(env: dict[str, str], name: str, default: int, low: int = 1, high: int = 10_000) -> int:

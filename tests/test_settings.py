@@ -65,7 +65,7 @@ def test_delivery_settings_are_read_here_and_passed_to_the_worker(tmp_path):
 @pytest.mark.parametrize("name, value", [("XINMA_DELIVERY_RETRY_INTERVALS", "10,soon"),
                                          ("XINMA_DELIVERY_RETRY_INTERVALS", "-1"),
                                          ("XINMA_DELIVERY_THREADS", "0"), ("XINMA_DELIVERY_THREADS", "many"),
-                                         ("XINMA_DIGEST_HOUR", "24")])
+                                         ("XINMA_DIGEST_HOUR", "24"), ("XINMA_REMIND_AHEAD_HOURS", "soon")])
 def test_bad_delivery_settings_refuse_to_start(name, value, tmp_path):
     with pytest.raises(SettingsError, match=name):
         load_settings({"XINMA_INSTANCE": str(tmp_path), name: value})
