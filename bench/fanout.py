@@ -1,12 +1,16 @@
 """Fan-out benchmark: one meeting invitation to N residents through two `xinma worker` processes.
 
-The WeChat sandbox runs in its own process on a threaded server and answers every send after 20 ms. Prints
-deliveries per second, duplicates (messages beyond one per outbox row) and losses (rows not sent, or sent
-but never received), for the batched path and, as the baseline measured in the same run, for one RQ job per
-row with one send at a time (the delivery path before batching).
+The WeChat sandbox runs in its own process on a threaded server and answers every send after 20 ms; the
+workers are `xinma worker` processes as deployed. Prints deliveries per second, duplicates (messages beyond
+one per outbox row, counted at the sandbox) and losses (rows not sent, or sent but never received), for the
+batched path and, as the baseline measured in the same run, for one RQ job per row with one send at a time.
 
-    /tmp/venv/bin/python bench/fanout.py            # 10,000 residents, PostgreSQL xinma_h7 + Redis db 7
-    /tmp/venv/bin/python bench/fanout.py --small    # 1,000 residents
+    python bench/fanout.py            # 10,000 residents, PostgreSQL xinma_h7 + Redis db 7
+    python bench/fanout.py --small    # 1,000 residents
+
+It also measures the after-commit relay that runs in the request of every resident submission (a content check
+and a photo job handed to RQ): one pipeline against one enqueue per job, in microseconds and Redis round trips
+per hand-off.
 
 Environment: XINMA_BENCH_DATABASE_URL, XINMA_BENCH_REDIS_URL override the defaults. The database's public
 schema is dropped and rebuilt.
@@ -36,8 +40,8 @@ from models import Notification, NotificationState, Resident, utcnow  # noqa: E4
 from models.db import make_engine, make_sessionmaker, upgrade  # noqa: E402
 from models.lifecycle import notify  # noqa: E402
 from models.notify import Subscription  # noqa: E402
-from models.settings import SANDBOX_APPID, SANDBOX_SECRET  # noqa: E402
-from workers.queues import BATCH_SIZE, install_relay, make_queue, redis_connection  # noqa: E402
+from models.settings import SANDBOX_APPID, SANDBOX_SECRET, load_settings  # noqa: E402
+from workers.queues import BATCH_SIZE, enqueue, install_relay, make_queue, redis_connection, relay  # noqa: E402
 from workers.templates import sandbox_templates, template_id  # noqa: E402
 
 EVENT = "meeting_invitation"
@@ -50,17 +54,27 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def serve_sandbox(port: int) -> None:
+def sandbox_app():
+    """The WeChat sandbox as the bench serves it."""
+    from wechat import create_sandbox_app
+
+    return create_sandbox_app(appid=SANDBOX_APPID, secret=SANDBOX_SECRET, templates=sandbox_templates())
+
+
+def _serve(port: int) -> None:
     import logging
 
     from werkzeug.serving import make_server
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    make_server("127.0.0.1", port, sandbox_app(), threaded=True).serve_forever()
 
-    from wechat import create_sandbox_app
 
-    app = create_sandbox_app(appid=SANDBOX_APPID, secret=SANDBOX_SECRET, templates=sandbox_templates())
-    make_server("127.0.0.1", port, app, threaded=True).serve_forever()
+def serve_sandbox(port: int):
+    """The sandbox in a process of its own (its state is in memory), on a threaded server."""
+    process = multiprocessing.get_context("spawn").Process(target=_serve, args=(port,), daemon=True)
+    process.start()
+    return process
 
 
 class Run:
@@ -121,16 +135,14 @@ class Run:
         queue = make_queue(redis_connection(self.redis_url))
         if batched:
             install_relay(factory, lambda: queue)
-        started = time.monotonic()
         with factory() as session:
             rows = [notify(session, EVENT, recipient_kind="resident", recipient_id=rid, openid=openid,
                            params={"meeting_title": "幸福社区停车难议事会", "starts_at": utcnow().isoformat(),
                                    "place": "幸福社区议事厅", "topic_id": 1}) for rid, openid in people]
+            started = time.monotonic()  # the clock starts at the commit: it writes the rows, then relays them
             session.commit()
             ids = [r.id for r in rows]
         if not batched:  # the baseline: one job per row
-            from workers.queues import enqueue
-
             for i in ids:
                 enqueue(queue, "notification", i)
         engine.dispose()
@@ -184,17 +196,49 @@ class Run:
         return result
 
 
+def measure_relay(redis_url: str, n: int = 500) -> dict[str, dict[str, float]]:
+    """Cost of handing one submission's jobs (content check + photo) to RQ after commit: per-job enqueue
+    (the relay before) against the one-pipeline relay, on a connection that counts round trips."""
+    import redis as redis_lib
+
+    class Counting(redis_lib.Connection):
+        trips = 0
+
+        def send_packed_command(self, command, check_health=True):
+            Counting.trips += 1
+            return super().send_packed_command(command, check_health)
+
+    pool = redis_lib.ConnectionPool.from_url(redis_url, connection_class=Counting)
+    conn = redis_lib.Redis(connection_pool=pool)
+    conn.flushdb()
+    queue = make_queue(conn)
+    enqueue(queue, "content_check", 0)  # warm: the server version RQ caches on the connection
+    results = {}
+    for name, hand_off, base in (("one enqueue per job", lambda i: (enqueue(queue, "content_check", i),
+                                                                    enqueue(queue, "photo", i)), 1_000_000),
+                                 ("one pipeline", lambda i: relay(queue, [("content_check", i), ("photo", i)]),
+                                  2_000_000)):
+        Counting.trips = 0
+        started = time.perf_counter()
+        for i in range(base, base + n):
+            hand_off(i)
+        elapsed = time.perf_counter() - started
+        results[name] = {"us": round(elapsed / n * 1e6), "trips": Counting.trips / n}
+    conn.flushdb()
+    conn.close()
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--small", action="store_true", help="1,000 residents instead of 10,000")
-    parser.add_argument("--baseline", type=int, default=400, help="rows for the one-job-per-row baseline")
+    parser.add_argument("--baseline", type=int, default=200, help="rows for the one-job-per-row baseline")
     args = parser.parse_args()
     n = 1000 if args.small else 10_000
     db_url = os.environ.get("XINMA_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/xinma_h7")
     redis_url = os.environ.get("XINMA_BENCH_REDIS_URL", "redis://127.0.0.1:6379/7")
     port = free_port()
-    sandbox = multiprocessing.get_context("spawn").Process(target=serve_sandbox, args=(port,), daemon=True)
-    sandbox.start()
+    sandbox = serve_sandbox(port)
     url = f"http://127.0.0.1:{port}"
     for _ in range(100):
         try:
@@ -202,6 +246,11 @@ def main() -> None:
             break
         except requests.RequestException:
             time.sleep(0.1)
+    relayed = measure_relay(redis_url)
+    old, new = relayed["one enqueue per job"], relayed["one pipeline"]
+    print(f"after-commit relay of one submission (content check + photo job): one pipeline {new['us']} us, "
+          f"{new['trips']:.0f} Redis round trip; one enqueue per job {old['us']} us, {old['trips']:.0f} round trips "
+          f"({old['us'] / new['us']:.1f}x)")
     try:
         with tempfile.TemporaryDirectory() as tmp:
             run = Run(db_url, redis_url, url, Path(tmp))
@@ -209,7 +258,7 @@ def main() -> None:
             print(f"baseline (one job per row, one send at a time), {base['rows']} residents: "
                   f"{base['per_second']} deliveries/s, duplicates {base['duplicates']}, losses {base['losses']}")
             main_run = run.measure(n, batched=True)
-            threads = os.environ.get("XINMA_DELIVERY_THREADS", "16")
+            threads = load_settings().delivery_threads
             print(f"fan-out (batches of {BATCH_SIZE}, {threads} sends in flight per worker), "
                   f"{main_run['rows']} residents, 2 workers, sandbox {LATENCY_MS} ms per send:")
             print(f"  {main_run['per_second']} deliveries/s ({main_run['seconds']} s from commit to the last row), "
@@ -220,7 +269,7 @@ def main() -> None:
             print(f"  target: >= 200 deliveries/s, 0 duplicates, 0 losses -> {'met' if met else 'NOT met'}")
     finally:
         sandbox.terminate()
-        sandbox.join(5)
+        sandbox.join(10)
 
 
 if __name__ == "__main__":

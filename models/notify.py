@@ -56,6 +56,36 @@ class DigestItem(Base):
     digested_at: Mapped[dt.datetime | None]
 
 
+class Notice(Base):
+    """A time-based event already announced (a triage or implementation gone overdue, a meeting reminded).
+
+    The periodic check inserts the mark and the notification in one transaction; the unique key makes a second
+    check, concurrent or after a restart, find the mark and announce nothing.
+    """
+
+    __tablename__ = "notices"
+    __table_args__ = (UniqueConstraint("kind", "subject_id"),)
+
+    id: Mapped[intpk]
+    kind: Mapped[str] = mapped_column(String(32))
+    subject_id: Mapped[int]
+    created_at: Mapped[timestamp]
+
+
+def claim_notice(session: Session, kind: str, subject_id: int) -> bool:
+    """Mark `kind` announced for `subject_id`; False if it was already (by this or a concurrent check).
+
+    Side effects: inserts the mark inside a savepoint (flushed, not committed): a concurrent inserter makes one
+    of the two wait and then fail on the unique key, or, on PostgreSQL, wait for the other's commit.
+    """
+    try:
+        with session.begin_nested():
+            session.add(Notice(kind=kind, subject_id=subject_id, created_at=utcnow()))
+        return True
+    except IntegrityError:
+        return False
+
+
 def record_subscription_results(session: Session, resident_id: int, results: dict[str, str],
                                 long_term: set[str]) -> dict[str, int]:
     """Record what wx.requestSubscribeMessage answered (`accept`, `reject`, `ban`, `filter` per template).
@@ -146,6 +176,31 @@ def exhaust_subscription(session: Session, resident_id: int, template_id: str) -
     except IntegrityError:
         session.execute(update(Subscription).where(*where).values(**values)
                         .execution_options(synchronize_session=False))
+
+
+def left_on_ledger(session: Session, resident_id: int, template_id: str) -> int | None:
+    """Sends left on a resident's one-time ledger for a template (None without a ledger row). No side effects."""
+    row = session.execute(select(Subscription.accepted, Subscription.spent, Subscription.long_term)
+                          .where(Subscription.resident_id == resident_id,
+                                 Subscription.template_id == template_id)).first()
+    if row is None or row.long_term:
+        return None
+    return max(row.accepted - row.spent, 0)
+
+
+def hold_empty_ledger(session: Session, resident_id: int, template_id: str) -> bool:
+    """Lock a resident's ledger row for the session's transaction and say whether it has nothing left.
+
+    Side effects: a no-op UPDATE that takes the row's write lock (PostgreSQL: the row; SQLite: the database)
+    until the caller ends the transaction, so no accept can be recorded meanwhile. No commit.
+    """
+    row = session.execute(update(Subscription)
+                          .where(Subscription.resident_id == resident_id, Subscription.template_id == template_id,
+                                 Subscription.long_term.is_(False))
+                          .values(updated_at=Subscription.updated_at)
+                          .returning(Subscription.accepted, Subscription.spent)
+                          .execution_options(synchronize_session=False)).first()
+    return row is not None and row.accepted <= row.spent
 
 
 def add_digest_item(session: Session, staff_id: int, event: str, params: dict[str, Any]) -> DigestItem:

@@ -41,6 +41,14 @@ class Settings:
     trusted_proxy_hops: int = 0  # how many reverse proxies in front of the app set X-Forwarded-For
     rate_limits: str = ""  # overrides, e.g. "login_address=20/60,submit_resident=10/600"; "off" disables
     push_token: str = ""  # the message-push Token set in the mini-program console
+    # Notification delivery (workers/):
+    # seconds to wait before each retry of a transient WeChat failure; after the last one the row is failed
+    # (a dead letter an admin can re-send)
+    delivery_retry_intervals: tuple[float, ...] = (10, 60, 300, 1800, 7200)
+    delivery_threads: int = 32  # WeChat sends in flight at once within one batch job of a worker
+    digest_hour: int = 8  # the staff daily digest goes out after this hour, China time
+    remind_ahead_hours: float = 24  # meeting reminders go out this long before the meeting
+    metrics_token: str = ""  # bearer token Prometheus uses for /ops/metrics (empty: admins only)
 
     @property
     def embedded(self) -> bool:
@@ -59,6 +67,9 @@ class Settings:
             "XINMA_SWEEP_GRACE_SECONDS": str(self.sweep_grace_seconds),
             "XINMA_TRUSTED_PROXY_HOPS": str(self.trusted_proxy_hops), "XINMA_RATE_LIMITS": self.rate_limits,
             "XINMA_WECHAT_PUSH_TOKEN": self.push_token,
+            "XINMA_DELIVERY_RETRY_INTERVALS": ",".join(f"{x:g}" for x in self.delivery_retry_intervals),
+            "XINMA_DELIVERY_THREADS": str(self.delivery_threads), "XINMA_DIGEST_HOUR": str(self.digest_hour),
+            "XINMA_REMIND_AHEAD_HOURS": f"{self.remind_ahead_hours:g}", "XINMA_METRICS_TOKEN": self.metrics_token,
         }
         if self.redis_url:
             out["XINMA_REDIS_URL"] = self.redis_url
@@ -113,4 +124,45 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         trusted_proxy_hops=int(env.get("XINMA_TRUSTED_PROXY_HOPS", "0")),
         rate_limits=env.get("XINMA_RATE_LIMITS", ""),
         push_token=env.get("XINMA_WECHAT_PUSH_TOKEN", "") or ("" if production else "sandbox-push-token"),
+        delivery_retry_intervals=_intervals(env.get("XINMA_DELIVERY_RETRY_INTERVALS", "10,60,300,1800,7200")),
+        delivery_threads=_positive_int(env, "XINMA_DELIVERY_THREADS", 32),
+        digest_hour=_positive_int(env, "XINMA_DIGEST_HOUR", 8, low=0, high=23),
+        remind_ahead_hours=_hours(env.get("XINMA_REMIND_AHEAD_HOURS", "24")),
+        metrics_token=env.get("XINMA_METRICS_TOKEN", ""),
     )
+
+
+def _intervals(raw: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(x) for x in raw.split(",") if x.strip())
+    except ValueError:
+        raise SettingsError(f"XINMA_DELIVERY_RETRY_INTERVALS must be seconds, comma-separated, not {raw!r}") from None
+    if any(v < 0 for v in values):
+        raise SettingsError("XINMA_DELIVERY_RETRY_INTERVALS cannot be negative")
+    return values
+
+
+def _hours(raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"XINMA_REMIND_AHEAD_HOURS must be a number of hours, not {raw!r}") from None
+    if not 0 < value <= 24 * 14:
+        raise SettingsError("XINMA_REMIND_AHEAD_HOURS must be between 0 and 336")
+    return value
+
+
+def _positive_int(env: dict[str, str], name: str, default: int, low: int = 1, high: int = 10_000) -> int:
+    raw = env.get(name, str(default))
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, not {raw!r}") from None
+    if not low <= value <= high:
+        raise SettingsError(f"{name} must be between {low} and {high}")
+    return value
+
+
+def template_override(event: str, env: dict[str, str] | None = None) -> str | None:
+    """XINMA_TEMPLATE_<EVENT>: the account's own subscribe-message template id for a notification event."""
+    return (os.environ if env is None else env).get(f"XINMA_TEMPLATE_{event.upper()}") or None

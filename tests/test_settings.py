@@ -49,3 +49,23 @@ def test_cli_says_what_is_missing(tmp_path):
                          text=True, timeout=60)
     assert res.returncode != 0
     assert "production mode needs XINMA_SECRET_KEY" in res.stderr
+
+
+def test_delivery_settings_are_read_here_and_passed_to_the_worker(tmp_path):
+    env = {"XINMA_INSTANCE": str(tmp_path), "XINMA_DELIVERY_RETRY_INTERVALS": "1, 5,30", "XINMA_DELIVERY_THREADS": "8",
+           "XINMA_DIGEST_HOUR": "7", "XINMA_REMIND_AHEAD_HOURS": "2.5", "XINMA_METRICS_TOKEN": "scrape-me"}
+    settings = load_settings(env)
+    assert settings.delivery_retry_intervals == (1, 5, 30)
+    assert (settings.delivery_threads, settings.digest_hour, settings.remind_ahead_hours) == (8, 7, 2.5)
+    assert load_settings(settings.environ()) == settings  # the worker started by `xinma up` sees the same
+    defaults = load_settings({"XINMA_INSTANCE": str(tmp_path)})
+    assert defaults.delivery_retry_intervals == (10, 60, 300, 1800, 7200) and defaults.delivery_threads == 32
+
+
+@pytest.mark.parametrize("name, value", [("XINMA_DELIVERY_RETRY_INTERVALS", "10,soon"),
+                                         ("XINMA_DELIVERY_RETRY_INTERVALS", "-1"),
+                                         ("XINMA_DELIVERY_THREADS", "0"), ("XINMA_DELIVERY_THREADS", "many"),
+                                         ("XINMA_DIGEST_HOUR", "24"), ("XINMA_REMIND_AHEAD_HOURS", "soon")])
+def test_bad_delivery_settings_refuse_to_start(name, value, tmp_path):
+    with pytest.raises(SettingsError, match=name):
+        load_settings({"XINMA_INSTANCE": str(tmp_path), name: value})

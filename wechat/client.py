@@ -7,11 +7,13 @@ no timeout, plain cgi-bin/token) and its unbounded auto-retry are replaced here.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from dataclasses import dataclass
 
 import requests
+from requests.adapters import HTTPAdapter
 from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 from wechatpy.session.memorystorage import MemoryStorage
@@ -33,6 +35,7 @@ from .errors import (
 log = logging.getLogger(__name__)
 
 REDIS_PREFIX = "xinma:wechat"
+TOKEN_MEMO_SECONDS = 30  # how long a process reuses the shared token before reading the store again
 
 
 @dataclass(frozen=True)
@@ -89,18 +92,32 @@ class WeChatGateway(WeChatClient):
         base_url: str = "https://api.weixin.qq.com/",
         redis=None,
         timeout: float = 5.0,
+        pool_size: int = 10,
     ) -> None:
         """Build a gateway; with `redis` the access token is shared through it (key prefix xinma:wechat).
 
-        No network traffic until the first call.
+        `pool_size` is how many HTTP connections are kept open: at least as many as the threads that send at
+        once, or each send beyond it opens (and throws away) a connection of its own. No network traffic until
+        the first call.
         """
         session = RedisStorage(redis, prefix=REDIS_PREFIX) if redis is not None else MemoryStorage()
         # (connect, read): both bounded, on every call including the token fetch.
         super().__init__(appid, secret, session=session, timeout=(timeout, timeout), auto_retry=False)
+        adapter = HTTPAdapter(pool_connections=2, pool_maxsize=max(pool_size, 1))
+        self._http.mount("http://", adapter)
+        self._http.mount("https://", adapter)
+        # requests reads the proxy and CA-bundle variables from the environment on every call, which costs
+        # more than a send itself when many are in flight: read them once, here.
+        self._http.proxies.update(requests.utils.get_environ_proxies(base_url))
+        bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+        if bundle:
+            self._http.verify = bundle
+        self._http.trust_env = False
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
         self.API_BASE_URL = self.base_url + "cgi-bin/"
         self.wxa.API_BASE_URL = self.base_url
         self._refresh_lock = threading.Lock()
+        self._token_memo: tuple[str, float] | None = None
 
     def __repr__(self) -> str:
         return f"WeChatGateway(appid={self.appid!r}, base_url={self.base_url!r})"
@@ -116,6 +133,20 @@ class WeChatGateway(WeChatClient):
         self.close()
 
     # -- access token ---------------------------------------------------------------------------
+
+    @property
+    def access_token(self) -> str:
+        """The shared access token, kept in this process for up to TOKEN_MEMO_SECONDS.
+
+        Side effects: reads the token store (Redis when shared) at most once per TOKEN_MEMO_SECONDS instead of
+        once per call; fetches a token when the store has none. A token WeChat rejects is forgotten at once.
+        """
+        memo = self._token_memo
+        if memo is not None and memo[1] > time.monotonic():
+            return memo[0]
+        token = super().access_token
+        self._token_memo = (token, time.monotonic() + TOKEN_MEMO_SECONDS)
+        return token
 
     def fetch_access_token(self, force_refresh: bool = False) -> dict:
         """Get an access token from getStableAccessToken and store it (memory or Redis) with its TTL.
@@ -188,7 +219,9 @@ class WeChatGateway(WeChatClient):
         Side effects: at most one forced stable_token fetch per rejected token: threads queue on a lock, and
         with Redis, processes take a short `SET NX` lock; the others wait for the shared token to change.
         """
+        self._token_memo = None
         with self._refresh_lock:
+            self._token_memo = None
             shared = self.session.get(self.access_token_key)
             if shared and shared != rejected:
                 return  # another thread or process already refreshed it

@@ -154,7 +154,13 @@ def create_sandbox_app(
     # -- plumbing -------------------------------------------------------------------------------
 
     def take_faults(kind: str) -> tuple[float, dict | None]:
-        """Consume the faults that apply to this call: (seconds to sleep, answering fault or None)."""
+        """Consume the faults that apply to this call: (seconds to sleep, answering fault or None).
+
+        A `timeout` fault holds the answer back for `value` seconds, so the caller gives up first. What WeChat
+        did meanwhile is what a caller can never know: by default the call still acts when the delay is over
+        (a slow server: the message arrives late); with `"acts": false` it is lost before WeChat's handler
+        (an overloaded front end), answers 504 and changes nothing.
+        """
         sleep = 0.0
         answer = None
         with state.lock:
@@ -165,6 +171,8 @@ def create_sandbox_app(
                     sleep += float(fault["value"]) / 1000
                 elif fault["type"] == "timeout":
                     sleep += float(fault["value"])
+                    if not fault.get("acts", True) and answer is None:
+                        answer = fault
                 elif answer is None:
                     answer = fault
                 else:
@@ -187,6 +195,8 @@ def create_sandbox_app(
                         state.calls[kind]["failed"] += 1
                     if fault["type"] == "http_500":
                         return flask.Response("<html><body>500 Internal Server Error</body></html>", 500)
+                    if fault["type"] == "timeout":
+                        return flask.Response("<html><body>504 Gateway Time-out</body></html>", 504)
                     return _wechat_error(int(fault["value"]), fault.get("errmsg") or "injected fault")
                 try:
                     response = handler(*args, **kwargs)
@@ -627,6 +637,7 @@ def create_sandbox_app(
                 "type": kind,
                 "value": value,
                 "errmsg": data.get("errmsg"),
+                "acts": data.get("acts", True) is not False,
                 "remaining": count,
                 "fired": 0,
             }

@@ -1,7 +1,8 @@
 """Council jobs: reminders before meetings and the daily digest of overdue 领办 items.
 
-Both are safe to run at any time and any number of times: a meeting is reminded once (claimed on its row).
-Enqueue `remind_meetings` every few minutes and `overdue_digest` once a day (cron, or RQ's scheduler).
+Both are safe to run at any time: a meeting is reminded once (claimed on its row). Neither needs scheduling:
+the sweep process of `xinma worker` runs the same reminders and announces each overdue 领办 once in the
+staff daily digest (`workers.periodic`); these jobs remain for running by hand.
 """
 
 from __future__ import annotations

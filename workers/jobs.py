@@ -20,6 +20,8 @@ from models import (
     utcnow,
 )
 from models.notify import exhaust_subscription as ledger_exhaust
+from models.notify import hold_empty_ledger
+from models.notify import left_on_ledger as ledger_left
 from models.notify import refund_subscription as ledger_refund
 from models.notify import spend_subscription as ledger_spend
 from models.notify import spend_subscriptions as ledger_spend_many
@@ -31,6 +33,7 @@ from .runtime import runtime
 
 log = logging.getLogger(__name__)
 N = NotificationState
+LANES = 2  # chunks of a batch in progress at once: one lane's bookkeeping overlaps the other's sends
 
 
 def _final_attempt() -> bool:
@@ -49,18 +52,38 @@ class _Claimed:
     recipient_kind: str
     recipient_id: int
     attempts: int
+    last_error: str | None = None
     ledger: bool = False  # a ledger send was spent for it (refund it if WeChat did not use it)
+
+    @property
+    def ambiguous(self) -> bool:
+        """An earlier attempt timed out after WeChat got the request: it may have delivered the message."""
+        return bool(self.last_error and self.last_error.startswith(AMBIGUOUS))
 
 
 @dataclasses.dataclass
 class _Outcome:
-    label: str  # sent | undeliverable | needs_review | retry | failed
+    label: str  # sent | undeliverable | needs_review | retry | failed | unknown (read timeout)
     error: str | None = None
     exhausted: bool = False  # WeChat said 43101: empty the ledger
 
 
 CLAIM_COLUMNS = (Notification.id, Notification.openid, Notification.event, Notification.params,
-                 Notification.recipient_kind, Notification.recipient_id, Notification.attempts)
+                 Notification.recipient_kind, Notification.recipient_id, Notification.attempts,
+                 Notification.last_error)
+
+# Read timeouts (WeChat got the request; no answer came). WeChat has no idempotency key for subscribe messages
+# and its subscribe_msg_sent_event reports only asynchronous failures, so nothing can confirm whether a
+# timed-out send was delivered. The policy:
+# - a connect failure or a connect timeout never reached WeChat: retried after back-off like a 5xx;
+# - a read timeout on a one-time template whose ledger this send emptied (the resident's last accept) is
+#   retried after back-off, because WeChat's own quota makes a second delivery impossible: if the first
+#   attempt delivered, the re-send is refused with 43101, and the row is marked sent (delivered by the
+#   timed-out attempt); if it did not, the re-send delivers it. The re-send holds the ledger row locked and
+#   checks that nothing is left, so an accept recorded meanwhile cannot reopen the door to a second copy;
+# - any other read timeout (a long-term staff template, a resident with accepts to spare) could deliver
+#   twice if re-sent: the row becomes needs_review for a person to check.
+AMBIGUOUS = "ambiguous: "
 
 
 def _claim(session, ids: list[int]) -> tuple[list[_Claimed], list[str]]:
@@ -82,7 +105,9 @@ def _claim(session, ids: list[int]) -> tuple[list[_Claimed], list[str]]:
     wants: dict[str, list[_Claimed]] = {}  # one-time template -> resident rows that spend the ledger
     for row in sorted(claimed, key=lambda r: r.id):
         spec = templates.TEMPLATES.get(row.event)
-        if row.openid and spec and row.recipient_kind == "resident" and spec["kind"] == "one_time":
+        if row.ambiguous:
+            row.ledger = True  # its unit was spent by the attempt that timed out; it is not spent again
+        elif row.openid and spec and row.recipient_kind == "resident" and spec["kind"] == "one_time":
             wants.setdefault(templates.template_id(row.event), []).append(row)
         ready.append(row)
     for template_id, rows in wants.items():
@@ -109,18 +134,42 @@ def _send(rt, row: _Claimed) -> _Outcome:
         template_id, data, page = templates.render(row.event, row.params)
     except (KeyError, ValueError) as exc:
         return _Outcome("failed", f"bad_template: {exc.__class__.__name__} {exc}")
+    if row.ambiguous:
+        return _resend_guarded(rt, row, template_id, data, page)
+    return _call(rt, row, template_id, data, page)
+
+
+def _call(rt, row: _Claimed, template_id: str, data: dict, page: str) -> _Outcome:
     try:
         rt.wechat.send_subscribe_message(row.openid, template_id, data, page=f"{page}&n={row.id}",
                                          miniprogram_state=rt.settings.miniprogram_state)
     except WeChatNoSubscription as exc:
         return _Outcome("undeliverable", f"{exc.errcode}: {exc.errmsg}", exhausted=True)
     except WeChatOutcomeUnknown as exc:
-        return _Outcome("needs_review", f"outcome_unknown: {exc.errmsg}; WeChat may have delivered it")
+        return _Outcome("unknown", f"outcome_unknown: {exc.errmsg}; WeChat may have delivered it")
     except WeChatRetryable as exc:
         return _Outcome("retry", f"{exc.errcode}: {exc.errmsg}")
     except WeChatError as exc:
         return _Outcome("failed", f"{exc.errcode}: {exc.errmsg}")
     return _Outcome("sent")
+
+
+def _resend_guarded(rt, row: _Claimed, template_id: str, data: dict, page: str) -> _Outcome:
+    """Re-send a row whose earlier attempt timed out, only while WeChat's quota makes a duplicate impossible.
+
+    Side effects: holds the resident's ledger row locked (its own transaction, rolled back) for the call, so
+    no accept is recorded between the check and the send.
+    """
+    with rt.session() as session:
+        if not hold_empty_ledger(session, row.recipient_id, template_id):
+            session.rollback()
+            return _Outcome("needs_review", "outcome_unknown: the resident has accepts to spare, so a re-send "
+                                            "could deliver twice; check before re-sending")
+        outcome = _call(rt, row, template_id, data, page)
+        session.rollback()
+    if outcome.exhausted:  # the one send was used: by the attempt that timed out
+        return _Outcome("sent", "delivered by an attempt that timed out: WeChat refused the re-send with 43101")
+    return outcome
 
 
 STATES = {"sent": N.sent, "undeliverable": N.undeliverable, "needs_review": N.needs_review, "failed": N.failed}
@@ -132,22 +181,36 @@ def _record(session, row: _Claimed, outcome: _Outcome, retry_intervals: list[flo
     Returns the final label ("retry" rows become pending with their back-off time, or failed after the last).
     """
     template_id = templates.template_id(row.event)
+    label, error, retry_at = outcome.label, outcome.error, None
+    ambiguous = row.ambiguous
+    if label == "unknown":
+        ambiguous = ambiguous or _quota_guards(session, row, template_id)
+        label = "retry" if ambiguous else "needs_review"
     if outcome.exhausted and row.recipient_kind == "resident":
         ledger_exhaust(session, row.recipient_id, template_id)
-    elif row.ledger and outcome.label in ("retry", "failed"):
+    elif row.ledger and not ambiguous and label in ("retry", "failed"):
         ledger_refund(session, row.recipient_id, template_id)  # WeChat did not use the send
-    label, error, retry_at = outcome.label, outcome.error, None
     if label == "retry":
         intervals = retry_intervals or []
         if row.attempts > len(intervals):
-            label, error = "failed", f"gave up after {row.attempts} attempts; last: {error}"
+            label, error = ("needs_review" if ambiguous else "failed"), f"gave up after {row.attempts} attempts; " \
+                                                                        f"last: {error}"
         else:
             retry_at = utcnow() + dt.timedelta(seconds=intervals[row.attempts - 1])
+    if ambiguous and label in ("retry", "needs_review") and error and not error.startswith(AMBIGUOUS):
+        error = AMBIGUOUS + error
     done = session.execute(update(Notification).where(Notification.id == row.id, Notification.state == N.sending)
                            .values(state=N.pending if retry_at else STATES[label], last_error=error and error[:400],
                                    next_attempt_at=retry_at, finished_at=None if retry_at else utcnow())
                            .execution_options(synchronize_session=False)).rowcount
     return label if done else "lost claim"
+
+
+def _quota_guards(session, row: _Claimed, template_id: str) -> bool:
+    """Whether WeChat's one-time quota stops a re-send of this timed-out row from delivering a second copy."""
+    spec = templates.TEMPLATES.get(row.event) or {}
+    return (row.ledger and row.recipient_kind == "resident" and spec.get("kind") == "one_time"
+            and ledger_left(session, row.recipient_id, template_id) == 0)
 
 
 def _relaxed_commit(session) -> None:
@@ -178,7 +241,8 @@ def _deliver(rt, ids: list[int], pool: ThreadPoolExecutor | None) -> list[str]:
         else:
             outcomes = list(pool.map(lambda row: _send(rt, row), claimed))
         _relaxed_commit(session)
-        sent = [row.id for row, outcome in zip(claimed, outcomes, strict=True) if outcome.label == "sent"]
+        sent = [row.id for row, outcome in zip(claimed, outcomes, strict=True)
+                if outcome.label == "sent" and outcome.error is None]
         mine: set[int] = set()
         if sent:  # the common case, in one statement
             mine = set(session.scalars(update(Notification)
@@ -187,7 +251,7 @@ def _deliver(rt, ids: list[int], pool: ThreadPoolExecutor | None) -> list[str]:
                                                finished_at=utcnow())
                                        .returning(Notification.id)
                                        .execution_options(synchronize_session=False)).all())
-        labels = [("sent" if row.id in mine else "lost claim") if outcome.label == "sent"
+        labels = [("sent" if row.id in mine else "lost claim") if outcome.label == "sent" and outcome.error is None
                   else _record(session, row, outcome, rt.retry_intervals)
                   for row, outcome in zip(claimed, outcomes, strict=True)]
         session.commit()
@@ -203,8 +267,8 @@ def deliver_notification(notification_id: int) -> str:
     Spends one send of the resident's subscription ledger (refunded if WeChat refused for a transient reason);
     a resident whose ledger is empty is not sent to (undeliverable, no_quota: the app asks them to subscribe
     again). Transient failures are retried after the configured back-off (a scheduled job, and the sweep as
-    a safety net), then the row is failed (dead letters). A read timeout is needs_review: see
-    `wechat.WeChatOutcomeUnknown`.
+    a safety net), then the row is failed (dead letters). A read timeout is retried only where WeChat's quota
+    rules out a second copy, else needs_review: see AMBIGUOUS above.
     """
     labels = _deliver(runtime(), [int(notification_id)], None)
     return labels[0] if labels else "not pending"
@@ -213,23 +277,32 @@ def deliver_notification(notification_id: int) -> str:
 def deliver_notifications(notification_ids: list[int]) -> dict[str, int]:
     """Deliver a batch of outbox rows, each exactly as `deliver_notification` does, several sends in flight.
 
-    Side effects: rows are claimed and finished a chunk at a time (XINMA_DELIVERY_THREADS rows, sent
-    concurrently), so a crash leaves at most one chunk in `sending` (the sweep marks it needs_review).
-    Returns outcome counts.
+    Side effects: the batch is worked a chunk at a time by LANES lanes, each on its own database session:
+    claim the chunk's rows (one commit), send them at once on the shared pool of XINMA_DELIVERY_THREADS
+    threads, record each outcome (one commit). While one lane waits for WeChat the other talks to the
+    database, so sends never wait for bookkeeping. A row is claimed only just before its send, so a crash
+    leaves at most one chunk per lane in `sending` (the sweep marks those needs_review, never re-sends them)
+    and the rest pending (the sweep hands them over again). The access token is shared by the threads and
+    fetched once before they start. Returns outcome counts.
     """
     rt = runtime()
     ids = sorted({int(i) for i in notification_ids})
     counts: dict[str, int] = {}
     if not ids:
         return counts
+    rt.session().close()  # build this process's engine before the threads share it
     try:
         _ = rt.wechat.access_token  # warm the token once, before the threads ask for it
     except WeChatError:
         pass  # each row meets the same failure and records it
-    size = max(1, rt.delivery_threads)
-    with ThreadPoolExecutor(size, thread_name_prefix="deliver") as pool:
-        for start in range(0, len(ids), size):
-            for label in _deliver(rt, ids[start:start + size], pool):
+    threads = max(1, rt.delivery_threads)
+    lanes = min(LANES, threads)
+    size = max(1, threads // lanes)
+    chunks = [ids[start:start + size] for start in range(0, len(ids), size)]
+    with ThreadPoolExecutor(threads, thread_name_prefix="send") as senders, \
+            ThreadPoolExecutor(lanes, thread_name_prefix="lane") as lane_pool:
+        for labels in lane_pool.map(lambda chunk: _deliver(rt, chunk, senders), chunks):
+            for label in labels:
                 counts[label] = counts.get(label, 0) + 1
     return counts
 

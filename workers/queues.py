@@ -76,29 +76,59 @@ def _enqueue(queue: Queue, func: str, args: list, job_id: str, retry: Retry | No
         return False
 
 
+def relay(queue: Queue, items: list[tuple[str, int]]) -> bool:
+    """Hand freshly committed rows to RQ in one Redis round trip; False if Redis could not be reached.
+
+    `items` are (kind, row id) pairs. Notification rows go as one job for a single row or batch jobs of
+    BATCH_SIZE; every other kind as one job per row. All jobs are written and queued in one pipeline: this
+    runs after the commit of every resident submission, so it costs one round trip, not several per job. No
+    existence check is needed: the rows were created by the transaction that just committed, so no job for
+    them can exist yet, and should one exist the delivery's compare-and-set claim still sends each row once.
+    """
+    notifications = sorted({row_id for kind, row_id in items if kind == "notification"})
+    datas = []
+    if len(notifications) == 1:
+        datas.append(_data(JOBS["notification"][0], [notifications[0]],
+                           JOBS["notification"][1].format(notifications[0]), RETRY))
+    else:
+        for start in range(0, len(notifications), BATCH_SIZE):
+            chunk = notifications[start:start + BATCH_SIZE]
+            datas.append(_data(BATCH[0], [chunk], BATCH[1].format(chunk[0], chunk[-1], len(chunk)), None))
+    for kind, row_id in items:
+        if kind != "notification":
+            func, id_format = JOBS[kind]
+            datas.append(_data(func, [row_id], id_format.format(row_id), RETRY))
+    if not datas:
+        return True
+    try:
+        pipe = queue.connection.pipeline()
+        queue.enqueue_many(datas, pipeline=pipe)
+        pipe.execute()
+        return True
+    except Exception as exc:  # Redis down: the sweep hands the rows over later
+        log.warning("could not hand %d rows to RQ: %s", len(items), exc.__class__.__name__)
+        return False
+
+
+def _data(func: str, args: list, job_id: str, retry: Retry | None):
+    return Queue.prepare_data(func, args, job_id=job_id, retry=retry, result_ttl=300, failure_ttl=86400)
+
+
 def install_relay(factory, queue_getter) -> None:
     """After each commit of a session from `factory`, hand the rows it deferred to RQ (none after a rollback)."""
     from sqlalchemy import event, inspect
 
     @event.listens_for(factory, "after_commit")
     def _relay(session) -> None:
-        items = session.info.pop("deferred", [])
-        if not items:
+        deferred = session.info.pop("deferred", [])
+        if not deferred:
             return
         queue = queue_getter()
         if queue is None:
             return
-        notifications = []
-        for kind, obj in items:
-            identity = inspect(obj).identity
-            if not identity:
-                continue
-            if kind == "notification":
-                notifications.append(identity[0])
-            elif not enqueue(queue, kind, identity[0]):
-                return  # Redis is unreachable: stop trying; the sweep hands these rows over later
-        if notifications:
-            hand_over(queue, notifications)
+        items = [(kind, identity[0]) for kind, obj in deferred if (identity := inspect(obj).identity)]
+        if items:
+            relay(queue, items)
 
     @event.listens_for(factory, "after_rollback")
     def _drop(session) -> None:

@@ -18,13 +18,8 @@ class Runtime:
         self._pid = -1
         self._gateway: WeChatGateway | None = None
         self._redis = None
-        # Delivery tuning, read here from the worker's environment:
-        # XINMA_DELIVERY_RETRY_INTERVALS: seconds to wait before each retry of a transient WeChat failure;
-        # after the last one the row is failed (a dead letter an admin can re-send).
-        # XINMA_DELIVERY_THREADS: concurrent WeChat sends within one batch job.
-        raw = os.environ.get("XINMA_DELIVERY_RETRY_INTERVALS", "10,60,300,1800,7200")
-        self.retry_intervals = [float(x) for x in raw.split(",") if x.strip()]
-        self.delivery_threads = int(os.environ.get("XINMA_DELIVERY_THREADS", "16"))
+        self.retry_intervals = list(settings.delivery_retry_intervals)
+        self.delivery_threads = settings.delivery_threads
 
     def session(self):
         factory = self.engine.sessionmaker()
@@ -38,7 +33,8 @@ class Runtime:
             self._redis = redis_connection(self.settings.redis_url) if self.settings.redis_url else None
             s = self.settings
             self._gateway = WeChatGateway(s.wechat_appid, s.wechat_secret, base_url=s.wechat_api_base,
-                                          redis=self._redis, timeout=s.wechat_timeout)
+                                          redis=self._redis, timeout=s.wechat_timeout,
+                                          pool_size=s.delivery_threads + 2)
             self._pid = os.getpid()
 
     @property

@@ -7,11 +7,11 @@ XINMA_TEMPLATE_<EVENT>), and the embedded sandbox is given the same table so it 
 from __future__ import annotations
 
 import datetime as dt
-import os
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from models.messages import COMPLAINT_STATES, TOPIC_STATES
+from models.settings import template_override
 
 CHINA = ZoneInfo("Asia/Shanghai")
 
@@ -83,7 +83,7 @@ LIMITS = {"thing": 20, "phrase": 5, "name": 10, "character_string": 32, "number"
 
 
 def template_id(event: str) -> str:
-    return os.environ.get(f"XINMA_TEMPLATE_{event.upper()}", f"xinma-{event.replace('_', '-')}")
+    return template_override(event) or f"xinma-{event.replace('_', '-')}"
 
 
 def sandbox_templates() -> dict[str, dict[str, Any]]:

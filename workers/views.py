@@ -112,11 +112,9 @@ def metrics():
 
 def register(app: Flask) -> None:
     """Mount the ops pages, and rq-dashboard under /ops/rq for admins (when Redis is configured)."""
-    import os
-
-    app.config["XINMA_METRICS_TOKEN"] = os.environ.get("XINMA_METRICS_TOKEN", "")
-    app.register_blueprint(bp)
     settings = app.config["XINMA"]
+    app.config["XINMA_METRICS_TOKEN"] = settings.metrics_token
+    app.register_blueprint(bp)
     if not settings.redis_url:
         return
     import rq_dashboard

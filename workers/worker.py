@@ -1,7 +1,12 @@
 """`xinma worker`: an RQ worker with the scheduler, and the sweep in a process of its own beside it.
 
-The sweep does not run as a thread of the worker: RQ forks a work horse per job, and a fork taken while
-another thread holds a lock (a database driver's, the logging module's) leaves the horse deadlocked.
+The worker runs jobs in its own process (RQ's SimpleWorker) instead of forking a work horse per job: a
+delivery batch then reuses the process's database connections, the shared access token and the kept-alive
+HTTP connections to WeChat, where a fork per job paid for all of them again (about a second each). A worker
+killed mid-job is the same case as a killed horse: its rows stay `sending` (needs review) or pending (the
+sweep hands them over again). The sweep does not run as a thread of the worker: the scheduler is a forked
+process, and a fork taken while another thread holds a lock (a database driver's, the logging module's)
+deadlocks the child.
 """
 
 from __future__ import annotations
@@ -11,13 +16,14 @@ import multiprocessing
 import os
 import time
 
-from rq import Worker
+from rq import SimpleWorker
 from rq.serializers import JSONSerializer
+from sqlalchemy.orm import configure_mappers
 
 from models import utcnow
 from models.settings import Settings
 
-from . import jobs
+from . import jobs, periodic
 from .digest import due_today
 from .queues import QUEUE, enqueue, redis_connection
 from .runtime import install
@@ -26,7 +32,8 @@ log = logging.getLogger(__name__)
 
 
 def sweep_forever(settings: Settings, parent: int) -> None:
-    """Sweep every `sweep_interval` seconds until the worker that started this process is gone."""
+    """Every `sweep_interval` seconds until the worker that started this process is gone: sweep the outbox,
+    announce what came due (overdue, meeting reminders), and enqueue the daily staff digest once it is time."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     rt = install(settings)
     while os.getppid() == parent:
@@ -34,6 +41,9 @@ def sweep_forever(settings: Settings, parent: int) -> None:
             counts = jobs.sweep()
             if any(counts.values()):
                 log.info("sweep: %s", counts)
+            due = periodic.check_due()  # before the digest, so what came due now is in today's
+            if any(due.values()):
+                log.info("came due: %s", due)
             schedule_digest(rt)
         except Exception:  # a DB or Redis outage must not end the sweeper; it tries again next round
             log.exception("sweep failed")
@@ -46,7 +56,7 @@ def schedule_digest(rt) -> bool:
     Side effects: a Redis SET NX marker per day, so many workers enqueue it once; should Redis lose the
     marker, a second run finds no undigested items and sends nothing twice.
     """
-    day = due_today(utcnow(), int(os.environ.get("XINMA_DIGEST_HOUR", "8")))
+    day = due_today(utcnow(), rt.settings.digest_hour)
     if day is None:
         return False
     queue = rt.queue
@@ -57,11 +67,13 @@ def schedule_digest(rt) -> bool:
 
 def run_worker(settings: Settings, *, burst: bool = False) -> None:
     """Work the queue until stopped; the sweep runs at start and every `sweep_interval` seconds."""
-    install(settings)
+    rt = install(settings)
+    configure_mappers()  # once here, not inside the first job
+    rt.session().close()
     sweeper = multiprocessing.get_context("spawn").Process(target=sweep_forever, args=(settings, os.getpid()),
                                                            name="xinma-sweep", daemon=True)
     sweeper.start()
-    worker = Worker([QUEUE], connection=redis_connection(settings.redis_url), serializer=JSONSerializer,
+    worker = SimpleWorker([QUEUE], connection=redis_connection(settings.redis_url), serializer=JSONSerializer,
                     maintenance_interval=60)
     try:
         worker.work(with_scheduler=True, burst=burst, logging_level="INFO")

@@ -67,6 +67,34 @@ def test_one_accept_is_one_message_then_the_app_asks_again(budget_app, phone, we
     assert again.json["data"]["left"] == {RECEIVED: 1}
 
 
+def test_held_messages_go_out_when_the_resident_subscribes_again(budget_app, phone, wechat_sandbox, redis, db):
+    from workers.periodic import check_due
+    from workers.queues import make_queue
+
+    phone.post("/api/v1/subscriptions", json={"results": {RECEIVED: "accept"}})
+    wechat_sandbox.subscribe("o-resident-budget", RECEIVED)
+    ids = outbox(budget_app, wechat_sandbox, 3, openid="o-resident-budget", subscribe=False)
+    assert deliver(ids) == ["sent", "undeliverable", "undeliverable"]  # two wait on the timeline
+    assert check_due()["released"] == 0  # nothing to send them with yet
+
+    # The resident opens the mini-program, is asked again and taps 允许 once: one more message may go.
+    wechat_sandbox.subscribe("o-resident-budget", RECEIVED)
+    phone.post("/api/v1/subscriptions", json={"results": {RECEIVED: "accept"}})
+    assert check_due()["released"] == 1
+    db.expire_all()
+    assert [db.get(Notification, i).state for i in ids[1:]] == [S.pending, S.undeliverable]  # the oldest first
+    assert f"notification-{ids[1]}" in make_queue(redis).job_ids  # handed to RQ after the commit
+    assert check_due()["released"] == 0  # released once
+    assert deliver(ids[1:]) == ["sent", "not pending"]
+
+    wechat_sandbox.subscribe("o-resident-budget", RECEIVED)
+    phone.post("/api/v1/subscriptions", json={"results": {RECEIVED: "accept"}})
+    assert check_due()["released"] == 1
+    assert deliver(ids[2:]) == ["sent"]
+    assert dict(sent_per_row(wechat_sandbox)) == {i: 1 for i in ids}
+    assert phone.get("/api/v1/subscriptions").json["data"]["waiting"] == {}
+
+
 def test_43101_empties_the_ledger_and_asks_again(budget_app, phone, wechat_sandbox, db):
     ids = outbox(budget_app, wechat_sandbox, 1, openid="o-resident-budget", subscribe=False)
     assert deliver(ids) == ["undeliverable"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import requests
 from sqlalchemy import select
 
-from models import Notification, NotificationState
+from models import Notification, NotificationState, Resident
 from models.settings import load_settings
 from tests.conftest import LiveServer, Workers, wait_for
 from tests.test_loop import scene_of
@@ -153,13 +153,63 @@ def _attempted(db, ids) -> bool:
                                                                           .where(Notification.id.in_(ids))))
 
 
-def test_read_timeout_is_never_sent_twice(fast_app, fast_workers, wechat_sandbox, db):
-    """WeChat got the request but answered too late: it may have delivered, so the row waits for a person."""
-    ids = outbox(fast_app, wechat_sandbox, 1)
-    wechat_sandbox.fault("subscribe_send", "timeout", 4, count=1)  # longer than the client's 3 s timeout
+def _ledger(app, openid: str, accepts: int, event: str = "complaint_received") -> None:
+    """Record `accepts` taps on 允许 in the resident's ledger, as the subscriptions endpoint does."""
+    from models.notify import record_subscription_results
+    from workers.templates import template_id
+
+    with app.extensions["xinma.sessionmaker"]() as session:
+        resident = session.scalar(select(Resident).where(Resident.openid == openid))
+        for _ in range(accepts):
+            record_subscription_results(session, resident.id, {template_id(event): "accept"}, set())
+        session.commit()
+
+
+def _timeout(sandbox, seconds: float, *, acts: bool) -> None:
+    sandbox.control("POST", "/_sandbox/faults", {"endpoint": "subscribe_send", "type": "timeout", "value": seconds,
+                                                 "count": 1, "acts": acts})
+
+
+def _calls_done(sandbox, n: int) -> bool:
+    calls = sandbox.control("GET", "/_sandbox/calls")["endpoints"]["subscribe_send"]
+    return calls["ok"] + calls["failed"] >= n
+
+
+def test_read_timeout_slow_wechat_delivers_once(fast_app, fast_workers, wechat_sandbox, db):
+    """WeChat got the request and delivers it late; the re-send after back-off meets the spent quota: one copy."""
+    ids = outbox(fast_app, wechat_sandbox, 1)  # the resident tapped 允许 once
+    _ledger(fast_app, "o-resident-fault", 1)
+    _timeout(wechat_sandbox, 4, acts=True)  # longer than the client's 3 s timeout
     fast_workers.start()
     rows = settle(db, ids)
-    assert rows[ids[0]].state == S.needs_review
+    wait_for(lambda: _calls_done(wechat_sandbox, 2), what="the slow WeChat to finish the timed-out call")
+    row = rows[ids[0]]
+    assert row.state == S.sent and row.attempts >= 2
+    assert dict(sent_per_row(wechat_sandbox)) == {ids[0]: 1}
+
+
+def test_read_timeout_lost_request_is_delivered_after_back_off(fast_app, fast_workers, wechat_sandbox, db):
+    """The timed-out request never reached WeChat's handler: the re-send after back-off delivers it, once."""
+    ids = outbox(fast_app, wechat_sandbox, 1)
+    _ledger(fast_app, "o-resident-fault", 1)
+    _timeout(wechat_sandbox, 4, acts=False)
+    fast_workers.start()
+    rows = settle(db, ids)
+    wait_for(lambda: _calls_done(wechat_sandbox, 2), what="the timed-out call to end")
+    row = rows[ids[0]]
+    assert row.state == S.sent and row.attempts == 2 and row.last_error is None
+    assert dict(sent_per_row(wechat_sandbox)) == {ids[0]: 1}
+
+
+def test_read_timeout_with_accepts_to_spare_waits_for_a_person(fast_app, fast_workers, wechat_sandbox, db):
+    """With a second accept left, a re-send could deliver twice: the row is needs_review, never re-sent."""
+    ids = outbox(fast_app, wechat_sandbox, 1)
+    wechat_sandbox.subscribe("o-resident-fault", "xinma-complaint-received")
+    _ledger(fast_app, "o-resident-fault", 2)
+    _timeout(wechat_sandbox, 4, acts=True)
+    fast_workers.start()
+    rows = settle(db, ids)
+    assert rows[ids[0]].state == S.needs_review and rows[ids[0]].attempts == 1
     assert "outcome_unknown" in rows[ids[0]].last_error
     wait_for(lambda: wechat_sandbox.messages(), what="the slow WeChat to deliver it after all")
     assert dict(sent_per_row(wechat_sandbox)) == {ids[0]: 1}
