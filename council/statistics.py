@@ -16,7 +16,7 @@ import io
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
-from models import CouncilRoom, DomainError, Forbidden, Staff, Unit, stats
+from models import LEVEL_ORDER, CouncilRoom, DomainError, Forbidden, Staff, Unit, stats
 from models.messages import COMPLAINT_STATES, DEFAULT_REASONS, RATING_LEVELS
 from models.scope import in_scope
 from models.stats import BUCKET
@@ -70,6 +70,17 @@ def unit_for_stats(session: Session, staff: Staff, unit_id) -> Unit:
     if unit is None or not in_scope(staff, unit):
         raise Forbidden("unit_out_of_scope")
     return unit
+
+
+def unit_choices(session: Session, staff: Staff, unit: Unit) -> list[Unit]:
+    """The units the page offers: those above the shown unit within the staff member's scope, the unit, and two
+    levels below it (a district offers its streets and communities, not every grid)."""
+    above = [u for u in session.scalars(select(Unit).where(Unit.id.in_(unit.ancestor_ids()[:-1])))
+             if in_scope(staff, u)]
+    depth = LEVEL_ORDER.index(unit.level)
+    below = session.scalars(select(Unit).where(Unit.path.startswith(unit.path, autoescape=False),
+                                               Unit.level.in_(LEVEL_ORDER[depth:depth + 3])).order_by(Unit.path))
+    return sorted(above, key=lambda u: len(u.path)) + list(below)
 
 
 def _median_hours(histogram: dict[int, int]) -> float | None:

@@ -240,7 +240,7 @@ def stats():
     decisions = statistics.bars(list(data["decisions"].items()))
     ratings = statistics.bars(list(data["ratings"].items()))
     return render_template("council/stats.html", unit=unit, data=data, rows=statistics.table(data), funnel=funnel,
-                           decisions=decisions, ratings=ratings, units=units_in_scope(db(), staff),
+                           decisions=decisions, ratings=ratings, units=statistics.unit_choices(db(), staff, unit),
                            start=request.args.get("from", ""), end=request.args.get("to", ""),
                            export_args={k: v for k, v in (("unit", unit.id), ("from", request.args.get("from")),
                                                           ("to", request.args.get("to"))) if v})

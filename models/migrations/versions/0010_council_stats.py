@@ -1,4 +1,4 @@
-"""running sums behind the statistics page, rolled up per unit and ancestor, at day and month grain
+"""running sums behind the statistics page, rolled up per unit and ancestor, at day, month and year grain
 
 Revision ID: 0010
 Revises: 0006_council
