@@ -119,8 +119,29 @@ def progress(topic_id: int):
         raise DomainError("topic_not_agreed", status=409)
     implementation.report_progress(db(), staff, assignment, percent=request.form.get("percent", ""),
                                    note=request.form.get("note", ""), photos=request.files.getlist("photos"),
-                                   photo_dir=current_app.config["XINMA"].instance / "photos" / "progress")
+                                   photo_dir=progress_photo_dir())
     return _back(item)
+
+
+def progress_photo_dir():
+    return current_app.config["XINMA"].instance / "photos" / "progress"
+
+
+def photo_response(data: bytes, name: str) -> Response:
+    """A progress photo under its server-made name: JPEG (re-encoded on upload), nosniff, never cached publicly."""
+    response = Response(data, mimetype="image/jpeg")
+    response.headers["Content-Disposition"] = f'inline; filename="{name}"'
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
+@bp.get("/topics/<int:topic_id>/photos/<name>")
+@staff_required(StaffRole.secretary, StaffRole.grid_worker)
+def progress_photo(topic_id: int, name: str):
+    item = services.topic_for(db(), current_staff(), topic_id)
+    return photo_response(implementation.progress_photo(db(), item, name, progress_photo_dir()), name)
 
 
 @bp.post("/topics/<int:topic_id>/visit-rating")

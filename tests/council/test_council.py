@@ -213,6 +213,60 @@ def test_a_progress_percentage_out_of_range_is_refused(client, session, percent)
     assert snapshot(session) == before
 
 
+def test_progress_photos_go_to_staff_in_scope_and_to_the_board_once_the_result_is_published(
+        app, client, session, wechat_sandbox):
+    from PIL import Image
+
+    from models import QrCode
+
+    token = resident_token(client, wechat_sandbox, "o-photo")
+    topic = topic_behind(session, "梁堂村", resident_row(session, "o-photo"), TopicState.implementing)
+    session.add(Assignment(topic_id=topic.id, lead_kind="branch", lead_name="梁堂村党支部", due_on=dt.date.today(),
+                           percent=30, round=1, created_at=utcnow()))
+    factories.staff(session, StaffRole.secretary, unit(session, "彭城社区"), username="pengcheng-shuji")
+    grid = session.scalar(select(Unit).where(Unit.parent_id == topic.unit_id))
+    scene = session.scalar(select(QrCode.token).where(QrCode.unit_id == grid.id, QrCode.revoked_at.is_(None)))
+    session.commit()
+    sign_in(client, "shuji1")
+    url = f"/council/topics/{topic.id}"
+    upload = io.BytesIO()
+    Image.new("RGB", (40, 30), (30, 160, 90)).save(upload, "PNG")
+    res = client.post(f"{url}/progress", content_type="multipart/form-data", data={
+        "csrf_token": csrf(client.get(url).get_data(as_text=True)), "percent": "100", "note": "路灯已更换",
+        "photos": (io.BytesIO(upload.getvalue()), "<script>.png")})
+    assert res.status_code == 302, res.get_data(as_text=True)[:300]
+
+    # The secretary's page shows the photo under a name the server made; it comes back as a real JPEG.
+    src = re.search(r'<img src="([^"]+)" alt="现场照片"', client.get(url).get_data(as_text=True)).group(1)
+    name = src.rsplit("/", 1)[1]
+    assert re.fullmatch(r"progress-[0-9a-f]{16}\.jpg", name)
+    res = client.get(src)
+    assert res.status_code == 200 and res.mimetype == "image/jpeg"
+    assert res.headers["X-Content-Type-Options"] == "nosniff" and "no-store" in res.headers["Cache-Control"]
+    shown = Image.open(io.BytesIO(res.get_data()))
+    assert shown.format == "JPEG" and shown.size == (40, 30)
+    for bad in ("progress-0000000000000000.jpg", "..%2F..%2Fxinma.db", "progress.png"):
+        assert client.get(f"{url}/photos/{bad}").status_code == 404
+    other = app.test_client()
+    sign_in(other, "pengcheng-shuji", factories.PASSWORD)
+    assert other.get(src).status_code == 404  # another community's secretary: as if it did not exist
+
+    # On the public board only with the published result.
+    auth = {"Authorization": f"Bearer {token}"}
+    board_photo = f"/api/v1/boards/{scene}/topics/{topic.id}/photos/{name}"
+    assert client.get(board_photo, headers=auth).status_code == 404
+    publish = f"{url}/publications"
+    assert form_post(client, url, publish, {"kind": "decision", "text": "议定更换路灯"}).status_code == 302
+    assert client.get(board_photo, headers=auth).status_code == 404  # a decision is not the result
+    assert form_post(client, url, publish, {"kind": "result", "text": "路灯已全部更换"}).status_code == 302
+    shown = client.get(f"/api/v1/boards/{scene}", headers=auth).json["data"]["publications"]
+    assert sorted((p["kind"], p["photos"]) for p in shown) == [("decision", []), ("result", [board_photo])]
+    res = client.get(board_photo, headers=auth)
+    assert res.status_code == 200 and res.mimetype == "image/jpeg"
+    assert res.headers["X-Content-Type-Options"] == "nosniff"
+    assert client.get(board_photo).status_code == 401
+
+
 def test_assignment_refusals(client, session):
     topic = topic_behind(session, "梁堂村", factories.resident(session), TopicState.agreed)
     session.commit()
