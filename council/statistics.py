@@ -72,15 +72,40 @@ def unit_for_stats(session: Session, staff: Staff, unit_id) -> Unit:
     return unit
 
 
-def unit_choices(session: Session, staff: Staff, unit: Unit) -> list[Unit]:
+@dataclasses.dataclass(frozen=True)
+class Choice:
+    id: int
+    label: str
+
+    def full_name(self) -> str:
+        return self.label
+
+
+def unit_choices(session: Session, staff: Staff, unit: Unit) -> list[Choice]:
     """The units the page offers: those above the shown unit within the staff member's scope, the unit, and two
-    levels below it (a district offers its streets and communities, not every grid)."""
+    levels below it (a district offers its streets and communities, not every grid). Plain columns, no ORM rows:
+    a district has hundreds of these."""
+    depth = LEVEL_ORDER.index(unit.level)
     above = [u for u in session.scalars(select(Unit).where(Unit.id.in_(unit.ancestor_ids()[:-1])))
              if in_scope(staff, u)]
-    depth = LEVEL_ORDER.index(unit.level)
-    below = session.scalars(select(Unit).where(Unit.path.startswith(unit.path, autoescape=False),
-                                               Unit.level.in_(LEVEL_ORDER[depth:depth + 3])).order_by(Unit.path))
-    return sorted(above, key=lambda u: len(u.path)) + list(below)
+    rows = session.execute(select(Unit.id, Unit.name, Unit.path).where(
+        Unit.path.startswith(unit.path, autoescape=False), Unit.level.in_(LEVEL_ORDER[depth:depth + 3]))
+        .order_by(Unit.path)).all()
+    names = {u.id: u.name for u in [unit, *unit_ancestors(unit)]} | {uid: name for uid, name, _ in rows}
+
+    def label(path: str) -> str:
+        return "·".join(names.get(int(p), "") for p in path.strip("/").split("/") if p)
+
+    return ([Choice(u.id, u.full_name()) for u in sorted(above, key=lambda u: len(u.path))]
+            + [Choice(uid, label(path)) for uid, _, path in rows])
+
+
+def unit_ancestors(unit: Unit) -> list[Unit]:
+    out, node = [], unit.parent
+    while node is not None:
+        out.append(node)
+        node = node.parent
+    return out
 
 
 def _median_hours(histogram: dict[int, int]) -> float | None:

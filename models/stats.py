@@ -9,7 +9,7 @@ in one sorted upsert just before commit (so concurrent transactions lock summary
 `rebuild()` recomputes everything from the base tables (`xinma stats rebuild`): run it after loading data with
 SQL, or after moving units to another parent.
 
-Keys (durations are histograms in buckets of BUCKET seconds; the medians are taken from them):
+Keys (durations are histograms, see bucket(); the medians are taken from them, to the slot's lower bound):
   c|<state>|<reason>|<qr>   complaints received that day, by present state, reason code and whether a 心码 was used
   a|<bucket>                time from receipt to the first triage answer
   z|<bucket>                time from receipt to closure (for finished complaints)
@@ -49,7 +49,7 @@ from .council import Assignment, MeetingDetail, MeetingOutcome, OutcomeResult, R
 from .entities import AuditEvent, Complaint, Meeting, Topic, Unit
 
 CHINA = ZoneInfo("Asia/Shanghai")
-BUCKET = 360  # seconds: medians are exact to a tenth of an hour, the precision the page shows
+BUCKET = 360  # seconds: the finest histogram slot, a tenth of an hour (the precision the page shows)
 ANSWERS = ("decline", "solve", "merge", "promote")
 FINISHED = ("not_deliberable", "solved", "closed")
 COMPLAINT_FIELDS = ("unit_id", "created_at", "state", "reason_code", "qr_code_id", "state_changed_at")
@@ -76,12 +76,18 @@ def china_day(moment: dt.datetime) -> dt.date:
 
 
 def bucket(later: dt.datetime, earlier: dt.datetime) -> int:
-    """Which BUCKET-second slot a duration falls in (floor)."""
+    """The histogram slot of a duration, as its lower bound in tenths of an hour: 0.1 h wide below 10 h, 1 h wide
+    below 240 h, a day wide beyond (so a district's five years need a few hundred slots, not tens of thousands)."""
     if later.tzinfo is None:
         later = later.replace(tzinfo=dt.UTC)
     if earlier.tzinfo is None:
         earlier = earlier.replace(tzinfo=dt.UTC)
-    return math.floor((later - earlier).total_seconds() / BUCKET)
+    seconds = (later - earlier).total_seconds()
+    if seconds < 36_000:
+        return math.floor(seconds / BUCKET)
+    if seconds < 864_000:
+        return math.floor(seconds / 3600) * 10
+    return math.floor(seconds / 86_400) * 240
 
 
 def _value(v):

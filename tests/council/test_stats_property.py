@@ -92,9 +92,15 @@ def direct(session, unit: Unit, period: Period) -> dict:
             label = COMPLAINT_STATES[c.state.value]
         decisions[label] = decisions.get(label, 0) + 1
 
+    def slot(seconds: float) -> int:  # the lower bound of the slot the page states, in tenths of an hour
+        for seconds_wide, tenths_wide, below in ((360, 1, 10), (3600, 10, 240), (86400, 240, None)):
+            if below is None or seconds < below * 3600:
+                return int(seconds // seconds_wide) * tenths_wide
+        raise AssertionError
+
     def median(durations) -> float | None:
-        buckets = [int((later - earlier).total_seconds() // 360) for later, earlier in durations]
-        return round(pystats.median(buckets) * 360 / 3600.0, 1) if buckets else None
+        slots = [slot((later - earlier).total_seconds()) for later, earlier in durations]
+        return round(pystats.median(slots) * 360 / 3600.0, 1) if slots else None
 
     finished = [c for c in complaints if c.state.value in ("not_deliberable", "solved", "closed")]
     topics = [t for t in session.scalars(select(Topic)) if t.unit_id in ids and inside(t.created_at)]
