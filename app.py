@@ -211,6 +211,28 @@ def worker_cmd(burst: bool) -> None:
     run_worker(settings, burst=burst)
 
 
+@main.group("stats", help="The statistics' running sums.")
+def stats_group() -> None:
+    pass
+
+
+@stats_group.command("rebuild", help="Recompute the statistics' running sums from the base tables (after loading "
+                                     "data with SQL, or after moving units to another parent).")
+def stats_rebuild_cmd() -> None:
+    from models.stats import rebuild
+
+    settings = _settings()
+    upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        with make_sessionmaker(engine)() as session:
+            rows = rebuild(session)
+            session.commit()
+    finally:
+        engine.dispose()
+    click.echo(f"统计汇总已重建：{rows} 行")
+
+
 @main.group("units", help="The unit hierarchy.")
 def units_group() -> None:
     pass

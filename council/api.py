@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, request
+from flask import Blueprint, request, url_for
 
 from models import NotFound, Topic
 from models.messages import LEAD_KINDS, OUTCOME_RESULTS, PUBLICATION_KINDS, RATING_LEVELS, TOPIC_STATES
@@ -11,6 +11,7 @@ from models.web import db, json_body, ok
 from qr.services import resolve_scene
 
 from . import disclosure, followup, implementation, meetings
+from .views import photo_response, progress_photo_dir
 
 bp = Blueprint("council_api", __name__, url_prefix="/api/v1")
 
@@ -79,6 +80,14 @@ def register(meeting_id: int):
     return ok({"id": row.id, "meeting": _meeting_json(detail)}, 201)
 
 
+def _result_photos(scene: str, publication) -> list[str]:
+    if publication.kind.value != "result":
+        return []
+    assignment = implementation.assignment_of(db(), publication.topic)
+    return [url_for("council_api.board_photo", scene=scene, topic_id=publication.topic_id, name=name)
+            for update in (assignment.updates if assignment else []) for name in (update.photos or [])]
+
+
 @bp.get("/boards/<scene>")
 def board(scene: str):
     _resident()
@@ -86,4 +95,15 @@ def board(scene: str):
     owner, rows = disclosure.board(db(), code.unit)
     return ok({"unit": owner.full_name(), "publications": [
         {"topic": p.topic.title, "kind": p.kind.value, "kind_label": PUBLICATION_KINDS[p.kind.value], "text": p.text,
-         "published_on": p.published_on.isoformat()} for p in rows]})
+         "published_on": p.published_on.isoformat(), "photos": _result_photos(scene, p)} for p in rows]})
+
+
+@bp.get("/boards/<scene>/topics/<int:topic_id>/photos/<name>")
+def board_photo(scene: str, topic_id: int, name: str):
+    """A progress photo of a topic on this board, once its result is published there; otherwise 404."""
+    _resident()
+    owner, _rows = disclosure.board(db(), resolve_scene(db(), scene).unit)
+    topic = db().get(Topic, topic_id)
+    if topic is None or topic.unit_id != owner.id or not disclosure.result_published(db(), topic):
+        raise NotFound("photo_not_found")
+    return photo_response(implementation.progress_photo(db(), topic, name, progress_photo_dir()), name)

@@ -47,6 +47,13 @@ def publish(session: Session, staff: Staff, topic: Topic, *, kind: str, text: st
     return row
 
 
+def result_published(session: Session, topic: Topic) -> bool:
+    """Whether the topic's result is on its board today (its progress photos are shown there only then)."""
+    return session.scalar(select(Publication.id).where(
+        Publication.topic_id == topic.id, Publication.kind == PublicationKind.result,
+        Publication.published_on <= forms.today())) is not None
+
+
 def board(session: Session, unit: Unit) -> tuple[Unit, list[Publication]]:
     """The public board a unit's residents see: its community's publications up to today, newest first."""
     owner = nearest(unit, UnitLevel.community) or unit

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 import secrets
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from PIL import Image, UnidentifiedImageError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import Actor, Conflict, DomainError, Staff, Topic, TopicState, Unit, transition_topic, utcnow
+from models import Actor, Conflict, DomainError, NotFound, Staff, Topic, TopicState, Unit, transition_topic, utcnow
 from models.council import Assignment, LeadKind, ProgressUpdate
 from models.lifecycle import notify, secretaries_of
 from models.messages import LEAD_KINDS
@@ -20,6 +21,7 @@ from models.scope import scope_clause
 from . import forms
 
 PHOTO_LIMIT = 4
+PHOTO_NAME = re.compile(r"progress-[0-9a-f]{16}\.jpg")
 
 
 def assignment_of(session: Session, topic: Topic) -> Assignment | None:
@@ -84,6 +86,18 @@ def report_progress(session: Session, staff: Staff, assignment: Assignment, *, p
         transition_topic(session, topic, "complete", actor=Actor.staff(staff), reason=update.note or None,
                          data={"assignment_id": assignment.id})
     return update
+
+
+def progress_photo(session: Session, topic: Topic, name: str, photo_dir: Path) -> bytes:
+    """The bytes of one progress photo of this topic, by its server-made name; any other name answers 404."""
+    assignment = assignment_of(session, topic)
+    names = {n for u in (assignment.updates if assignment else []) for n in (u.photos or [])}
+    if not PHOTO_NAME.fullmatch(name or "") or name not in names:
+        raise NotFound("photo_not_found")
+    try:
+        return (photo_dir / name).read_bytes()
+    except FileNotFoundError:
+        raise NotFound("photo_not_found") from None
 
 
 def overdue(session: Session, staff: Staff, today: dt.date | None = None) -> list[Assignment]:

@@ -1,4 +1,5 @@
-"""Statistics for a unit and everything below it over a period, computed with SQL aggregates, and their export.
+"""Statistics for a unit and everything below it over a period, read from the running sums (models.stats), and
+their export.
 
 Counts of things that happened (complaints received, topics raised, meetings held, consensus reached, ratings)
 are taken within the period; implementation figures (implemented, in progress) are the present state of the
@@ -12,19 +13,17 @@ import dataclasses
 import datetime as dt
 import io
 
-from sqlalchemy import Integer, and_, case, cast, func, select, text
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
-from models import AuditEvent, Complaint, CouncilRoom, DomainError, Forbidden, Meeting, Staff, Topic, Unit
-from models.council import Assignment, MeetingDetail, MeetingOutcome, Rating
+from models import LEVEL_ORDER, CouncilRoom, DomainError, Forbidden, Staff, Unit, stats
 from models.messages import COMPLAINT_STATES, DEFAULT_REASONS, RATING_LEVELS
 from models.scope import in_scope
+from models.stats import BUCKET
 
 from .forms import CHINA
 
-ANSWERS = ("decline", "solve", "merge", "promote")
 ANSWERED = ("not_deliberable", "solved", "merged", "promoted", "closed")
-FINISHED = ("not_deliberable", "solved", "closed")
 
 
 @dataclasses.dataclass
@@ -73,14 +72,40 @@ def unit_for_stats(session: Session, staff: Staff, unit_id) -> Unit:
     return unit
 
 
-BUCKET = 360  # seconds: medians are taken to a tenth of an hour, the precision the page shows
+@dataclasses.dataclass(frozen=True)
+class Choice:
+    id: int
+    label: str
+
+    def full_name(self) -> str:
+        return self.label
 
 
-def _bucket(session: Session, seconds):
-    """Which tenth of an hour a duration falls in (floor, on both backends)."""
-    if session.get_bind().dialect.name == "postgresql":
-        return func.floor(seconds / BUCKET)
-    return cast(seconds / BUCKET, Integer)
+def unit_choices(session: Session, staff: Staff, unit: Unit) -> list[Choice]:
+    """The units the page offers: those above the shown unit within the staff member's scope, the unit, and two
+    levels below it (a district offers its streets and communities, not every grid). Plain columns, no ORM rows:
+    a district has hundreds of these."""
+    depth = LEVEL_ORDER.index(unit.level)
+    above = [u for u in session.scalars(select(Unit).where(Unit.id.in_(unit.ancestor_ids()[:-1])))
+             if in_scope(staff, u)]
+    rows = session.execute(select(Unit.id, Unit.name, Unit.path).where(
+        Unit.path.startswith(unit.path, autoescape=False), Unit.level.in_(LEVEL_ORDER[depth:depth + 3]))
+        .order_by(Unit.path)).all()
+    names = {u.id: u.name for u in [unit, *unit_ancestors(unit)]} | {uid: name for uid, name, _ in rows}
+
+    def label(path: str) -> str:
+        return "·".join(names.get(int(p), "") for p in path.strip("/").split("/") if p)
+
+    return ([Choice(u.id, u.full_name()) for u in sorted(above, key=lambda u: len(u.path))]
+            + [Choice(uid, label(path)) for uid, _, path in rows])
+
+
+def unit_ancestors(unit: Unit) -> list[Unit]:
+    out, node = [], unit.parent
+    while node is not None:
+        out.append(node)
+        node = node.parent
+    return out
 
 
 def _median_hours(histogram: dict[int, int]) -> float | None:
@@ -97,77 +122,51 @@ def _median_hours(histogram: dict[int, int]) -> float | None:
     return round(sum(picked) / 2 * BUCKET / 3600.0, 1)
 
 
-def _seconds(session: Session, later, earlier):
-    if session.get_bind().dialect.name == "postgresql":
-        return func.date_part("epoch", later - earlier)  # double precision: much cheaper than numeric
-    return (func.julianday(later) - func.julianday(earlier)) * 86400.0
-
-
 def figures(session: Session, unit: Unit, period: Period) -> dict:
-    """Every figure of the statistics page for `unit` and the units below it."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SET LOCAL work_mem = '64MB'"))  # lets the planner hash-aggregate in memory
+    """Every figure of the statistics page for `unit` and the units below it, from the running sums."""
     subtree = select(Unit.id).where(Unit.path.startswith(unit.path, autoescape=False)).scalar_subquery()
-    in_unit = Complaint.unit_id.in_(subtree)
-
     rooms = session.scalar(select(func.count()).select_from(CouncilRoom).where(CouncilRoom.unit_id.in_(subtree)))
-    meetings_held = session.scalar(select(func.count()).select_from(MeetingDetail).join(Meeting).where(
-        Meeting.unit_id.in_(subtree), MeetingDetail.held_at.is_not(None), period.clause(MeetingDetail.held_at)))
+    sums = stats.sums(session, unit.id, period.start, period.end)
 
-    # One pass over the complaints: counts by outcome and reason, and the closure-time histogram.
-    finished = Complaint.state.in_(FINISHED)
-    close_bucket = case((finished, _bucket(session, _seconds(session, Complaint.state_changed_at,
-                                                             Complaint.created_at))), else_=None)
-    has_qr = Complaint.qr_code_id.is_not(None)
-    received = answered = solved_by_qr = 0
+    received = answered = solved_by_qr = topics = consensus = implemented = in_progress = meetings_held = 0
     decisions: dict[str, int] = {}
+    to_answer: dict[int, int] = {}
     to_close: dict[int, int] = {}
-    for state, reason, qr, bucket, count in session.execute(
-            select(Complaint.state, Complaint.reason_code, has_qr, close_bucket, func.count())
-            .where(in_unit, period.clause(Complaint.created_at))
-            .group_by(Complaint.state, Complaint.reason_code, has_qr, close_bucket)):
-        state = getattr(state, "value", state)
-        received += count
-        if bucket is not None:
-            to_close[int(bucket)] = to_close.get(int(bucket), 0) + count
-        if state not in ANSWERED:
-            continue
-        answered += count
-        if qr and state in ("solved", "closed"):
-            solved_by_qr += count
-        if state == "not_deliberable":
-            key = f"不予协商：{DEFAULT_REASONS.get(reason, reason or '未注明')}"
-        elif state in ("promoted", "closed"):
-            key = "转为协商议题"
-        else:
-            key = COMPLAINT_STATES[state]
-        decisions[key] = decisions.get(key, 0) + count
-
-    # Time to the first answer: the earliest triage decision of each complaint, as a histogram.
-    # Aggregating the answer events per complaint first lets PostgreSQL hash-join instead of probing per row.
-    answers = (select(AuditEvent.subject_id.label("cid"), func.min(AuditEvent.created_at).label("at"))
-               .where(AuditEvent.subject_kind == "complaint", AuditEvent.action.in_(ANSWERS))
-               .group_by(AuditEvent.subject_id).subquery())
-    first = (select(Complaint.created_at.label("created_at"), answers.c.at.label("at"))
-             .join(answers, answers.c.cid == Complaint.id)
-             .where(in_unit, period.clause(Complaint.created_at)).subquery())
-    answer_bucket = _bucket(session, _seconds(session, first.c.at, first.c.created_at))
-    to_answer = {int(b): n for b, n in session.execute(select(answer_bucket, func.count()).group_by(answer_bucket))}
-
-    t_in_unit = and_(Topic.unit_id.in_(subtree), period.clause(Topic.created_at))
-    topics = session.scalar(select(func.count()).select_from(Topic).where(t_in_unit))
-    consensus = session.scalar(select(func.count(func.distinct(MeetingOutcome.topic_id))).join(
-        Topic, Topic.id == MeetingOutcome.topic_id).where(t_in_unit, MeetingOutcome.result == "consensus"))
-    impl = session.execute(select(
-        func.count(case((Topic.state.in_(("implemented", "closed")), 1))),
-        func.count(case((Topic.state == "implementing", 1))),
-    ).select_from(Assignment).join(Topic, Topic.id == Assignment.topic_id).where(t_in_unit)).one()
-
     levels = {level: 0 for level in RATING_LEVELS}
-    for level, count in session.execute(
-            select(Rating.level, func.count()).join(Topic, Topic.id == Rating.topic_id)
-            .where(Topic.unit_id.in_(subtree), period.clause(Rating.created_at)).group_by(Rating.level)):
-        levels[getattr(level, "value", level)] = count
+    for key, count in sums.items():
+        kind, *parts = key.split("|")
+        if kind == "c":
+            state, reason, qr = parts
+            received += count
+            if state not in ANSWERED:
+                continue
+            answered += count
+            if qr == "1" and state in ("solved", "closed"):
+                solved_by_qr += count
+            if state == "not_deliberable":
+                label = f"不予协商：{DEFAULT_REASONS.get(reason, reason or '未注明')}"
+            elif state in ("promoted", "closed"):
+                label = "转为协商议题"
+            else:
+                label = COMPLAINT_STATES[state]
+            decisions[label] = decisions.get(label, 0) + count
+        elif kind == "a":
+            to_answer[int(parts[0])] = count
+        elif kind == "z":
+            to_close[int(parts[0])] = count
+        elif kind == "t":
+            state, assigned = parts
+            topics += count
+            if assigned == "1" and state in ("implemented", "closed"):
+                implemented += count
+            elif assigned == "1" and state == "implementing":
+                in_progress += count
+        elif kind == "k":
+            consensus += count
+        elif kind == "r":
+            levels[parts[0]] = levels.get(parts[0], 0) + count
+        elif kind == "m":
+            meetings_held += count
     rated = sum(levels.values())
 
     return {
@@ -177,8 +176,8 @@ def figures(session: Session, unit: Unit, period: Period) -> dict:
         "response_rate": round(100.0 * answered / received, 1) if received else None,
         "median_hours_to_first_answer": _median_hours(to_answer),
         "median_hours_to_closure": _median_hours(to_close),
-        "solved_by_qr": solved_by_qr, "decisions": dict(sorted(decisions.items(), key=lambda kv: -kv[1])),
-        "topics": topics, "consensus": consensus, "implemented": impl[0], "in_progress": impl[1],
+        "solved_by_qr": solved_by_qr, "decisions": dict(sorted(decisions.items(), key=lambda kv: (-kv[1], kv[0]))),
+        "topics": topics, "consensus": consensus, "implemented": implemented, "in_progress": in_progress,
         "ratings": {RATING_LEVELS[k]: v for k, v in levels.items()}, "ratings_total": rated,
         "satisfaction_rate": round(100.0 * (levels["satisfied"] + levels["basic"]) / rated, 1) if rated else None,
     }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 
 from models import DomainError, NotFound, StaffRole, Topic, TopicState, Unit
@@ -55,90 +57,96 @@ def topic(topic_id: int):
         today=forms.today().isoformat())
 
 
-def _topic_action(topic_id: int):
-    check_csrf()
-    staff = current_staff()
-    return staff, services.topic_for(db(), staff, topic_id)
-
-
 def _back(item: Topic):
     return redirect(url_for("council.topic", topic_id=item.id))
 
 
-@bp.post("/topics/<int:topic_id>/approve")
-@staff_required(StaffRole.secretary)
-def approve(topic_id: int):
-    staff, item = _topic_action(topic_id)
-    services.approve(db(), staff, item, version=request.form.get("version"))
-    return _back(item)
+def topic_form(rule: str, *roles: StaffRole):
+    """Register a form post about one topic: sign-in and role, CSRF, the topic within the staff member's scope, then
+    `handler(session, staff, topic, form)`; back to the topic's page unless the handler answers otherwise."""
+    def register(handler):
+        @functools.wraps(handler)
+        def view(topic_id: int):
+            check_csrf()
+            staff = current_staff()
+            item = services.topic_for(db(), staff, topic_id)
+            return handler(db(), staff, item, request.form) or _back(item)
+
+        bp.add_url_rule(f"/topics/<int:topic_id>/{rule}", endpoint=handler.__name__, methods=["POST"],
+                        view_func=staff_required(*(roles or (StaffRole.secretary,)))(view))
+        return handler
+    return register
 
 
-@bp.post("/topics/<int:topic_id>/reject")
-@staff_required(StaffRole.secretary)
-def reject(topic_id: int):
-    staff, item = _topic_action(topic_id)
-    services.reject(db(), staff, item, reason=request.form.get("reason", ""), version=request.form.get("version"))
-    return _back(item)
+@topic_form("approve")
+def approve(session, staff, item, f):
+    services.approve(session, staff, item, version=f.get("version"))
 
 
-@bp.post("/topics/<int:topic_id>/merge")
-@staff_required(StaffRole.secretary)
-def merge(topic_id: int):
-    staff, item = _topic_action(topic_id)
-    services.merge(db(), staff, item, into_id=request.form.get("into"), version=request.form.get("version"))
+@topic_form("reject")
+def reject(session, staff, item, f):
+    services.reject(session, staff, item, reason=f.get("reason", ""), version=f.get("version"))
+
+
+@topic_form("merge")
+def merge(session, staff, item, f):
+    services.merge(session, staff, item, into_id=f.get("into"), version=f.get("version"))
     return redirect(url_for("council.topic", topic_id=item.merged_into_id))
 
 
-@bp.post("/topics/<int:topic_id>/route")
-@staff_required(StaffRole.secretary)
-def route(topic_id: int):
-    staff, item = _topic_action(topic_id)
-    f = request.form
-    services.record_route_stage(db(), staff, item, step=f.get("step", ""), held_on=f.get("held_on", ""),
+@topic_form("route")
+def route(session, staff, item, f):
+    services.record_route_stage(session, staff, item, step=f.get("step", ""), held_on=f.get("held_on", ""),
                                 votes_for=f.get("votes_for", ""), votes_against=f.get("votes_against", ""),
                                 votes_abstain=f.get("votes_abstain", ""))
-    return _back(item)
 
 
-@bp.post("/topics/<int:topic_id>/assignment")
-@staff_required(StaffRole.secretary)
-def assign(topic_id: int):
-    staff, item = _topic_action(topic_id)
-    f = request.form
-    implementation.assign(db(), staff, item, lead_kind=f.get("lead_kind", ""), lead_name=f.get("lead_name", ""),
+@topic_form("assignment")
+def assign(session, staff, item, f):
+    implementation.assign(session, staff, item, lead_kind=f.get("lead_kind", ""), lead_name=f.get("lead_name", ""),
                           due_on=f.get("due_on", ""))
-    return _back(item)
 
 
-@bp.post("/topics/<int:topic_id>/progress")
-@staff_required(StaffRole.secretary)
-def progress(topic_id: int):
-    staff, item = _topic_action(topic_id)
-    assignment = implementation.assignment_of(db(), item)
+@topic_form("progress")
+def progress(session, staff, item, f):
+    assignment = implementation.assignment_of(session, item)
     if assignment is None:
         raise DomainError("topic_not_agreed", status=409)
-    implementation.report_progress(db(), staff, assignment, percent=request.form.get("percent", ""),
-                                   note=request.form.get("note", ""), photos=request.files.getlist("photos"),
-                                   photo_dir=current_app.config["XINMA"].instance / "photos" / "progress")
-    return _back(item)
+    implementation.report_progress(session, staff, assignment, percent=f.get("percent", ""), note=f.get("note", ""),
+                                   photos=request.files.getlist("photos"), photo_dir=progress_photo_dir())
 
 
-@bp.post("/topics/<int:topic_id>/visit-rating")
+@topic_form("visit-rating", StaffRole.secretary, StaffRole.grid_worker)
+def visit_rating(session, staff, item, f):
+    followup.rate_on_visit(session, staff, item, resident_id=f.get("resident_id"), level=f.get("level"),
+                           reason=f.get("reason"))
+
+
+@topic_form("publications")
+def publish(session, staff, item, f):
+    disclosure.publish(session, staff, item, kind=f.get("kind", ""), text=f.get("text", ""),
+                       published_on=f.get("published_on") or None)
+
+
+def progress_photo_dir():
+    return current_app.config["XINMA"].instance / "photos" / "progress"
+
+
+def photo_response(data: bytes, name: str) -> Response:
+    """A progress photo under its server-made name: JPEG (re-encoded on upload), nosniff, never cached publicly."""
+    response = Response(data, mimetype="image/jpeg")
+    response.headers["Content-Disposition"] = f'inline; filename="{name}"'
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
+@bp.get("/topics/<int:topic_id>/photos/<name>")
 @staff_required(StaffRole.secretary, StaffRole.grid_worker)
-def visit_rating(topic_id: int):
-    staff, item = _topic_action(topic_id)
-    followup.rate_on_visit(db(), staff, item, resident_id=request.form.get("resident_id"),
-                           level=request.form.get("level"), reason=request.form.get("reason"))
-    return _back(item)
-
-
-@bp.post("/topics/<int:topic_id>/publications")
-@staff_required(StaffRole.secretary)
-def publish(topic_id: int):
-    staff, item = _topic_action(topic_id)
-    disclosure.publish(db(), staff, item, kind=request.form.get("kind", ""), text=request.form.get("text", ""),
-                       published_on=request.form.get("published_on") or None)
-    return _back(item)
+def progress_photo(topic_id: int, name: str):
+    item = services.topic_for(db(), current_staff(), topic_id)
+    return photo_response(implementation.progress_photo(db(), item, name, progress_photo_dir()), name)
 
 
 # --- meetings ------------------------------------------------------------------------------------------------
@@ -180,45 +188,42 @@ def meeting(meeting_id: int):
                            outcomes=meetings.outcomes(session, detail), scheduled=TopicState.scheduled)
 
 
-def _meeting_action(meeting_id: int):
-    check_csrf()
-    staff = current_staff()
-    return staff, meetings.meeting_for(db(), staff, meeting_id)
+def meeting_form(rule: str):
+    """Register a secretary's form post about one meeting, like `topic_form`; back to the meeting's page."""
+    def register(handler):
+        @functools.wraps(handler)
+        def view(meeting_id: int):
+            check_csrf()
+            staff = current_staff()
+            detail = meetings.meeting_for(db(), staff, meeting_id)
+            handler(db(), staff, detail, request.form)
+            return redirect(url_for("council.meeting", meeting_id=detail.meeting_id))
+
+        bp.add_url_rule(f"/meetings/<int:meeting_id>/{rule}", endpoint=handler.__name__, methods=["POST"],
+                        view_func=staff_required(StaffRole.secretary)(view))
+        return handler
+    return register
 
 
-def _to_meeting(detail):
-    return redirect(url_for("council.meeting", meeting_id=detail.meeting_id))
+@meeting_form("agenda")
+def agenda(session, staff, detail, f):
+    meetings.add_topic(session, staff, detail, f.get("topic_id"))
 
 
-@bp.post("/meetings/<int:meeting_id>/agenda")
-@staff_required(StaffRole.secretary)
-def agenda(meeting_id: int):
-    staff, detail = _meeting_action(meeting_id)
-    meetings.add_topic(db(), staff, detail, request.form.get("topic_id"))
-    return _to_meeting(detail)
-
-
-@bp.post("/meetings/<int:meeting_id>/participants")
-@staff_required(StaffRole.secretary)
-def invite(meeting_id: int):
-    staff, detail = _meeting_action(meeting_id)
-    meetings.invite(db(), staff, detail, role=request.form.get("role", ""), name=request.form.get("name", ""))
-    return _to_meeting(detail)
+@meeting_form("participants")
+def invite(session, staff, detail, f):
+    meetings.invite(session, staff, detail, role=f.get("role", ""), name=f.get("name", ""))
 
 
 def _ids(name: str) -> set[int]:
     return {int(v) for v in request.form.getlist(name) if v.isdigit()}
 
 
-@bp.post("/meetings/<int:meeting_id>/record")
-@staff_required(StaffRole.secretary)
-def record(meeting_id: int):
-    staff, detail = _meeting_action(meeting_id)
-    f = request.form
+@meeting_form("record")
+def record(session, staff, detail, f):
     outcomes = {t.id: (f.get(f"result_{t.id}"), f.get(f"solution_{t.id}", "")) for t in detail.meeting.topics}
-    meetings.record(db(), staff, detail, minutes=f.get("minutes", ""), outcomes=outcomes,
+    meetings.record(session, staff, detail, minutes=f.get("minutes", ""), outcomes=outcomes,
                     present_participants=_ids("participant"), present_residents=_ids("registration"))
-    return _to_meeting(detail)
 
 
 # --- statistics ----------------------------------------------------------------------------------------------
@@ -240,7 +245,7 @@ def stats():
     decisions = statistics.bars(list(data["decisions"].items()))
     ratings = statistics.bars(list(data["ratings"].items()))
     return render_template("council/stats.html", unit=unit, data=data, rows=statistics.table(data), funnel=funnel,
-                           decisions=decisions, ratings=ratings, units=units_in_scope(db(), staff),
+                           decisions=decisions, ratings=ratings, units=statistics.unit_choices(db(), staff, unit),
                            start=request.args.get("from", ""), end=request.args.get("to", ""),
                            export_args={k: v for k, v in (("unit", unit.id), ("from", request.args.get("from")),
                                                           ("to", request.args.get("to"))) if v})

@@ -213,6 +213,60 @@ def test_a_progress_percentage_out_of_range_is_refused(client, session, percent)
     assert snapshot(session) == before
 
 
+def test_progress_photos_go_to_staff_in_scope_and_to_the_board_once_the_result_is_published(
+        app, client, session, wechat_sandbox):
+    from PIL import Image
+
+    from models import QrCode
+
+    token = resident_token(client, wechat_sandbox, "o-photo")
+    topic = topic_behind(session, "梁堂村", resident_row(session, "o-photo"), TopicState.implementing)
+    session.add(Assignment(topic_id=topic.id, lead_kind="branch", lead_name="梁堂村党支部", due_on=dt.date.today(),
+                           percent=30, round=1, created_at=utcnow()))
+    factories.staff(session, StaffRole.secretary, unit(session, "彭城社区"), username="pengcheng-shuji")
+    grid = session.scalar(select(Unit).where(Unit.parent_id == topic.unit_id))
+    scene = session.scalar(select(QrCode.token).where(QrCode.unit_id == grid.id, QrCode.revoked_at.is_(None)))
+    session.commit()
+    sign_in(client, "shuji1")
+    url = f"/council/topics/{topic.id}"
+    upload = io.BytesIO()
+    Image.new("RGB", (40, 30), (30, 160, 90)).save(upload, "PNG")
+    res = client.post(f"{url}/progress", content_type="multipart/form-data", data={
+        "csrf_token": csrf(client.get(url).get_data(as_text=True)), "percent": "100", "note": "路灯已更换",
+        "photos": (io.BytesIO(upload.getvalue()), "<script>.png")})
+    assert res.status_code == 302, res.get_data(as_text=True)[:300]
+
+    # The secretary's page shows the photo under a name the server made; it comes back as a real JPEG.
+    src = re.search(r'<img src="([^"]+)" alt="现场照片"', client.get(url).get_data(as_text=True)).group(1)
+    name = src.rsplit("/", 1)[1]
+    assert re.fullmatch(r"progress-[0-9a-f]{16}\.jpg", name)
+    res = client.get(src)
+    assert res.status_code == 200 and res.mimetype == "image/jpeg"
+    assert res.headers["X-Content-Type-Options"] == "nosniff" and "no-store" in res.headers["Cache-Control"]
+    shown = Image.open(io.BytesIO(res.get_data()))
+    assert shown.format == "JPEG" and shown.size == (40, 30)
+    for bad in ("progress-0000000000000000.jpg", "..%2F..%2Fxinma.db", "progress.png"):
+        assert client.get(f"{url}/photos/{bad}").status_code == 404
+    other = app.test_client()
+    sign_in(other, "pengcheng-shuji", factories.PASSWORD)
+    assert other.get(src).status_code == 404  # another community's secretary: as if it did not exist
+
+    # On the public board only with the published result.
+    auth = {"Authorization": f"Bearer {token}"}
+    board_photo = f"/api/v1/boards/{scene}/topics/{topic.id}/photos/{name}"
+    assert client.get(board_photo, headers=auth).status_code == 404
+    publish = f"{url}/publications"
+    assert form_post(client, url, publish, {"kind": "decision", "text": "议定更换路灯"}).status_code == 302
+    assert client.get(board_photo, headers=auth).status_code == 404  # a decision is not the result
+    assert form_post(client, url, publish, {"kind": "result", "text": "路灯已全部更换"}).status_code == 302
+    shown = client.get(f"/api/v1/boards/{scene}", headers=auth).json["data"]["publications"]
+    assert sorted((p["kind"], p["photos"]) for p in shown) == [("decision", []), ("result", [board_photo])]
+    res = client.get(board_photo, headers=auth)
+    assert res.status_code == 200 and res.mimetype == "image/jpeg"
+    assert res.headers["X-Content-Type-Options"] == "nosniff"
+    assert client.get(board_photo).status_code == 401
+
+
 def test_assignment_refusals(client, session):
     topic = topic_behind(session, "梁堂村", factories.resident(session), TopicState.agreed)
     session.commit()
@@ -416,3 +470,35 @@ def test_statistics_count_the_subtree_and_the_period_and_export_the_same(client,
     sheet = load_workbook(io.BytesIO(res.get_data())).active
     cells = {row[0]: row[1] for row in sheet.iter_rows(values_only=True)}
     assert cells["收到诉求（件）"] == 3 and cells["答复率（%）"] == 66.7 and cells["统计区间"] == "2026-01-01 至 今天"
+
+
+def test_xinma_stats_rebuild_fills_the_sums_for_rows_loaded_with_sql(client, session, settings_env, engine):
+    import subprocess
+    import sys
+
+    from sqlalchemy import text
+
+    grid = unit(session, "梁堂村第一网格")
+    who = factories.resident(session)
+    session.commit()
+    sign_in(client, "admin")
+    village = unit(session, "梁堂村")
+    before = figures(client.get("/council/stats", query_string={"unit": village.id}).get_data(as_text=True))
+    with engine.begin() as conn:  # as a bulk load would: straight into the tables, past the application
+        for hours, state in ((3, "solved"), (7, "solved"), (1, "awaiting_triage")):
+            conn.execute(text("INSERT INTO complaints (unit_id, resident_id, category, text, state, created_at, "
+                              "state_changed_at) VALUES (:u, :r, '设施维修', '路灯坏了', :s, :c, :d)"),
+                         {"u": grid.id, "r": who.id, "s": state, "c": dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC),
+                          "d": dt.datetime(2026, 3, 2, 9 + hours, tzinfo=dt.UTC)})
+    stale = figures(client.get("/council/stats", query_string={"unit": village.id}).get_data(as_text=True))
+    assert stale == before  # the sums do not know yet
+    res = subprocess.run([sys.executable, "-c", "import app; app.main()", "stats", "rebuild"], capture_output=True,
+                         text=True, timeout=120, env={"PATH": "/usr/bin:/bin", **settings_env})
+    assert res.returncode == 0, res.stderr
+    assert "统计汇总已重建" in res.stdout
+    shown = figures(client.get("/council/stats", query_string={"unit": village.id}).get_data(as_text=True))
+    assert int(shown["收到诉求（件）"]) == int(before["收到诉求（件）"]) + 3
+    assert int(shown["已答复诉求（件）"]) == int(before["已答复诉求（件）"]) + 2
+    march = figures(client.get("/council/stats", query_string={"unit": village.id, "from": "2026-03-01",
+                                                                "to": "2026-03-31"}).get_data(as_text=True))
+    assert march["收到诉求（件）"] == "3" and march["办结用时中位数（小时）"] == "5.0"  # 3 h and 7 h

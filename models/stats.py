@@ -1,0 +1,412 @@
+"""Running sums behind the statistics page: one row per (unit, day or month, figure key), kept in the same
+transaction as the rows that feed it, and rolled up to every unit above, so a subtree over a period is one
+index range on (unit_id, grain, day).
+
+A flush hook watches complaints, topics, 领办 assignments, meeting outcomes, meetings held and ratings. For each
+changed row it subtracts what the row contributed before and adds what it contributes now, on the China-time day
+the figure belongs to, for the row's unit and each unit above it, at day, month and year grain. The sums are written
+in one sorted upsert just before commit (so concurrent transactions lock summary rows in the same order).
+`rebuild()` recomputes everything from the base tables (`xinma stats rebuild`): run it after loading data with
+SQL, or after moving units to another parent.
+
+Keys (durations are histograms, see bucket(); the medians are taken from them, to the slot's lower bound):
+  c|<state>|<reason>|<qr>   complaints received that day, by present state, reason code and whether a 心码 was used
+  a|<bucket>                time from receipt to the first triage answer
+  z|<bucket>                time from receipt to closure (for finished complaints)
+  t|<state>|<assigned>      topics raised that day, by present state and whether someone leads it (领办)
+  k                         topics raised that day that reached consensus at a meeting
+  r|<level>                 ratings given that day
+  m                         meetings held that day
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections import Counter
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import (
+    Column,
+    Date,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    event,
+    func,
+    insert,
+    inspect,
+    literal_column,
+    select,
+    text,
+    union_all,
+)
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from .base import Base, utcnow
+from .council import Assignment, MeetingDetail, MeetingOutcome, OutcomeResult, Rating
+from .entities import AuditEvent, Complaint, Meeting, Topic, Unit
+
+CHINA = ZoneInfo("Asia/Shanghai")
+BUCKET = 360  # seconds: the finest histogram slot, a tenth of an hour (the precision the page shows)
+ANSWERS = ("decline", "solve", "merge", "promote")
+FINISHED = ("not_deliberable", "solved", "closed")
+COMPLAINT_FIELDS = ("unit_id", "created_at", "state", "reason_code", "qr_code_id", "state_changed_at")
+TOPIC_FIELDS = ("unit_id", "created_at", "state")
+
+
+class StatCell(Base):
+    """One running sum: figure `key` for `unit_id` and everything below it, on `day` ('d'), or in the month ('m')
+    or the year ('y') that starts on `day`."""
+
+    __tablename__ = "stat_cells"
+
+    unit_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    grain: Mapped[str] = mapped_column(String(1), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    key: Mapped[str] = mapped_column(String(48), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)
+
+
+def china_day(moment: dt.datetime) -> dt.date:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(CHINA).date()
+
+
+def bucket(later: dt.datetime, earlier: dt.datetime) -> int:
+    """The histogram slot of a duration, as its lower bound in tenths of an hour: 0.1 h wide below 10 h, 1 h wide
+    below 240 h, a day wide beyond (so a district's five years need a few hundred slots, not tens of thousands)."""
+    if later.tzinfo is None:
+        later = later.replace(tzinfo=dt.UTC)
+    if earlier.tzinfo is None:
+        earlier = earlier.replace(tzinfo=dt.UTC)
+    seconds = (later - earlier).total_seconds()
+    if seconds < 36_000:
+        return math.floor(seconds / BUCKET)
+    if seconds < 864_000:
+        return math.floor(seconds / 3600) * 10
+    return math.floor(seconds / 86_400) * 240
+
+
+def _value(v):
+    return getattr(v, "value", v)
+
+
+def complaint_keys(row: dict, first_answer: dt.datetime | None) -> tuple[dt.date, list[str]]:
+    """The cohort day and the keys one complaint adds 1 to."""
+    state = _value(row["state"])
+    keys = [f"c|{state}|{row['reason_code'] or ''}|{int(row['qr_code_id'] is not None)}"]
+    if state in FINISHED:
+        keys.append(f"z|{bucket(row['state_changed_at'], row['created_at'])}")
+    if first_answer is not None:
+        keys.append(f"a|{bucket(first_answer, row['created_at'])}")
+    return china_day(row["created_at"]), keys
+
+
+def topic_keys(row: dict, assigned: bool, consensus: bool) -> tuple[dt.date, list[str]]:
+    keys = [f"t|{_value(row['state'])}|{int(assigned)}"] + (["k"] if consensus else [])
+    return china_day(row["created_at"]), keys
+
+
+# --- the flush hook ------------------------------------------------------------------------------------------
+
+_MISSING = object()
+
+
+def _now(obj, name: str, rel: str | None = None):
+    value = getattr(obj, name)
+    if value is None and rel is not None and getattr(obj, rel, None) is not None:
+        value = getattr(obj, rel).id  # a relationship set on a new row: its key column is filled at flush
+    return value
+
+
+def _before(obj, names: tuple[str, ...], session: Session, model) -> dict:
+    """The values the row had in the database before this flush."""
+    attrs = inspect(obj).attrs
+    old = {}
+    for name in names:
+        hist = attrs[name].history
+        old[name] = hist.deleted[0] if hist.deleted else hist.unchanged[0] if hist.unchanged else _MISSING
+    if any(v is _MISSING for v in old.values()):
+        key = inspect(model).primary_key[0]
+        columns = [getattr(model, n) for n in names]
+        old = dict(session.execute(select(*columns).where(key == inspect(obj).identity[0])).one()._mapping)
+    return old
+
+
+def _changed(obj, names: tuple[str, ...]) -> bool:
+    attrs = inspect(obj).attrs
+    return any(attrs[n].history.added for n in names) or (
+        "unit_id" in names and hasattr(obj, "unit") and attrs["unit"].history.added)
+
+
+class _Deltas:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.cells: Counter = Counter()
+        self._paths: dict[int, list[int]] = {}
+
+    def ancestors(self, unit_id: int) -> list[int]:
+        if unit_id not in self._paths:
+            path = self.session.scalar(select(Unit.path).where(Unit.id == unit_id)) or f"/{unit_id}/"
+            self._paths[unit_id] = [int(p) for p in path.strip("/").split("/") if p]
+        return self._paths[unit_id]
+
+    def add(self, unit_id: int, day: dt.date, keys: list[str], sign: int) -> None:
+        grains = (("d", day), ("m", day.replace(day=1)), ("y", day.replace(month=1, day=1)))
+        for uid in self.ancestors(unit_id):
+            for key in keys:
+                for grain, start in grains:
+                    self.cells[(uid, grain, start, key)] += sign
+
+
+def _first_answer_in_db(session: Session, complaint_id: int) -> dt.datetime | None:
+    return session.scalar(select(func.min(AuditEvent.created_at)).where(
+        AuditEvent.subject_kind == "complaint", AuditEvent.subject_id == complaint_id,
+        AuditEvent.action.in_(ANSWERS)))
+
+
+def _complaints(d: _Deltas, session: Session) -> None:
+    answered: dict[int, dt.datetime] = {}
+    for obj in session.new:
+        if isinstance(obj, AuditEvent) and obj.subject_kind == "complaint" and obj.action in ANSWERS:
+            at = obj.created_at or utcnow()
+            answered[obj.subject_id] = min(at, answered.get(obj.subject_id, at))
+    rows = {id(o): o for o in session.new if isinstance(o, Complaint)}
+    rows.update({id(o): o for o in session.dirty if isinstance(o, Complaint) and _changed(o, COMPLAINT_FIELDS)})
+    rows.update({id(o): o for cid in answered if (o := session.get(Complaint, cid)) is not None})
+    for obj in rows.values():
+        new = {n: _now(obj, n, "unit" if n == "unit_id" else None) for n in COMPLAINT_FIELDS}
+        new["created_at"] = new["created_at"] or utcnow()
+        new["state"] = new["state"] or "submitted"
+        persistent = obj.id is not None and obj not in session.new
+        old = _before(obj, COMPLAINT_FIELDS, session, Complaint) if persistent else None
+        moved = old is not None and (old["unit_id"], old["created_at"]) != (new["unit_id"], new["created_at"])
+        fa_old = fa_new = None
+        if persistent and (obj.id in answered or moved):
+            fa_old = fa_new = _first_answer_in_db(session, obj.id)
+        if obj.id in answered:
+            fa_new = min(x for x in (fa_old, answered[obj.id]) if x is not None)
+        if old is not None:
+            d.add(old["unit_id"], *complaint_keys(old, fa_old), -1)
+        d.add(new["unit_id"], *complaint_keys(new, fa_new), +1)
+
+
+def _exists(session: Session, model, *where) -> bool:
+    return session.scalar(select(model.id).where(*where).limit(1)) is not None
+
+
+def _topics(d: _Deltas, session: Session) -> None:
+    new_assigned = {o.topic_id for o in session.new if isinstance(o, Assignment)}
+    new_consensus = {o.topic_id for o in session.new
+                     if isinstance(o, MeetingOutcome) and _value(o.result) == OutcomeResult.consensus.value}
+    rows = {id(o): o for o in session.new if isinstance(o, Topic)}
+    rows.update({id(o): o for o in session.dirty if isinstance(o, Topic) and _changed(o, TOPIC_FIELDS)})
+    rows.update({id(o): o for tid in new_assigned | new_consensus if (o := session.get(Topic, tid)) is not None})
+    for obj in rows.values():
+        new = {n: _now(obj, n, "unit" if n == "unit_id" else None) for n in TOPIC_FIELDS}
+        new["created_at"] = new["created_at"] or utcnow()
+        new["state"] = new["state"] or "proposed"
+        persistent = obj.id is not None and obj not in session.new
+        if not persistent:
+            d.add(new["unit_id"], *topic_keys(new, False, False), +1)
+            continue
+        old = _before(obj, TOPIC_FIELDS, session, Topic)
+        assigned = _exists(session, Assignment, Assignment.topic_id == obj.id)
+        consensus = _exists(session, MeetingOutcome, MeetingOutcome.topic_id == obj.id,
+                            MeetingOutcome.result == OutcomeResult.consensus)
+        d.add(old["unit_id"], *topic_keys(old, assigned, consensus), -1)
+        d.add(new["unit_id"], *topic_keys(new, assigned or obj.id in new_assigned,
+                                          consensus or obj.id in new_consensus), +1)
+
+
+def _ratings_and_meetings(d: _Deltas, session: Session) -> None:
+    for obj in session.new:
+        if isinstance(obj, Rating):
+            unit_id = session.scalar(select(Topic.unit_id).where(Topic.id == obj.topic_id))
+            d.add(unit_id, china_day(obj.created_at or utcnow()), [f"r|{_value(obj.level)}"], +1)
+    details = [o for o in session.new if isinstance(o, MeetingDetail)]
+    details += [o for o in session.dirty if isinstance(o, MeetingDetail) and _changed(o, ("held_at",))]
+    for obj in details:
+        unit_id = session.scalar(select(Meeting.unit_id).where(Meeting.id == obj.meeting_id))
+        if obj not in session.new:
+            old = _before(obj, ("held_at",), session, MeetingDetail)["held_at"]
+            if old is not None:
+                d.add(unit_id, china_day(old), ["m"], -1)
+        if obj.held_at is not None:
+            d.add(unit_id, china_day(obj.held_at), ["m"], +1)
+
+
+@event.listens_for(Session, "before_flush")
+def _collect(session: Session, _flush_context, _instances) -> None:
+    watched = (Complaint, Topic, Assignment, MeetingOutcome, MeetingDetail, Rating, AuditEvent)
+    if not any(isinstance(o, watched) for o in (*session.new, *session.dirty)):
+        return
+    d = _Deltas(session)
+    _complaints(d, session)
+    _topics(d, session)
+    _ratings_and_meetings(d, session)
+    pending = session.info.setdefault("stat_deltas", Counter())
+    pending.update(d.cells)
+
+
+def apply_pending(session: Session) -> None:
+    """Write the sums this transaction changed (one sorted upsert); the statistics read them after this."""
+    pending = session.info.pop("stat_deltas", None)
+    if not pending:
+        return
+    rows = [{"unit_id": k[0], "grain": k[1], "day": k[2], "key": k[3], "n": n}
+            for k, n in sorted(pending.items()) if n]
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as upsert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as upsert
+    stmt = upsert(StatCell.__table__)
+    stmt = stmt.on_conflict_do_update(index_elements=["unit_id", "grain", "day", "key"],
+                                      set_={"n": StatCell.__table__.c.n + stmt.excluded.n})
+    session.execute(stmt, rows)
+
+
+@event.listens_for(Session, "before_commit")
+def _write(session: Session) -> None:
+    session.flush()
+    apply_pending(session)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget(session: Session) -> None:
+    session.info.pop("stat_deltas", None)
+
+
+# --- reading ---------------------------------------------------------------------------------------------------
+
+def _month_after(day: dt.date) -> dt.date:
+    return (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+
+
+def segments(start: dt.date | None, end: dt.date | None) -> list[tuple[str, dt.date, dt.date]]:
+    """The fewest (grain, first day, day after) runs covering start..end: whole years, then whole months, then days."""
+    day = start or dt.date(1900, 1, 1)
+    stop = end + dt.timedelta(days=1) if end else dt.date(2100, 1, 1)
+    runs: list[tuple[str, dt.date, dt.date]] = []
+    while day < stop:
+        if day.month == 1 and day.day == 1 and dt.date(day.year + 1, 1, 1) <= stop:
+            grain, after = "y", dt.date(day.year + 1, 1, 1)
+        elif day.day == 1 and _month_after(day) <= stop:
+            grain, after = "m", _month_after(day)
+        else:
+            grain, after = "d", day + dt.timedelta(days=1)
+        if runs and runs[-1][0] == grain and runs[-1][2] == day:
+            runs[-1] = (grain, runs[-1][1], after)
+        else:
+            runs.append((grain, day, after))
+        day = after
+    return runs
+
+
+def sums(session: Session, unit_id: int, start: dt.date | None, end: dt.date | None) -> dict[str, int]:
+    """Every key's total for the unit and the units below it over the days start..end (either may be open),
+    from year, month and day rows: at most a couple of dozen rows per key whatever the period."""
+    apply_pending(session)
+    cells = StatCell.__table__.c
+    base = select(cells.key, cells.n).where(cells.unit_id == unit_id)
+    parts = [base.where(cells.grain == grain, cells.day >= first, cells.day < after)
+             for grain, first, after in segments(start, end)]
+    if not parts:
+        return {}
+    everything = union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
+    query = select(everything.c.key, func.sum(everything.c.n)).group_by(everything.c.key)
+    return {key: int(n) for key, n in session.execute(query) if n}
+
+
+# --- rebuilding from the base tables ----------------------------------------------------------------------------
+
+_scratch = MetaData()
+_own = Table("stat_own", _scratch, Column("unit_id", Integer), Column("day", Date), Column("key", String(48)),
+             Column("n", Integer), prefixes=["TEMPORARY"])
+_up = Table("stat_up", _scratch, Column("unit_id", Integer), Column("ancestor_id", Integer), prefixes=["TEMPORARY"])
+
+
+def rebuild(session: Session, chunk: int = 20_000) -> int:
+    """Recompute every running sum from the base tables, in the caller's transaction; returns the row count.
+
+    On PostgreSQL the summary is locked first, so transactions committing meanwhile add their changes after it.
+    """
+    session.info.pop("stat_deltas", None)
+    conn = session.connection()
+    postgres = conn.dialect.name == "postgresql"
+    if postgres:
+        conn.execute(text("LOCK TABLE stat_cells IN EXCLUSIVE MODE"))
+    _scratch.drop_all(conn, checkfirst=True)
+    _scratch.create_all(conn)
+    conn.execute(StatCell.__table__.delete())
+    paths = dict(conn.execute(select(Unit.id, Unit.path)).all())
+    up = [{"unit_id": uid, "ancestor_id": int(a)} for uid, path in paths.items()
+          for a in path.strip("/").split("/") if a]
+    for i in range(0, len(up), chunk):
+        conn.execute(insert(_up), up[i:i + chunk])
+
+    own: Counter = Counter()
+
+    def spill() -> None:
+        if postgres:  # COPY: the rebuild of a district's five years writes millions of these
+            with conn.connection.driver_connection.cursor() as cur, \
+                    cur.copy("COPY stat_own (unit_id, day, key, n) FROM STDIN") as copy:
+                for (unit_id, day, key), n in own.items():
+                    copy.write_row((unit_id, day, key, n))
+        else:
+            rows = [{"unit_id": k[0], "day": k[1], "key": k[2], "n": n} for k, n in own.items()]
+            for i in range(0, len(rows), chunk):
+                conn.execute(insert(_own), rows[i:i + chunk])
+        own.clear()
+
+    def count(unit_id: int, day: dt.date, keys: list[str]) -> None:
+        for key in keys:
+            own[(unit_id, day, key)] += 1
+        if len(own) >= 200_000:
+            spill()
+
+    first = (select(AuditEvent.subject_id.label("cid"), func.min(AuditEvent.created_at).label("at"))
+             .where(AuditEvent.subject_kind == "complaint", AuditEvent.action.in_(ANSWERS))
+             .group_by(AuditEvent.subject_id).subquery())
+    columns = [getattr(Complaint, n) for n in COMPLAINT_FIELDS]
+    result = session.execute(select(*columns, first.c.at).outerjoin(first, first.c.cid == Complaint.id)
+                             .execution_options(yield_per=chunk))
+    for row in result:
+        values = dict(zip(COMPLAINT_FIELDS, row[:-1], strict=True))
+        count(values["unit_id"], *complaint_keys(values, row[-1]))
+    assigned = select(Assignment.topic_id).scalar_subquery()
+    agreed = select(MeetingOutcome.topic_id).where(MeetingOutcome.result == OutcomeResult.consensus).scalar_subquery()
+    for unit_id, created_at, state, has_assignment, has_consensus in session.execute(
+            select(Topic.unit_id, Topic.created_at, Topic.state, Topic.id.in_(assigned), Topic.id.in_(agreed))
+            .execution_options(yield_per=chunk)):
+        row = {"created_at": created_at, "state": state}
+        count(unit_id, *topic_keys(row, bool(has_assignment), bool(has_consensus)))
+    for unit_id, created_at, level in session.execute(
+            select(Topic.unit_id, Rating.created_at, Rating.level).join(Topic, Topic.id == Rating.topic_id)
+            .execution_options(yield_per=chunk)):
+        count(unit_id, china_day(created_at), [f"r|{_value(level)}"])
+    for unit_id, held_at in session.execute(select(Meeting.unit_id, MeetingDetail.held_at).join(
+            MeetingDetail, MeetingDetail.meeting_id == Meeting.id).where(MeetingDetail.held_at.is_not(None))):
+        count(unit_id, china_day(held_at), ["m"])
+    spill()
+
+    cells = StatCell.__table__
+    rolled = (select(_up.c.ancestor_id, literal_column("'d'"), _own.c.day, _own.c.key, func.sum(_own.c.n))
+              .join(_up, _up.c.unit_id == _own.c.unit_id)
+              .group_by(_up.c.ancestor_id, _own.c.day, _own.c.key).order_by(_up.c.ancestor_id, _own.c.day))
+    conn.execute(insert(cells).from_select(["unit_id", "grain", "day", "key", "n"], rolled))
+    for grain, unit in (("m", "month"), ("y", "year")):
+        start = (func.date_trunc(unit, cells.c.day).cast(Date) if postgres
+                 else func.date(cells.c.day, f"start of {unit}"))
+        coarser = (select(cells.c.unit_id, literal_column(f"'{grain}'"), start, cells.c.key, func.sum(cells.c.n))
+                   .where(cells.c.grain == "d").group_by(cells.c.unit_id, start, cells.c.key)
+                   .order_by(cells.c.unit_id, start))  # stored in index order: a unit's rows share pages
+        conn.execute(insert(cells).from_select(["unit_id", "grain", "day", "key", "n"], coarser))
+    _scratch.drop_all(conn)
+    return session.scalar(select(func.count()).select_from(cells))
