@@ -12,7 +12,7 @@ from models import DomainError, QrCode, StaffRole, Unit
 from models.web import check_csrf, db, staff_required
 
 from . import services
-from .export import safe_name, write_pdf, write_zip
+from .export import safe_name, workers_for, write_pdf, write_zip
 from .posters import page_size, poster_png, qr_png
 
 bp = Blueprint("qr", __name__, template_folder="templates")
@@ -111,10 +111,10 @@ def unit_export(unit_id: int, fmt: str):
         raise DomainError("export_format_unknown")
     page = page_size(request.args.get("size", "A4"))
     unit = services.get_unit(db(), unit_id)
-    items = _items(services.subtree(db(), unit))
+    units = services.subtree(db(), unit)
     # Spooled to a temporary file (on disk past 8 MB) rather than held in memory.
     out = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115 - send_file closes it
-    (write_zip if fmt == "zip" else write_pdf)(out, items, page)
+    (write_zip if fmt == "zip" else write_pdf)(out, _items(units), page, workers=workers_for(len(units)))
     out.seek(0)
     return send_file(out, mimetype="application/zip" if fmt == "zip" else "application/pdf", as_attachment=True,
                      download_name=f"{safe_name(unit.code)}-posters-{page.name}.{fmt}")

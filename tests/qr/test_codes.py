@@ -6,7 +6,9 @@ from __future__ import annotations
 import dataclasses
 import io
 import re
+import secrets
 import zipfile
+import zlib
 from pathlib import Path
 
 import pytest
@@ -20,7 +22,7 @@ from models.qr import TrackingLink, UnitScan
 from qr import services
 from qr.export import write_pdf, write_zip
 from qr.imports import ImportInvalid, import_units
-from qr.posters import SIZES, layout, mm_to_px, poster_png, qr_png
+from qr.posters import SIZES, layout, mm_to_px, poster_png, poster_stream, qr_png
 
 zxingcpp = pytest.importorskip("zxingcpp")
 SAMPLE = Path(services.__file__).parent / "data" / "tongshan_district.csv"
@@ -136,6 +138,28 @@ def test_every_png_decodes_to_its_own_unit(district):
             assert [unit_behind(db, u).id for u in decode(poster)] == [unit.id]
 
 
+def test_codes_with_the_fixed_mask_decode_for_many_random_tokens():
+    # The mask is fixed rather than scored per code: every one of these must still read back.
+    for _ in range(300):
+        url = f"{PUBLIC}/q/{services.new_token()}"
+        assert decode(Image.open(io.BytesIO(qr_png(url)))) == [url]
+    for size in SIZES.values():
+        for _ in range(15):
+            url = f"https://xinma.example.cn/q/{secrets.token_urlsafe(16)}"
+            assert decode(Image.open(io.BytesIO(poster_png("铜山区·柳泉镇·北庄村", "320312", url, size)))) == [url]
+
+
+def test_poster_rows_are_one_valid_zlib_stream_of_whole_scanlines():
+    # Bands compressed separately and joined: a strict reader checks the Adler-32 and the length.
+    for size in SIZES.values():
+        width, height = size.pixels
+        rows = zlib.decompress(poster_stream("铜山区·张集镇·梁堂村·梁堂村第一网格", "320312100201-01",
+                                             f"{PUBLIC}/q/{services.new_token()}", size))
+        stride = 1 + (width * 2 + 7) // 8
+        assert len(rows) == height * stride
+        assert all(rows[i] == 0 for i in range(0, len(rows), stride))  # filter byte "none" on every row
+
+
 def test_printed_qr_is_large_enough_for_two_metres(district):
     unit = district.scalar(select(Unit).where(Unit.code == "320312"))
     url = services.scan_url(PUBLIC, services.current_code(district, unit))
@@ -162,6 +186,10 @@ def test_zip_and_pdf_exports_of_a_street_decode_to_its_units(district):
         page.close()
     pdf.close()
     assert seen == [u.id for u in units]
+    # The same export through a pool of worker processes gives the same pages, in the same order.
+    pooled = io.BytesIO()
+    assert write_pdf(pooled, iter(items), SIZES["A5"], workers=2) == len(units)
+    assert pooled.getvalue() == out.getvalue()
     zipped = io.BytesIO()
     write_zip(zipped, iter(items[:3]), SIZES["A4"])
     with zipfile.ZipFile(zipped) as archive:
