@@ -214,7 +214,7 @@ def units_group() -> None:
     pass
 
 
-@units_group.command("import", help="Import or update units from a UTF-8 CSV (code,name,level,parent_code).")
+@units_group.command("import", help="Import or update units from a UTF-8 CSV or XLSX (code,name,level,parent_code).")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 def units_import_cmd(path: str) -> None:
     from qr.imports import ImportInvalid, import_units

@@ -27,6 +27,7 @@ ERRORS = {
     "import_not_utf8": "第 {line} 行：文件不是 UTF-8 编码，请另存为 UTF-8 CSV。",
     "import_empty": "第 {line} 行：文件是空的。",
     "import_malformed": "第 {line} 行：CSV 格式不正确（{detail}）。",
+    "import_xlsx_unreadable": "第 {line} 行：无法读取这个 Excel 文件，请另存为 .xlsx 或 UTF-8 CSV。",
     "import_header": "第 {line} 行：表头缺少列：{columns}。",
     "import_columns": "第 {line} 行：应有 {expected} 列，实际 {got} 列。",
     "import_too_many": "第 {line} 行：一次最多导入 {limit} 行。",

@@ -108,6 +108,56 @@ def test_malformed_files_are_refused(db):
     assert db.scalar(select(func.count(Unit.id))) == 0
 
 
+def xlsx_bytes(*rows) -> bytes:
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["code", "name", "level", "parent_code"])
+    for row in rows:
+        sheet.append(list(row))
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def test_an_xlsx_file_imports_like_the_csv(db):
+    import csv
+
+    records = list(csv.reader(io.StringIO(SAMPLE.read_text(encoding="utf-8-sig"))))[1:]
+    # Spreadsheets store all-digit codes as numbers; they must come back as the same codes.
+    rows = [(int(code) if code.isdigit() else code, name, level, int(parent) if parent.isdigit() else parent or None)
+            for code, name, level, parent in records]
+    data = xlsx_bytes(*rows[:40], (), *rows[40:])  # an empty row in the middle is skipped
+    result = import_units(db, data)
+    db.commit()
+    assert result.created == len(records) == db.scalar(select(func.count(Unit.id)))
+    grid = db.scalar(select(Unit).where(Unit.code == "320312100200-01"))
+    assert grid.full_name() == "铜山区·张集镇·田庄村·田庄村第一网格"
+    assert import_units(db, SAMPLE.read_bytes()).unchanged == len(records)
+
+
+def test_a_bad_xlsx_is_reported_by_sheet_row_and_nothing_is_written(db):
+    data = xlsx_bytes((1, "甲区", "区", None), (), (2, "乙镇", "镇", 404), (3, None, "镇", 1), (3, "丙镇", "镇", 1),
+                      (4, "丁村", "村", 1, "多余"))
+    with pytest.raises(ImportInvalid) as caught:
+        import_units(db, data)
+    assert [e.message() for e in caught.value.errors] == [
+        "第 4 行：上级代码 404 不存在。", "第 5 行：单位名称为空。", "第 6 行：单位代码 3 与第 5 行重复。",
+        "第 7 行：应有 4 列，实际 5 列。"]
+    db.rollback()
+    assert db.scalar(select(func.count(Unit.id))) == 0
+    for broken in (b"PK\x03\x04" + b"\x00" * 60, xlsx_bytes()[:300]):
+        with pytest.raises(ImportInvalid) as caught:
+            import_units(db, broken)
+        assert [e.message() for e in caught.value.errors] == [
+            "第 1 行：无法读取这个 Excel 文件，请另存为 .xlsx 或 UTF-8 CSV。"]
+    with pytest.raises(ImportInvalid) as caught:
+        import_units(db, xlsx_bytes())
+    assert [e.message() for e in caught.value.errors] == ["第 1 行：文件是空的。"]
+    assert db.scalar(select(func.count(Unit.id))) == 0
+
+
 def test_cli_import_reports_bad_rows_and_imports_the_sample(settings_env, db_clean, monkeypatch, tmp_path):
     import app
 
