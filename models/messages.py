@@ -59,6 +59,8 @@ ERRORS = {
     "photo_too_many_pixels": "照片尺寸太大，请缩小后再上传。",
     "photo_type_unsupported": "只能上传 JPG、PNG 或 WEBP 格式的照片。",
     "photo_unreadable": "照片无法读取，可能已损坏，请重新拍摄。",
+    "h5_photo_refused": "第 {index} 张照片：{message}",
+    "h5_upload_too_large": "照片加起来太大（最多 {limit_mb}MB），请少选几张或压缩后再提交。",
     "thumbnail_not_ready": "缩略图正在生成，请稍后再看。",
     "idempotency_key_invalid": "请求编号格式不正确，请重新提交。",
     "idempotency_key_reused": "同一请求编号已用于内容不同的提交，请重新提交。",

@@ -366,6 +366,63 @@ def test_h5_bad_input_shows_the_message_and_writes_nothing(district, client):
     assert db.scalar(select(func.count(Resident.id))) == 0
 
 
+def gps_jpeg(size=(60, 40)) -> bytes:
+    exif = Image.Exif()
+    exif[0x010F] = "PhoneMaker"
+    exif[0x8825] = {1: "N", 2: (34.0, 12.0, 5.0), 3: "E", 4: (117.0, 11.0, 0.0)}
+    out = io.BytesIO()
+    Image.new("RGB", size, (200, 30, 30)).save(out, "JPEG", exif=exif.tobytes())
+    return out.getvalue()
+
+
+def photo_files(app) -> list[Path]:
+    directory = app.config["XINMA"].instance / "photos"
+    return sorted(directory.iterdir()) if directory.exists() else []
+
+
+def test_h5_report_with_photos_keeps_them_without_exif(district, client, app):
+    from models.intake import Photo
+
+    db = district
+    token = services.current_code(db, first_grid(db)).token
+    original = gps_jpeg()
+    assert Image.open(io.BytesIO(original)).getexif().get_ifd(0x8825)
+    sent = client.post(f"/h5/{token}", content_type="multipart/form-data", data={
+        "csrf_token": csrf(client, f"/h5/{token}"), "category": "设施维修", "text": "路灯坏了，见照片",
+        "photos": [(io.BytesIO(original), "IMG_0001.jpg"), (io.BytesIO(gps_jpeg((30, 30))), "IMG_0002.jpg")]})
+    assert sent.status_code == 303, sent.get_data(as_text=True)
+    complaint = db.scalar(select(Complaint))
+    photos = db.scalars(select(Photo).where(Photo.complaint_id == complaint.id)).all()
+    assert sorted((p.width, p.height) for p in photos) == [(30, 30), (60, 40)]
+    assert all(p.resident_id == complaint.resident_id for p in photos)
+    for path in photo_files(app):
+        with Image.open(path) as image:
+            assert dict(image.getexif()) == {} and "exif" not in image.info
+    assert '附照片 <span id="photo-count">2</span> 张' in client.get(sent.headers["Location"]).get_data(as_text=True)
+
+
+def test_h5_bad_photos_are_named_and_nothing_is_written(district, client, app):
+    db = district
+    token = services.current_code(db, first_grid(db)).token
+    base = {"csrf_token": csrf(client, f"/h5/{token}"), "category": "设施维修", "text": "路灯坏了"}
+    for photos, message in [
+        ([(io.BytesIO(gps_jpeg()), "a.jpg"), (io.BytesIO(b"<html>not a photo</html>"), "b.jpg")],
+         "第 2 张照片：只能上传 JPG、PNG 或 WEBP 格式的照片。"),
+        ([(io.BytesIO(gps_jpeg()), f"{i}.jpg") for i in range(7)], "最多上传 6 张照片。"),
+        ([(io.BytesIO(b"\xff\xd8\xff" + b"x" * (2 * 1024 * 1024)), "big.jpg")],
+         "第 1 张照片：照片太大，请压缩到 1MB 以内再上传。"),
+    ]:
+        res = client.post(f"/h5/{token}", content_type="multipart/form-data", data={**base, "photos": photos})
+        assert res.status_code == 422 and message in res.get_data(as_text=True), message
+        assert "路灯坏了" in res.get_data(as_text=True)  # what was typed is kept
+    huge = [(io.BytesIO(b"\xff\xd8\xff" + b"x" * (2 * 1024 * 1024)), f"{i}.jpg") for i in range(7)]
+    res = client.post(f"/h5/{token}", content_type="multipart/form-data", data={**base, "photos": huge})
+    assert res.status_code == 422 and "照片加起来太大" in res.get_data(as_text=True)
+    assert db.scalar(select(func.count(Complaint.id))) == 0
+    assert db.scalar(select(func.count(Resident.id))) == 0
+    assert photo_files(app) == []
+
+
 # --- admin ---------------------------------------------------------------------------------------------------
 
 def sign_in(client, username="admin"):
