@@ -3,7 +3,7 @@
     /tmp/venv/bin/python bench/posters.py [--count 10000] [--workers N] [--rss-counts 1000,3000]
 
 Every path runs with the same number of worker processes (default: one per core) and streams its files into an
-archive on disk, as `xinma qr export` does:
+archive on disk, as `xinma qr export` does; the paths take turns on slices of --round units:
   - qrcode's standard `qrcode.make(url).save(buf, "PNG")` (on the first 2,000 URLs at most: it is slow),
   - the project's plain QR PNG (`qr.posters.qr_png`), the baseline the poster target is measured against,
   - A4 posters into a ZIP of PNGs and into one PDF (`qr.export.write_zip`, `write_pdf`).
@@ -53,23 +53,15 @@ def qrcode_standard(url: str) -> bytes:
     return out.getvalue()
 
 
-def plain_zip(path: Path, urls: list[str], render, workers: int) -> None:
+def plain_zip(out, urls: list[str], render, workers: int) -> None:
     """QR PNGs into a ZIP on disk, through a pool fed in bounded batches exactly as the poster export is."""
-    with zipfile.ZipFile(path, "w") as archive, multiprocessing.get_context("spawn").Pool(workers) as pool:
+    with zipfile.ZipFile(out, "w") as archive, multiprocessing.get_context("spawn").Pool(workers) as pool:
         urls_left = iter(urls)
         n = 0
         while batch := list(itertools.islice(urls_left, BATCH)):
             for png in pool.imap(render, batch, chunksize=max(1, len(batch) // (workers * 4))):
                 archive.writestr(f"{n}.png", png)
                 n += 1
-
-
-def timed(label: str, count: int, run) -> float:
-    start = time.perf_counter()
-    run()
-    rate = count / (time.perf_counter() - start)
-    print(f"{label:42s} {count:6d} in {count / rate:6.1f} s = {rate:7.1f} /s", flush=True)
-    return rate
 
 
 def rss_only(count: int, workers: int) -> None:
@@ -83,6 +75,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--count", type=int, default=10_000)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--round", type=int, default=2000, help="units per turn of each path")
     parser.add_argument("--rss-counts", default="1000,3000", help="smaller counts to show peak memory is flat")
     parser.add_argument("--rss-only", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -91,23 +84,49 @@ def main() -> None:
         return
     count, workers = args.count, args.workers
     work = items(count)
-    urls = [url for _, _, url in work]
     print(f"units: {count}, worker processes: {workers} (cores: {os.cpu_count()}), "
           f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
+    # The paths take turns on slices of the district, so a change in the machine's load (it is shared) falls on
+    # all of them alike; each turn starts its own pool, as an export does.
+    rounds = max(1, -(-count // args.round))
+    spent = dict.fromkeys(("std", "plain", "zip", "pdf"), 0.0)
+    done = dict.fromkeys(spent, 0)
+    sizes = dict.fromkeys(("zip", "pdf"), 0)
+    std_total = min(count, 2000)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        std_count = min(count, 2000)
-        std = timed("qrcode.make(url).save(PNG)", std_count,
-                    lambda: plain_zip(tmp / "std.zip", urls[:std_count], qrcode_standard, workers))
-        plain = timed("project plain QR PNG (qr_png)", count,
-                      lambda: plain_zip(tmp / "qr.zip", urls, qr_png, workers))
-        with open(tmp / "posters.zip", "wb") as out:
-            zipped = timed("A4 posters, ZIP of PNGs", count, lambda: write_zip(out, work, SIZES["A4"], workers=workers))
-        with open(tmp / "posters.pdf", "wb") as out:
-            pdf = timed("A4 posters, one PDF", count, lambda: write_pdf(out, work, SIZES["A4"], workers=workers))
-        pdf_mb = (tmp / "posters.pdf").stat().st_size / 1e6
-        zip_mb = (tmp / "posters.zip").stat().st_size / 1e6
-    print(f"ZIP {zip_mb:.0f} MB, PDF {pdf_mb:.0f} MB")
+        for r in range(rounds):
+            part = work[r * args.round:(r + 1) * args.round]
+            urls = [url for _, _, url in part]
+            std_urls = urls[:max(0, min(len(urls), std_total - done["std"]))]
+            runs = {
+                "std": lambda out, urls=std_urls: plain_zip(out, urls, qrcode_standard, workers),
+                "plain": lambda out, urls=urls: plain_zip(out, urls, qr_png, workers),
+                "zip": lambda out, part=part: write_zip(out, part, SIZES["A4"], workers=workers),
+                "pdf": lambda out, part=part: write_pdf(out, part, SIZES["A4"], workers=workers),
+            }
+            for key, run in runs.items():
+                n = len(std_urls) if key == "std" else len(part)
+                if not n:
+                    continue
+                with open(tmp / f"out.{key}", "wb") as out:
+                    start = time.perf_counter()
+                    run(out)
+                    spent[key] += time.perf_counter() - start
+                    sizes[key] = sizes.get(key, 0) + out.tell()
+                done[key] += n
+            print(f"round {r + 1}/{rounds}: " + ", ".join(f"{k} {done[k] / spent[k]:.1f}/s" for k in spent
+                                                          if spent[k]), flush=True)
+    rate = {k: done[k] / spent[k] for k in spent}
+    print(f"qrcode.make(url).save(PNG)                {done['std']:6d} in {spent['std']:6.1f} s = "
+          f"{rate['std']:7.1f} /s")
+    print(f"project plain QR PNG (qr_png)             {done['plain']:6d} in {spent['plain']:6.1f} s = "
+          f"{rate['plain']:7.1f} /s")
+    print(f"A4 posters, ZIP of PNGs                   {done['zip']:6d} in {spent['zip']:6.1f} s = {rate['zip']:7.1f} /s"
+          f"   ({sizes['zip'] / 1e6:.0f} MB)")
+    print(f"A4 posters, one PDF                       {done['pdf']:6d} in {spent['pdf']:6.1f} s = {rate['pdf']:7.1f} /s"
+          f"   (PDFs of {args.round} pages)")
+    zipped, pdf, plain, std = rate["zip"], rate["pdf"], rate["plain"], rate["std"]
     print(f"ratio posters/plain QR (project's qr_png):  ZIP {zipped / plain:.2f}, PDF {pdf / plain:.2f}   "
           f"(target >= 0.5)")
     print(f"ratio posters/qrcode.make:                  ZIP {zipped / std:.2f}, PDF {pdf / std:.2f}")
