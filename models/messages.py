@@ -22,6 +22,7 @@ ERRORS = {
     "unit_retired": "这个单位已撤销，不能再生成二维码。",
     "poster_size_unknown": "海报尺寸只能是 {sizes}。",
     "poster_name_too_long": "单位名称“{name}…”太长，海报上放不下，请缩短名称。",
+    "wxacode_failed": "微信暂时无法生成小程序码（{detail}），请稍后重试，或先使用普通二维码海报。",
     "export_format_unknown": "导出格式只能是 zip 或 pdf。",
     "import_invalid": "导入文件有 {count} 处错误，未导入任何单位。",
     "import_not_utf8": "第 {line} 行：文件不是 UTF-8 编码，请另存为 UTF-8 CSV。",

@@ -333,6 +333,14 @@ def _qr_band(url: str, above: int, below: int, side_px: int, width: int) -> Band
     return Band(top, n * box, _deflate(lines), zlib.adler32(lines))
 
 
+def _image_band(image: Image.Image, above: int, below: int, side_px: int, width: int) -> Band:
+    """A ready-made code image (a mini-program code) scaled to `side_px`, placed where the QR would be."""
+    grey = image.convert("L").resize((side_px, side_px), Image.LANCZOS).point(list(_TO_LEVEL))
+    rows = Image.new("P", (width, side_px), WHITE)
+    rows.paste(Image.frombytes("P", grey.size, grey.tobytes()), ((width - side_px) // 2, 0))
+    return _band(max(above, above + (below - above - side_px) // 2), rows)
+
+
 def _adler_combine(adler1: int, adler2: int, length2: int) -> int:
     """Adler-32 of A + B from those of A and B and the length of B (zlib's adler32_combine)."""
     base = 65521
@@ -344,7 +352,8 @@ def _adler_combine(adler1: int, adler2: int, length2: int) -> int:
     return sum1 | (sum2 << 16)
 
 
-def _poster_bands(full_name: str, unit_code: str, url: str, size: PageSize) -> list[Band]:
+def _poster_bands(full_name: str, unit_code: str, url: str, size: PageSize,
+                  code_image: Image.Image | None) -> list[Band]:
     plan = _layout(full_name, size)
     width, height = size.pixels
     centre = width // 2
@@ -367,21 +376,26 @@ def _poster_bands(full_name: str, unit_code: str, url: str, size: PageSize) -> l
     # Centre the QR in the space left between the instruction and the footer.
     small = fonts["small"]
     footer_top = height - margin - round(small.size * 2.6)
-    bands.append(_qr_band(url, y, footer_top, plan.qr_px, width))
+    if code_image is None:
+        bands.append(_qr_band(url, y, footer_top, plan.qr_px, width))
+    else:
+        bands.append(_image_band(code_image, y, footer_top, plan.qr_px, width))
     bands.append(_glyph_band(f"单位代码 {unit_code}", small, centre, footer_top, width))
     bands.append(_fixed_band("footer", size, footer_top + round(small.size * 1.3)))
     return bands
 
 
-def poster_stream(full_name: str, unit_code: str, url: str, size: PageSize) -> bytes:
+def poster_stream(full_name: str, unit_code: str, url: str, size: PageSize,
+                  code_image: Image.Image | None = None) -> bytes:
     """The poster's rows as one zlib stream of PNG scanlines (2-bit grey, filter 0): the body of a PNG's IDAT
-    and of a PDF image with /Predictor 15. Raises `poster_name_too_long` (see layout)."""
+    and of a PDF image with /Predictor 15. With `code_image` (a mini-program code) that image is printed in
+    place of the QR for `url`. Raises `poster_name_too_long` (see layout)."""
     width, height = size.pixels
     row = 1 + _row_bytes(width)
     body = [b"\x78\x01"]
     adler = 1
     at = 0
-    for band in [*_poster_bands(full_name, unit_code, url, size), Band(height, 0, b"", 1)]:
+    for band in [*_poster_bands(full_name, unit_code, url, size, code_image), Band(height, 0, b"", 1)]:
         if band.top < at:
             raise AssertionError(f"poster bands overlap at row {band.top}")
         if band.top > at:
@@ -402,14 +416,15 @@ def _chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
-def poster_png(full_name: str, unit_code: str, url: str, size: PageSize) -> bytes:
-    """The poster as a 2-bit greyscale PNG, 150 dpi."""
+def poster_png(full_name: str, unit_code: str, url: str, size: PageSize,
+               code_image: Image.Image | None = None) -> bytes:
+    """The poster as a 2-bit greyscale PNG, 150 dpi (see poster_stream)."""
     width, height = size.pixels
     per_metre = round(DPI / 0.0254)
     return b"".join((b"\x89PNG\r\n\x1a\n",
                      _chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 2, 0, 0, 0, 0)),
                      _chunk(b"pHYs", struct.pack(">IIB", per_metre, per_metre, 1)),
-                     _chunk(b"IDAT", poster_stream(full_name, unit_code, url, size)),
+                     _chunk(b"IDAT", poster_stream(full_name, unit_code, url, size, code_image)),
                      _chunk(b"IEND", b"")))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import tempfile
 from urllib.parse import urlencode
 
@@ -91,16 +92,38 @@ def unit_qr(unit_id: int):
     return Response(png, mimetype="image/png")
 
 
+def _wxacode(code: QrCode):
+    return services.miniprogram_code(current_app.extensions["xinma.wechat"], code,
+                                     state=current_app.config["XINMA"].miniprogram_state)
+
+
+@bp.get("/admin/units/<int:unit_id>/wxacode.png")
+@staff_required(StaffRole.admin)
+def unit_wxacode(unit_id: int):
+    """The unit's mini-program code (小程序码), for units whose residents should land in the mini-program."""
+    unit = services.get_unit(db(), unit_id)
+    code = services.current_code(db(), unit)
+    if code is None:
+        raise DomainError("unit_retired", status=409)
+    out = io.BytesIO()
+    _wxacode(code).save(out, "PNG")
+    return Response(out.getvalue(), mimetype="image/png", headers={
+        "Content-Disposition": f"attachment; filename={safe_name(unit.code)}-wxacode.png"})
+
+
 @bp.get("/admin/units/<int:unit_id>/poster-<size>.png")
 @staff_required(StaffRole.admin)
 def unit_poster(unit_id: int, size: str):
+    """A unit's poster; with ?code=wxacode it carries the mini-program code instead of the QR."""
     page = page_size(size)
     unit = services.get_unit(db(), unit_id)
     items = list(_items([unit]))
     if not items:
         raise DomainError("unit_retired", status=409)
-    png = poster_png(*items[0], page)
-    name = f"{safe_name(unit.code)}-{page.name}.png"
+    wxacode = request.args.get("code") == "wxacode"
+    image = _wxacode(services.current_code(db(), unit)) if wxacode else None
+    png = poster_png(*items[0], page, code_image=image)
+    name = f"{safe_name(unit.code)}-{page.name}{'-wxacode' if wxacode else ''}.png"
     return Response(png, mimetype="image/png", headers={"Content-Disposition": f"attachment; filename={name}"})
 
 

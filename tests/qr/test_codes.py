@@ -461,3 +461,31 @@ def test_admin_unit_pages(demo, client, db):
 def test_staff_who_are_not_admins_cannot_see_units(demo, client):
     sign_in(client, "wangge1")
     assert client.get("/admin/units").status_code == 404
+
+
+def test_mini_program_code_from_wechat_carries_the_units_token(demo, client, db, wechat_sandbox):
+    from urllib.parse import parse_qs, urlsplit
+
+    sign_in(client)
+    unit = db.scalar(select(Unit).where(Unit.name == "梁堂村"))
+    detail = client.get(f"/admin/units/{unit.id}").get_data(as_text=True)
+    assert "下载小程序码" in detail and "小程序码 A4 海报" in detail
+    res = client.get(f"/admin/units/{unit.id}/wxacode.png")
+    image = Image.open(io.BytesIO(res.data))
+    assert res.status_code == 200 and image.format == "PNG" and image.size == (1280, 1280)
+
+    def scene_of(picture) -> str:
+        [text] = decode(picture)
+        query = parse_qs(urlsplit(text).query)
+        assert query["page"] == ["pages/report/index"] and query["env_version"] == ["release"]
+        return query["scene"][0]
+
+    assert services.resolve_scene(db, scene_of(image)).unit.id == unit.id
+    poster = client.get(f"/admin/units/{unit.id}/poster-A4.png?code=wxacode")
+    assert poster.status_code == 200 and "-A4-wxacode.png" in poster.headers["Content-Disposition"]
+    assert services.resolve_scene(db, scene_of(Image.open(io.BytesIO(poster.data)))).unit.id == unit.id
+    # WeChat refusing (quota used up) is said in Chinese, and no image is passed off as a code.
+    wechat_sandbox.fault("wxacode", "errcode", 45009)
+    refused = client.get(f"/admin/units/{unit.id}/wxacode.png")
+    assert refused.status_code == 502
+    assert "微信暂时无法生成小程序码（45009）" in refused.get_data(as_text=True)
