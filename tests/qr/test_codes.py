@@ -23,6 +23,7 @@ from qr import services
 from qr.export import write_pdf, write_zip
 from qr.imports import ImportInvalid, import_units
 from qr.posters import SIZES, layout, mm_to_px, poster_png, poster_stream, qr_png
+from tests.conftest import ARTIFACTS
 
 zxingcpp = pytest.importorskip("zxingcpp")
 SAMPLE = Path(services.__file__).parent / "data" / "tongshan_district.csv"
@@ -270,11 +271,25 @@ def test_a_long_name_wraps_and_shrinks_but_is_never_cut(db):
         plan = layout(name, size)
         assert "".join(plan.title_lines) == name and len(plan.title_lines) >= 2
         assert plan.title_px < size.title_px
-        poster = Image.open(io.BytesIO(poster_png(name, "X-1", f"{PUBLIC}/q/abc", size)))
+        png = poster_png(name, "X-1", f"{PUBLIC}/q/abc", size)
+        poster = Image.open(io.BytesIO(png))
         assert decode(poster) == [f"{PUBLIC}/q/abc"]
+        # Every line of the title lies inside the page's side margins: nothing runs off the paper.
+        width = size.pixels[0]
+        title = poster.convert("L").crop((0, 0, width, mm_to_px(12) + len(plan.title_lines) * plan.title_px * 2))
+        left, _, right, _ = title.point(lambda v: 255 if v < 128 else 0).getbbox()
+        assert left >= mm_to_px(12) - 2 and right <= width - mm_to_px(12) + 2, (size.name, left, right)
+        ARTIFACTS.mkdir(exist_ok=True)
+        (ARTIFACTS / f"poster-{size.name}-long-name.png").write_bytes(png)
     with pytest.raises(DomainError) as caught:
         layout("很长的名字" * 60, SIZES["A5"])
     assert caught.value.code == "poster_name_too_long"
+    # Such a name is refused at import, by line, before any poster is attempted.
+    with pytest.raises(ImportInvalid) as refused:
+        import_units(db, csv_bytes("1,甲区,区,", "2," + "很长的名字" * 39 + ",镇,1"))
+    assert [e.message() for e in refused.value.errors] == ["第 3 行：单位全称太长，海报上放不下。"]
+    db.rollback()
+    assert db.scalar(select(func.count(Unit.id))) == 0
 
 
 # --- tokens and the scan landing -----------------------------------------------------------------------------
@@ -484,6 +499,8 @@ def test_mini_program_code_from_wechat_carries_the_units_token(demo, client, db,
     poster = client.get(f"/admin/units/{unit.id}/poster-A4.png?code=wxacode")
     assert poster.status_code == 200 and "-A4-wxacode.png" in poster.headers["Content-Disposition"]
     assert services.resolve_scene(db, scene_of(Image.open(io.BytesIO(poster.data)))).unit.id == unit.id
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "poster-A4-wxacode.png").write_bytes(poster.data)
     # WeChat refusing (quota used up) is said in Chinese, and no image is passed off as a code.
     wechat_sandbox.fault("wxacode", "errcode", 45009)
     refused = client.get(f"/admin/units/{unit.id}/wxacode.png")
