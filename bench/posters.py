@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import io
 import itertools
-import multiprocessing
 import os
 import resource
 import secrets
@@ -31,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import qrcode  # noqa: E402
 
-from qr.export import BATCH, write_pdf, write_zip  # noqa: E402
+from qr.export import BATCH, _pool_context, write_pdf, write_zip  # noqa: E402
 from qr.posters import SIZES, qr_png  # noqa: E402
 
 NAMES = ["铜山区·张集镇·梁堂村·梁堂村第{}网格", "铜山区·三堡街道·彭城社区·彭城社区第{}网格", "铜山区·柳泉镇·北庄村"]
@@ -55,7 +54,7 @@ def qrcode_standard(url: str) -> bytes:
 
 def plain_zip(out, urls: list[str], render, workers: int) -> None:
     """QR PNGs into a ZIP on disk, through a pool fed in bounded batches exactly as the poster export is."""
-    with zipfile.ZipFile(out, "w") as archive, multiprocessing.get_context("spawn").Pool(workers) as pool:
+    with zipfile.ZipFile(out, "w") as archive, _pool_context().Pool(workers) as pool:
         urls_left = iter(urls)
         n = 0
         while batch := list(itertools.islice(urls_left, BATCH)):

@@ -74,7 +74,13 @@ def create_h5_complaint(session, *, scene, category, text, phone, photos: list[b
 
 def _uploads() -> list[bytes]:
     """The chosen photos; a file input left empty still sends one nameless, empty part."""
-    return [data for f in request.files.getlist("photos") if (data := f.read()) or f.filename]
+    photos = []
+    for upload in request.files.getlist("photos"):
+        with upload:  # a large part was spooled to a temporary file: close it now, not when collected
+            data = upload.read()
+        if data or upload.filename:
+            photos.append(data)
+    return photos
 
 
 @bp.route("/<token>", methods=["GET", "POST"], endpoint="report")
@@ -85,6 +91,8 @@ def report(token: str):
     if request.method == "POST":
         request.max_content_length = REQUEST_LIMIT
         try:
+            if (request.content_length or 0) > REQUEST_LIMIT:
+                raise RequestEntityTooLarge  # refused from the header, without reading the body
             request.form  # noqa: B018 - parses the body now, so a too-large one is answered on the page
         except RequestEntityTooLarge:
             error = error_text("h5_upload_too_large", {"limit_mb": REQUEST_LIMIT // (1024 * 1024)})

@@ -48,13 +48,22 @@ def render_posters(items: Iterable[Item], size: PageSize, kind: str,
         for item in items:
             yield item, _checked(render(item))
         return
-    # Spawned, not forked: the caller may hold threads and database connections a fork would copy.
-    with multiprocessing.get_context("spawn").Pool(workers) as pool:
+    with _pool_context().Pool(workers) as pool:
         items = iter(items)
         while batch := list(itertools.islice(items, BATCH)):
             results = pool.imap(render, batch, chunksize=max(1, len(batch) // (workers * 4)))
             for item, result in zip(batch, results, strict=True):
                 yield item, _checked(result)
+
+
+@functools.cache
+def _pool_context() -> multiprocessing.context.BaseContext:
+    """Workers forked from a clean server process that has already imported the poster code, not from the caller
+    (which may hold threads and database connections a fork would copy); the server outlives one export, so the
+    next pool starts at once."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["qr.export"])
+    return context
 
 
 def _checked(result: bytes | tuple[str, dict]) -> bytes:
