@@ -22,6 +22,7 @@ import secrets
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import zipfile
 from pathlib import Path
@@ -63,11 +64,46 @@ def plain_zip(out, urls: list[str], render, workers: int) -> None:
                 n += 1
 
 
+def _descendants_peak_mb(peaks: dict[int, float], stop: threading.Event) -> None:
+    """Record the peak RSS (VmHWM) of every process below this one: pool workers fork from a forkserver, so they
+    are grandchildren and RUSAGE_CHILDREN never sees them."""
+    me = os.getpid()
+    while not stop.wait(0.2):
+        parents = {}
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                except (OSError, IndexError, ValueError):
+                    continue
+        below, grew = {me}, True
+        while grew:
+            new = {pid for pid, parent in parents.items() if parent in below} - below
+            below |= new
+            grew = bool(new)
+        for pid in below - {me}:
+            try:
+                status = (Path("/proc") / str(pid) / "status").read_text()
+            except OSError:
+                continue
+            for line in status.splitlines():
+                if line.startswith("VmHWM:"):
+                    peaks[pid] = max(peaks.get(pid, 0.0), int(line.split()[1]) / 1024)
+
+
 def rss_only(count: int, workers: int) -> None:
     """Child mode: export `count` A4 posters into a PDF on disk; print the peak RSS of self and largest worker."""
-    with tempfile.TemporaryDirectory() as tmp, open(Path(tmp) / "p.pdf", "wb") as out:
-        write_pdf(out, items(count), SIZES["A4"], workers=workers)
-    print(f"{peak_rss_mb():.1f} {peak_rss_mb(resource.RUSAGE_CHILDREN):.1f}")
+    peaks: dict[int, float] = {}
+    stop = threading.Event()
+    watcher = threading.Thread(target=_descendants_peak_mb, args=(peaks, stop))
+    watcher.start()
+    try:
+        with tempfile.TemporaryDirectory() as tmp, open(Path(tmp) / "p.pdf", "wb") as out:
+            write_pdf(out, items(count), SIZES["A4"], workers=workers)
+    finally:
+        stop.set()
+        watcher.join()
+    print(f"{peak_rss_mb():.1f} {max(peaks.values(), default=0.0):.1f}")
 
 
 def main() -> None:
@@ -134,8 +170,8 @@ def main() -> None:
     for n in counts:
         out = subprocess.run([sys.executable, __file__, "--rss-only", str(n), "--workers", str(workers)],
                              check=True, capture_output=True, text=True).stdout.split()
-        print(f"peak RSS exporting {n:6d} posters to PDF: exporting process {out[0]} MB, largest worker {out[1]} MB",
-              flush=True)
+        print(f"peak RSS exporting {n:6d} posters to PDF: exporting process {out[0]} MB, "
+              f"largest worker or forkserver {out[1]} MB", flush=True)
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 

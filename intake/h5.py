@@ -76,8 +76,10 @@ def _uploads() -> list[bytes]:
     """The chosen photos; a file input left empty still sends one nameless, empty part."""
     photos = []
     for upload in request.files.getlist("photos"):
-        with upload:  # a large part was spooled to a temporary file: close it now, not when collected
+        try:
             data = upload.read()
+        finally:
+            upload.close()  # a large part was spooled to a temporary file: close it now, not when collected
         if data or upload.filename:
             photos.append(data)
     return photos

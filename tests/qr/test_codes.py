@@ -395,6 +395,20 @@ def photo_files(app) -> list[Path]:
     return sorted(directory.iterdir()) if directory.exists() else []
 
 
+def post_form(client, path: str, fields: dict):
+    """A multipart POST whose body is built in memory: Werkzeug's test client spools a large body to a temporary
+    file it never closes, which pytest would report against a later test."""
+    from werkzeug.datastructures import FileStorage, MultiDict
+    from werkzeug.test import encode_multipart
+
+    values = MultiDict()
+    for key, value in fields.items():
+        for item in value if isinstance(value, list) else [value]:
+            values.add(key, FileStorage(item[0], filename=item[1]) if isinstance(item, tuple) else item)
+    boundary, body = encode_multipart(values)
+    return client.post(path, data=body, content_type=f"multipart/form-data; boundary={boundary}")
+
+
 def test_h5_report_with_photos_keeps_them_without_exif(district, client, app):
     from models.intake import Photo
 
@@ -402,7 +416,7 @@ def test_h5_report_with_photos_keeps_them_without_exif(district, client, app):
     token = services.current_code(db, first_grid(db)).token
     original = gps_jpeg()
     assert Image.open(io.BytesIO(original)).getexif().get_ifd(0x8825)
-    sent = client.post(f"/h5/{token}", content_type="multipart/form-data", data={
+    sent = post_form(client, f"/h5/{token}", {
         "csrf_token": csrf(client, f"/h5/{token}"), "category": "设施维修", "text": "路灯坏了，见照片",
         "photos": [(io.BytesIO(original), "IMG_0001.jpg"), (io.BytesIO(gps_jpeg((30, 30))), "IMG_0002.jpg")]})
     assert sent.status_code == 303, sent.get_data(as_text=True)
@@ -427,11 +441,11 @@ def test_h5_bad_photos_are_named_and_nothing_is_written(district, client, app):
         ([(io.BytesIO(b"\xff\xd8\xff" + b"x" * (2 * 1024 * 1024)), "big.jpg")],
          "第 1 张照片：照片太大，请压缩到 1MB 以内再上传。"),
     ]:
-        res = client.post(f"/h5/{token}", content_type="multipart/form-data", data={**base, "photos": photos})
+        res = post_form(client, f"/h5/{token}", {**base, "photos": photos})
         assert res.status_code == 422 and message in res.get_data(as_text=True), message
         assert "路灯坏了" in res.get_data(as_text=True)  # what was typed is kept
     huge = [(io.BytesIO(b"\xff\xd8\xff" + b"x" * (2 * 1024 * 1024)), f"{i}.jpg") for i in range(7)]
-    res = client.post(f"/h5/{token}", content_type="multipart/form-data", data={**base, "photos": huge})
+    res = post_form(client, f"/h5/{token}", {**base, "photos": huge})
     assert res.status_code == 422 and "照片加起来太大" in res.get_data(as_text=True)
     assert db.scalar(select(func.count(Complaint.id))) == 0
     assert db.scalar(select(func.count(Resident.id))) == 0
