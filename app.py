@@ -238,7 +238,7 @@ def units_group() -> None:
     pass
 
 
-@units_group.command("import", help="Import or update units from a UTF-8 CSV (code,name,level,parent_code).")
+@units_group.command("import", help="Import or update units from a UTF-8 CSV or XLSX (code,name,level,parent_code).")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 def units_import_cmd(path: str) -> None:
     from qr.imports import ImportInvalid, import_units
@@ -272,7 +272,7 @@ def qr_group() -> None:
 @click.option("--size", type=click.Choice(["A4", "A5"]), default="A4")
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False))
 def qr_export_cmd(unit_code: str, fmt: str, size: str, out_path: str) -> None:
-    from qr.export import write_pdf, write_zip
+    from qr.export import workers_for, write_pdf, write_zip
     from qr.posters import page_size
     from qr.services import current_code, scan_url, subtree, unit_by_code
 
@@ -291,7 +291,8 @@ def qr_export_cmd(unit_code: str, fmt: str, size: str, out_path: str) -> None:
     target = Path(out_path)
     partial = target.with_name(target.name + ".part")
     with click.progressbar(length=len(items), label="生成海报") as bar, partial.open("wb") as out:
-        count = (write_zip if fmt == "zip" else write_pdf)(out, iter(items), page_size(size), progress=bar.update)
+        count = (write_zip if fmt == "zip" else write_pdf)(out, iter(items), page_size(size), progress=bar.update,
+                                                           workers=workers_for(len(items)))
     partial.replace(target)  # a half-written file never takes the final name
     click.echo(f"{count} 张海报已写入 {target}")
 

@@ -1,91 +1,178 @@
-"""Poster rendering for a whole district: posters per second next to plain QR PNGs, and peak memory.
+"""Posters for a whole district: posters per second next to plain QR PNGs made in the same run, and peak memory.
 
-    /tmp/venv/bin/python bench/posters.py [--small] [--count N]
+    /tmp/venv/bin/python bench/posters.py [--count 10000] [--workers N] [--rss-counts 1000,3000]
 
-Prints plain QR PNGs/s (the baseline, same run), A4 posters/s in one process and with one process per core,
-the poster:QR ratio, and the process's peak RSS after the first 1,000 posters and after all of them (streamed
-into a PDF on disk, as `xinma qr export` does).
+Every path runs with the same number of worker processes (default: one per core) and streams its files into an
+archive on disk, as `xinma qr export` does; the paths take turns on slices of --round units:
+  - qrcode's standard `qrcode.make(url).save(buf, "PNG")` (on the first 2,000 URLs at most: it is slow),
+  - the project's plain QR PNG (`qr.posters.qr_png`), the baseline the poster target is measured against,
+  - A4 posters into a ZIP of PNGs and into one PDF (`qr.export.write_zip`, `write_pdf`).
+Then the PDF export again in a fresh process for each of the --rss-counts and the full count, printing the
+peak RSS of the exporting process and of the largest worker: flat memory means these do not grow with count.
 """
 
 from __future__ import annotations
 
 import argparse
-import multiprocessing
+import io
+import itertools
 import os
 import resource
 import secrets
+import subprocess
 import sys
 import tempfile
+import threading
 import time
+import zipfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from qr.export import PdfWriter  # noqa: E402
-from qr.posters import SIZES, poster_image, poster_png, qr_png  # noqa: E402
+import qrcode  # noqa: E402
+
+from qr.export import BATCH, _pool_context, write_pdf, write_zip  # noqa: E402
+from qr.posters import SIZES, qr_png  # noqa: E402
 
 NAMES = ["铜山区·张集镇·梁堂村·梁堂村第{}网格", "铜山区·三堡街道·彭城社区·彭城社区第{}网格", "铜山区·柳泉镇·北庄村"]
+PUBLIC = "https://xinma.example.cn"
 
 
-def items(count: int):
-    for i in range(count):
-        yield NAMES[i % 3].format(i % 9 + 1), f"320312{i:06d}", f"https://xinma.example.cn/q/{secrets.token_urlsafe(16)}"
+def items(count: int) -> list[tuple[str, str, str]]:
+    return [(NAMES[i % 3].format(i % 9 + 1), f"320312{i:06d}", f"{PUBLIC}/q/{secrets.token_urlsafe(16)}")
+            for i in range(count)]
 
 
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def peak_rss_mb(who: int = resource.RUSAGE_SELF) -> float:
+    return resource.getrusage(who).ru_maxrss / 1024
 
 
-def _poster(item):
-    return len(poster_png(*item, SIZES["A4"]))
+def qrcode_standard(url: str) -> bytes:
+    out = io.BytesIO()
+    qrcode.make(url).save(out, "PNG")
+    return out.getvalue()
+
+
+def plain_zip(out, urls: list[str], render, workers: int) -> None:
+    """QR PNGs into a ZIP on disk, through a pool fed in bounded batches exactly as the poster export is."""
+    with zipfile.ZipFile(out, "w") as archive, _pool_context().Pool(workers) as pool:
+        urls_left = iter(urls)
+        n = 0
+        while batch := list(itertools.islice(urls_left, BATCH)):
+            for png in pool.imap(render, batch, chunksize=max(1, len(batch) // (workers * 4))):
+                archive.writestr(f"{n}.png", png)
+                n += 1
+
+
+def _descendants_peak_mb(peaks: dict[int, float], stop: threading.Event) -> None:
+    """Record the peak RSS (VmHWM) of every process below this one: pool workers fork from a forkserver, so they
+    are grandchildren and RUSAGE_CHILDREN never sees them."""
+    me = os.getpid()
+    while not stop.wait(0.2):
+        parents = {}
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                except (OSError, IndexError, ValueError):
+                    continue
+        below, grew = {me}, True
+        while grew:
+            new = {pid for pid, parent in parents.items() if parent in below} - below
+            below |= new
+            grew = bool(new)
+        for pid in below - {me}:
+            try:
+                status = (Path("/proc") / str(pid) / "status").read_text()
+            except OSError:
+                continue
+            for line in status.splitlines():
+                if line.startswith("VmHWM:"):
+                    peaks[pid] = max(peaks.get(pid, 0.0), int(line.split()[1]) / 1024)
+
+
+def rss_only(count: int, workers: int) -> None:
+    """Child mode: export `count` A4 posters into a PDF on disk; print the peak RSS of self and largest worker."""
+    peaks: dict[int, float] = {}
+    stop = threading.Event()
+    watcher = threading.Thread(target=_descendants_peak_mb, args=(peaks, stop))
+    watcher.start()
+    try:
+        with tempfile.TemporaryDirectory() as tmp, open(Path(tmp) / "p.pdf", "wb") as out:
+            write_pdf(out, items(count), SIZES["A4"], workers=workers)
+    finally:
+        stop.set()
+        watcher.join()
+    print(f"{peak_rss_mb():.1f} {max(peaks.values(), default=0.0):.1f}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--small", action="store_true", help="1,000 units instead of 10,000")
-    parser.add_argument("--count", type=int)
+    parser.add_argument("--count", type=int, default=10_000)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--round", type=int, default=2000, help="units per turn of each path")
+    parser.add_argument("--rss-counts", default="1000,3000", help="smaller counts to show peak memory is flat")
+    parser.add_argument("--rss-only", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    count = args.count or (1000 if args.small else 10_000)
-    cores = os.cpu_count() or 1
-    work = list(items(count))
-
-    start = time.perf_counter()
-    for _, _, url in work:
-        qr_png(url)
-    qr_rate = count / (time.perf_counter() - start)
-
-    start = time.perf_counter()
-    rss_at_1k = None
-    with tempfile.TemporaryFile() as out:
-        writer = PdfWriter(out, SIZES["A4"])
-        for i, item in enumerate(work, 1):
-            writer.add_page(poster_image(*item, SIZES["A4"]))
-            if i == min(1000, count):
-                rss_at_1k = peak_rss_mb()
-        writer.close()
-        pdf_mb = out.tell() / 1e6
-    pdf_rate = count / (time.perf_counter() - start)
-    rss_end = peak_rss_mb()
-
-    start = time.perf_counter()
-    for item in work[: min(count, 2000)]:
-        poster_png(*item, SIZES["A4"])
-    png_rate = min(count, 2000) / (time.perf_counter() - start)
-
-    start = time.perf_counter()
-    with multiprocessing.get_context("fork").Pool(cores) as pool:
-        sum(pool.imap_unordered(_poster, work, chunksize=50))
-    pool_rate = count / (time.perf_counter() - start)
-
-    print(f"units: {count}, cores: {cores}")
-    print(f"plain QR PNG (baseline):        {qr_rate:8.1f} /s")
-    print(f"A4 poster PNG, 1 process:       {png_rate:8.1f} /s   ratio to QR PNG {png_rate / qr_rate:.2f}")
-    print(f"A4 poster into PDF, 1 process:  {pdf_rate:8.1f} /s   ratio to QR PNG {pdf_rate / qr_rate:.2f}"
-          f"   ({pdf_mb:.0f} MB PDF)")
-    print(f"A4 poster PNG, {cores} processes:     {pool_rate:8.1f} /s   ratio to 1-process QR PNG "
-          f"{pool_rate / qr_rate:.2f}")
-    print(f"peak RSS after 1,000 posters: {rss_at_1k:.0f} MB; after {count:,}: {rss_end:.0f} MB "
-          f"(ratio {rss_end / rss_at_1k:.2f})")
+    if args.rss_only:
+        rss_only(args.rss_only, args.workers)
+        return
+    count, workers = args.count, args.workers
+    work = items(count)
+    print(f"units: {count}, worker processes: {workers} (cores: {os.cpu_count()}), "
+          f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
+    # The paths take turns on slices of the district, so a change in the machine's load (it is shared) falls on
+    # all of them alike; each turn starts its own pool, as an export does.
+    rounds = max(1, -(-count // args.round))
+    spent = dict.fromkeys(("std", "plain", "zip", "pdf"), 0.0)
+    done = dict.fromkeys(spent, 0)
+    sizes = dict.fromkeys(("zip", "pdf"), 0)
+    std_total = min(count, 2000)
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        for r in range(rounds):
+            part = work[r * args.round:(r + 1) * args.round]
+            urls = [url for _, _, url in part]
+            std_urls = urls[:max(0, min(len(urls), std_total - done["std"]))]
+            runs = {
+                "std": lambda out, urls=std_urls: plain_zip(out, urls, qrcode_standard, workers),
+                "plain": lambda out, urls=urls: plain_zip(out, urls, qr_png, workers),
+                "zip": lambda out, part=part: write_zip(out, part, SIZES["A4"], workers=workers),
+                "pdf": lambda out, part=part: write_pdf(out, part, SIZES["A4"], workers=workers),
+            }
+            for key, run in runs.items():
+                n = len(std_urls) if key == "std" else len(part)
+                if not n:
+                    continue
+                with open(tmp / f"out.{key}", "wb") as out:
+                    start = time.perf_counter()
+                    run(out)
+                    spent[key] += time.perf_counter() - start
+                    sizes[key] = sizes.get(key, 0) + out.tell()
+                done[key] += n
+            print(f"round {r + 1}/{rounds}: " + ", ".join(f"{k} {done[k] / spent[k]:.1f}/s" for k in spent
+                                                          if spent[k]), flush=True)
+    rate = {k: done[k] / spent[k] for k in spent}
+    print(f"qrcode.make(url).save(PNG)                {done['std']:6d} in {spent['std']:6.1f} s = "
+          f"{rate['std']:7.1f} /s")
+    print(f"project plain QR PNG (qr_png)             {done['plain']:6d} in {spent['plain']:6.1f} s = "
+          f"{rate['plain']:7.1f} /s")
+    print(f"A4 posters, ZIP of PNGs                   {done['zip']:6d} in {spent['zip']:6.1f} s = {rate['zip']:7.1f} /s"
+          f"   ({sizes['zip'] / 1e6:.0f} MB)")
+    print(f"A4 posters, one PDF                       {done['pdf']:6d} in {spent['pdf']:6.1f} s = {rate['pdf']:7.1f} /s"
+          f"   (PDFs of {args.round} pages)")
+    zipped, pdf, plain, std = rate["zip"], rate["pdf"], rate["plain"], rate["std"]
+    print(f"ratio posters/plain QR (project's qr_png):  ZIP {zipped / plain:.2f}, PDF {pdf / plain:.2f}   "
+          f"(target >= 0.5)")
+    print(f"ratio posters/qrcode.make:                  ZIP {zipped / std:.2f}, PDF {pdf / std:.2f}")
+    print(f"posters per second overall:                 ZIP {zipped:.0f}, PDF {pdf:.0f}   (target >= 100)")
+    counts = sorted({int(c) for c in args.rss_counts.split(",") if c} | {count})
+    for n in counts:
+        out = subprocess.run([sys.executable, __file__, "--rss-only", str(n), "--workers", str(workers)],
+                             check=True, capture_output=True, text=True).stdout.split()
+        print(f"peak RSS exporting {n:6d} posters to PDF: exporting process {out[0]} MB, "
+              f"largest worker or forkserver {out[1]} MB", flush=True)
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
 """The H5 intake pages for residents who scan outside WeChat: report a problem, then follow it by a private link.
 
 An H5 resident has no openid (channel "h5"): WeChat messages to them end undeliverable, and they follow the
-complaint's timeline through the tracking link instead, whose token carries 256 random bits.
+complaint's timeline through the tracking link instead, whose token carries 256 random bits. The form is a plain
+multipart form that works without JavaScript, photos included (up to six, through the same checks and
+re-encoding as the mini-program's uploads).
 """
 
 from __future__ import annotations
@@ -10,45 +12,77 @@ import hashlib
 import secrets
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
-from sqlalchemy import select
+from sqlalchemy import func, select
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from models import DomainError, NotFound, Resident, utcnow
-from models.intake import PHONE, ComplaintContact
+from models.intake import PHONE, ComplaintContact, Photo
 from models.messages import COMPLAINT_CATEGORIES, COMPLAINT_STATES, error_text
 from models.qr import TrackingLink
 from models.web import check_csrf, db
 from qr.services import resolve_scene
 
 from . import services
+from .photos import MAX_BYTES, MAX_PER_COMPLAINT, clean_image, keep_photo
 
 bp = Blueprint("h5", __name__, url_prefix="/h5", template_folder="templates")
 TRACKING_BYTES = 32
+# Six photos at the per-photo limit plus the text fields; the rest of the app keeps its smaller request limit.
+REQUEST_LIMIT = MAX_PER_COMPLAINT * MAX_BYTES + 256 * 1024
 
 
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_h5_complaint(session, *, scene, category, text, phone) -> tuple[object, str]:
+def create_h5_complaint(session, *, scene, category, text, phone, photos: list[bytes] = (),
+                        instance=None) -> tuple[object, str]:
     """Record a complaint from the H5 page for a new channel-"h5" resident; returns it and the raw tracking token.
 
-    Side effects: a resident row without openid, the complaint (audit event, outbox row, content check), the
-    contact row when a phone was given, and the hashed tracking link.
+    Every photo is checked and re-encoded (metadata dropped) before anything is written; a refused photo raises
+    `h5_photo_refused` naming which one. Side effects: a resident row without openid, the complaint (audit event,
+    outbox row, content check), the contact row when a phone was given, the photo files and rows (each with its
+    thumbnail job), and the hashed tracking link.
     """
     phone = phone.strip() if isinstance(phone, str) else ""
     if phone and not PHONE.match(phone):
         raise DomainError("phone_invalid")
     resolve_scene(session, scene)
+    if len(photos) > MAX_PER_COMPLAINT:
+        raise DomainError("photos_too_many", limit=MAX_PER_COMPLAINT)
+    cleaned = []
+    for index, data in enumerate(photos, 1):
+        try:
+            cleaned.append(clean_image(data))
+        except DomainError as exc:
+            raise DomainError("h5_photo_refused", status=exc.status, index=index,
+                              message=error_text(exc.code, exc.params)) from None
     resident = Resident(openid=None, channel="h5", created_at=utcnow())
     session.add(resident)
     session.flush()
     complaint = services.submit_complaint(session, resident, scene=scene, category=category, text=text)
     if phone:
         session.add(ComplaintContact(complaint_id=complaint.id, phone=phone))
+    # Files are written last, once the complaint itself has been accepted.
+    for clean in cleaned:
+        keep_photo(session, resident, clean, instance=instance).complaint_id = complaint.id
     token = secrets.token_urlsafe(TRACKING_BYTES)
     session.add(TrackingLink(complaint_id=complaint.id, token_hash=_hash(token), created_at=utcnow()))
     session.flush()
     return complaint, token
+
+
+def _uploads() -> list[bytes]:
+    """The chosen photos; a file input left empty still sends one nameless, empty part."""
+    photos = []
+    for upload in request.files.getlist("photos"):
+        try:
+            data = upload.read()
+        finally:
+            upload.close()  # a large part was spooled to a temporary file: close it now, not when collected
+        if data or upload.filename:
+            photos.append(data)
+    return photos
 
 
 @bp.route("/<token>", methods=["GET", "POST"], endpoint="report")
@@ -57,20 +91,30 @@ def report(token: str):
     form = {"category": "", "text": "", "phone": ""}
     error = None
     if request.method == "POST":
-        check_csrf()
-        form = {k: request.form.get(k, "") for k in form}
+        request.max_content_length = REQUEST_LIMIT
         try:
-            _, tracking = create_h5_complaint(db(), scene=token, **form)
-        except DomainError as exc:
-            if exc.code.startswith("scene_"):
-                raise
-            error = error_text(exc.code, exc.params)
+            if (request.content_length or 0) > REQUEST_LIMIT:
+                raise RequestEntityTooLarge  # refused from the header, without reading the body
+            request.form  # noqa: B018 - parses the body now, so a too-large one is answered on the page
+        except RequestEntityTooLarge:
+            error = error_text("h5_upload_too_large", {"limit_mb": REQUEST_LIMIT // (1024 * 1024)})
         else:
-            return redirect(url_for("h5.track", token=tracking, new=1), 303)
+            check_csrf()
+            form = {k: request.form.get(k, "") for k in form}
+            try:
+                _, tracking = create_h5_complaint(db(), scene=token, **form, photos=_uploads(),
+                                                  instance=current_app.config["XINMA"].instance)
+            except DomainError as exc:
+                if exc.code.startswith("scene_"):
+                    raise
+                error = error_text(exc.code, exc.params)
+            else:
+                return redirect(url_for("h5.track", token=tracking, new=1), 303)
     settings = current_app.config["XINMA"]
     simulator = settings.miniprogram_simulator_url
     return render_template("intake/h5_report.html", unit=code.unit, token=token, form=form, error=error,
-                           categories=COMPLAINT_CATEGORIES, simulator=simulator), (422 if error else 200)
+                           categories=COMPLAINT_CATEGORIES, simulator=simulator,
+                           max_photos=MAX_PER_COMPLAINT), (422 if error else 200)
 
 
 @bp.get("/track/<token>", endpoint="track")
@@ -79,5 +123,7 @@ def track(token: str):
     if link is None:
         raise NotFound("tracking_not_found")
     complaint = link.complaint
+    photos = db().scalar(select(func.count(Photo.id)).where(Photo.complaint_id == complaint.id))
     return render_template("intake/h5_track.html", complaint=complaint, steps=services.timeline(db(), complaint),
+                           photos=photos,
                            state_label=COMPLAINT_STATES[complaint.state.value], link=request.url)

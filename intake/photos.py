@@ -106,9 +106,16 @@ def store_photo(session: Session, resident: Resident, data: bytes, *, instance: 
 
     Side effects: writes the file under a server-made name; adds the row; defers the `photo` job.
     """
+    return keep_photo(session, resident, clean_image(data), instance=instance)
+
+
+def keep_photo(session: Session, resident: Resident, clean: CleanImage, *, instance: Path) -> Photo:
+    """Keep an image clean_image already accepted; the thumbnail and media check follow in a job.
+
+    Side effects: writes the file under a server-made name; adds the row; defers the `photo` job.
+    """
     from models.lifecycle import defer
 
-    clean = clean_image(data)
     name = f"{secrets.token_hex(16)}.{clean.suffix}"
     (photo_dir(instance) / name).write_bytes(clean.data)
     photo = Photo(name=name, resident_id=resident.id, content_type=clean.content_type, width=clean.width,

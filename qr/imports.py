@@ -1,15 +1,19 @@
-"""Import and update the unit hierarchy from a CSV file: every bad row reported with its line, or nothing changes.
+"""Import and update the unit hierarchy from a CSV or XLSX file: every bad row reported with its line (the
+spreadsheet's row number), or nothing changes.
 
 Columns (a header row is required): code, name, level, parent_code. Levels may be written in Chinese
-(区, 街道, 镇, 乡, 社区, 村, 网格) or as the English enum values.
+(区, 街道, 镇, 乡, 社区, 村, 网格) or as the English enum values. An XLSX file is read from its first sheet.
 """
 
 from __future__ import annotations
 
 import csv
 import dataclasses
+import datetime as dt
 import io
+import warnings
 
+import openpyxl
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -98,6 +102,77 @@ def read_csv(data: bytes) -> list[dict[str, str] | RowError]:
     if not rows:
         raise ImportInvalid([RowError(1, "import_empty", {})])
     return rows
+
+
+XLSX_MAGIC = b"PK\x03\x04"  # an XLSX file is a ZIP archive
+
+
+def _cell_text(value) -> str:
+    """A cell as the text a person typed: 320312 stays 320312 even when the sheet stored it as a number."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def read_xlsx(data: bytes) -> list[dict[str, str] | RowError]:
+    """Rows of the first sheet of an XLSX file as dicts keyed by the header row, numbered by sheet row."""
+    try:
+        with warnings.catch_warnings():
+            # openpyxl warns about styles and extensions it does not read; the cell values are all we need.
+            warnings.simplefilter("ignore", UserWarning)
+            return _xlsx_rows(data)
+    except ImportInvalid:
+        raise
+    except Exception:  # not a ZIP, not a workbook, broken XML inside: openpyxl raises many kinds
+        raise ImportInvalid([RowError(1, "import_xlsx_unreadable", {})]) from None
+
+
+def _xlsx_rows(data: bytes) -> list[dict[str, str] | RowError]:
+    book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    try:
+        sheet = book.worksheets[0] if book.worksheets else None
+        if sheet is None:
+            raise ImportInvalid([RowError(1, "import_empty", {})])
+        rows_iter = sheet.iter_rows(values_only=True)
+        try:
+            header_row = next(rows_iter)
+        except StopIteration:
+            raise ImportInvalid([RowError(1, "import_empty", {})]) from None
+        header = [_cell_text(h).strip().lower() for h in header_row]
+        while header and not header[-1]:
+            header.pop()  # formatted but empty columns at the right
+        missing = [c for c in COLUMNS if c not in header]
+        if missing:
+            raise ImportInvalid([RowError(1, "import_header", {"columns": ", ".join(missing)})])
+        rows: list[dict[str, str] | RowError] = []
+        for line, record in enumerate(rows_iter, start=2):
+            cells = [_cell_text(c).strip() for c in record]
+            if not any(cells):
+                continue
+            if any(cells[len(header):]):
+                rows.append(RowError(line, "import_columns", {"expected": len(header),
+                                                              "got": max(i for i, c in enumerate(cells) if c) + 1}))
+                continue
+            cells = (cells + [""] * len(header))[:len(header)]
+            rows.append({"line": line, **dict(zip(header, cells, strict=True))})
+            if len(rows) > ROW_LIMIT:
+                raise ImportInvalid([RowError(line, "import_too_many", {"limit": ROW_LIMIT})])
+    finally:
+        book.close()
+    if not rows:
+        raise ImportInvalid([RowError(1, "import_empty", {})])
+    return rows
+
+
+def read_table(data: bytes) -> list[dict[str, str] | RowError]:
+    """An XLSX file (recognised by its content) or a UTF-8 CSV."""
+    return read_xlsx(data) if data[:4] == XLSX_MAGIC else read_csv(data)
 
 
 def _parent_level(level: UnitLevel) -> UnitLevel | None:
@@ -189,8 +264,8 @@ def validate(session: Session, records: list[dict[str, str] | RowError]) -> list
 
 
 def import_units(session: Session, data: bytes) -> ImportResult:
-    """Create or update units from a CSV file, give new units a code; all or nothing (flushes, no commit)."""
-    rows = validate(session, read_csv(data))
+    """Create or update units from a CSV or XLSX file, give new units a code; all or nothing (flushes, no commit)."""
+    rows = validate(session, read_table(data))
     stored = {u.code: u for u in session.scalars(select(Unit))}
     created = updated = unchanged = 0
     now = utcnow()

@@ -2,6 +2,11 @@
 
 The font is a subset of Noto Sans CJK SC (SIL Open Font License, see qr/fonts/), so Chinese renders on a
 machine with no Chinese fonts installed.
+
+A poster is a 2-bit greyscale image (black, two greys for anti-aliased text, white). It is assembled as
+horizontal bands of rows, each compressed on its own: the bands every poster of a size shares (the
+instruction, the footer, blank space) are compressed once, and only the title, the QR and the unit code are
+drawn and compressed per unit. The same compressed rows become a PNG or a PDF page image.
 """
 
 from __future__ import annotations
@@ -9,11 +14,14 @@ from __future__ import annotations
 import dataclasses
 import functools
 import io
+import struct
+import zlib
 from pathlib import Path
 
 import qrcode
 from PIL import Image, ImageDraw, ImageFont
 from qrcode.constants import ERROR_CORRECT_M
+from qrcode.util import MODE_8BIT_BYTE, QRData
 
 from models import DomainError
 
@@ -83,31 +91,56 @@ def missing_glyphs(text: str) -> list[str]:
 
 # --- the QR itself -------------------------------------------------------------------------------------------
 
+# Any of the eight masks makes a valid code that every reader decodes; choosing the "best" one by the
+# standard's penalty score means building and scoring all eight in pure Python, which took longer than the
+# rest of a poster put together. The checkerboard mask breaks up runs in the data well, and the tests read
+# every generated code back with an independent reader.
+MASK_PATTERN = 0
+
+
+@functools.lru_cache(maxsize=256)
+def _version_for(length: int) -> int:
+    """The smallest version holding `length` bytes at level M (byte mode: the version depends on length only)."""
+    code = qrcode.QRCode(error_correction=ERROR_CORRECT_M, mask_pattern=MASK_PATTERN)
+    code.add_data(QRData(b"x" * length, mode=MODE_8BIT_BYTE))
+    return code.best_fit()
+
+
 def qr_matrix(data: str) -> list[list[bool]]:
-    """The QR modules for `data` (error correction M), quiet zone of 4 modules included."""
-    code = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=4)
-    code.add_data(data)
-    code.make(fit=True)
+    """The QR modules for `data` (byte mode, error correction M, fixed mask), quiet zone of 4 modules included."""
+    raw = data.encode()
+    code = qrcode.QRCode(version=_version_for(len(raw)), error_correction=ERROR_CORRECT_M, border=4,
+                         mask_pattern=MASK_PATTERN)
+    code.add_data(QRData(raw, mode=MODE_8BIT_BYTE))
+    code.make(fit=False)
     return code.get_matrix()
 
 
-def qr_image(data: str, side_px: int) -> Image.Image:
-    """A black-on-white QR of about `side_px` pixels, every module the same whole number of pixels."""
-    return _render(qr_matrix(data), side_px=side_px)
-
-
-def _render(matrix: list[list[bool]], *, box_px: int = 0, side_px: int = 0) -> Image.Image:
+def _pack_bits(matrix: list[list[bool]]) -> bytes:
+    """Rows of 1-bit pixels (1 = white), each padded to whole bytes, as Pillow's raw "1" mode wants them."""
     n = len(matrix)
-    box_px = box_px or max(1, side_px // n)
-    small = Image.frombytes("L", (n, n), bytes(0 if cell else 255 for row in matrix for cell in row))
-    return small.resize((n * box_px, n * box_px), Image.NEAREST)
+    pad = -n % 8
+    out = bytearray()
+    for row in matrix:
+        out += int("".join("0" if cell else "1" for cell in row) + "0" * pad, 2).to_bytes((n + pad) // 8, "big")
+    return bytes(out)
+
+
+def qr_image(data: str, side_px: int) -> Image.Image:
+    """A black-on-white QR ("1" mode) of about `side_px` pixels, every module the same whole number of pixels."""
+    matrix = qr_matrix(data)
+    n = len(matrix)
+    box_px = max(1, side_px // n)
+    return Image.frombytes("1", (n, n), _pack_bits(matrix)).resize((n * box_px, n * box_px), Image.NEAREST)
 
 
 def qr_png(data: str, box_px: int = 10) -> bytes:
-    """The plain QR PNG for `data`: `box_px` pixels per module."""
-    img = _render(qr_matrix(data), box_px=box_px)
+    """The plain QR PNG for `data`: `box_px` pixels per module, 1 bit per pixel."""
+    matrix = qr_matrix(data)
+    n = len(matrix)
     out = io.BytesIO()
-    img.convert("1").save(out, "PNG", optimize=False)
+    image = Image.frombytes("1", (n, n), _pack_bits(matrix)).resize((n * box_px, n * box_px), Image.NEAREST)
+    image.save(out, "PNG", compress_level=1)
     return out.getvalue()
 
 
@@ -145,11 +178,8 @@ class Layout:
     qr_px: int
 
 
-def layout(full_name: str, size: PageSize) -> Layout:
-    """Fit the unit's full name above the QR: shrink it to the minimum size, then wrap; never cut it off.
-
-    Raises `poster_name_too_long` when even the smallest size cannot fit above a QR of the printed size.
-    """
+@functools.lru_cache(maxsize=4096)
+def _layout(full_name: str, size: PageSize) -> Layout:
     width, height = size.pixels
     margin = mm_to_px(12)
     text_width = width - 2 * margin
@@ -167,42 +197,238 @@ def layout(full_name: str, size: PageSize) -> Layout:
     return Layout(size, px, lines, qr_px)
 
 
+def layout(full_name: str, size: PageSize) -> Layout:
+    """Fit the unit's full name above the QR: shrink it to the minimum size, then wrap; never cut it off.
+
+    Raises `poster_name_too_long` when even the smallest size cannot fit above a QR of the printed size.
+    """
+    plan = _layout(full_name, size)
+    return dataclasses.replace(plan, title_lines=list(plan.title_lines))
+
+
 @functools.lru_cache(maxsize=4)
 def _fonts_for(size_name: str) -> dict[str, ImageFont.FreeTypeFont]:
     size = SIZES[size_name]
     return {"instruction": font(round(size.title_px * 0.8)), "small": font(round(size.title_px * 0.42))}
 
 
-def poster_image(full_name: str, unit_code: str, url: str, size: PageSize) -> Image.Image:
-    """One poster page as a grayscale image at 150 dpi."""
-    plan = layout(full_name, size)
+# Grey levels: palette index = 2-bit grey value (0 black, 1 and 2 grey, 3 white).
+WHITE = 3
+_TO_LEVEL = bytes(round(v / 85) for v in range(256))
+
+
+@dataclasses.dataclass(frozen=True)
+class Strip:
+    """A line of text drawn on white, cropped to its ink; (left, top) is the ink's offset from the anchor point
+    (the middle of the line's top), as ImageDraw.text(anchor="mt") would place it."""
+    image: Image.Image  # mode "P", values are grey levels 0-3
+    left: int
+    top: int
+
+
+def _text_strip(text: str, face: ImageFont.FreeTypeFont, grey: int = 0) -> Strip:
+    left, top, right, bottom = face.getbbox(text, anchor="mt")
+    strip = Image.new("L", (max(1, right - left), max(1, bottom - top)), 255)
+    ImageDraw.Draw(strip).text((-left, -top), text, font=face, fill=grey, anchor="mt")
+    return Strip(Image.frombytes("P", strip.size, strip.point(list(_TO_LEVEL)).tobytes()), left, top)
+
+
+@functools.lru_cache(maxsize=1024)
+def _glyph(char: str, face: ImageFont.FreeTypeFont) -> tuple[Strip, float]:
+    """One character drawn at the pen position (anchor left-baseline), and its advance."""
+    left, top, right, bottom = face.getbbox(char, anchor="ls")
+    image = Image.new("L", (max(1, right - left), max(1, bottom - top)), 255)
+    ImageDraw.Draw(image).text((-left, -top), char, font=face, fill=0, anchor="ls")
+    return Strip(Image.frombytes("P", image.size, image.point(list(_TO_LEVEL)).tobytes()), left, top), \
+        face.getlength(char)
+
+
+def _glyph_band(text: str, face: ImageFont.FreeTypeFont, centre: int, y: int, width: int) -> Band:
+    """A line that changes with every poster (the unit code), set from cached glyphs rather than drawn anew;
+    placed as text anchored at (centre, y) with anchor "mt"."""
+    glyphs = [_glyph(char, face) for char in text]
+    top = min(g.top for g, _ in glyphs)
+    bottom = max(g.top + g.image.height for g, _ in glyphs)
+    row = Image.new("P", (width, bottom - top), WHITE)
+    pen = centre - sum(advance for _, advance in glyphs) / 2
+    for glyph, advance in glyphs:
+        row.paste(glyph.image, (round(pen) + glyph.left, glyph.top - top))
+        pen += advance
+    return _band(y + face.getbbox(text, anchor="mt")[1], row)
+
+
+# Names repeat their first line across a district (铜山区·张集镇·梁堂村·…), so title lines are drawn once each.
+@functools.lru_cache(maxsize=2048)
+def _title_strip(line: str, px: int) -> Strip:
+    return _text_strip(line, font(px))
+
+
+@dataclasses.dataclass(frozen=True)
+class Band:
+    """Rows [top, top + height) of a page: PNG scanlines (filter byte 0 + packed 2-bit row), compressed on their
+    own as raw deflate ending on a byte boundary, so bands can be joined into one stream."""
+    top: int
+    height: int
+    compressed: bytes
+    adler: int  # Adler-32 of the uncompressed scanlines
+
+
+def _deflate(scanlines: bytes) -> bytes:
+    packer = zlib.compressobj(1, zlib.DEFLATED, -15)
+    return packer.compress(scanlines) + packer.flush(zlib.Z_FULL_FLUSH)
+
+
+def _scanlines(image: Image.Image) -> bytes:
+    """Filter byte 0 before each packed 2-bit row of a grey-level image."""
+    raw = image.tobytes("raw", "P;2")
+    stride = len(raw) // image.height
+    return b"".join(b"\x00" + raw[i:i + stride] for i in range(0, len(raw), stride))
+
+
+def _band(top: int, image: Image.Image) -> Band:
+    lines = _scanlines(image)
+    return Band(top, image.height, _deflate(lines), zlib.adler32(lines))
+
+
+def _row_bytes(width: int) -> int:
+    return (width * 2 + 7) // 8
+
+
+@functools.lru_cache(maxsize=256)
+def _blank(width: int, height: int) -> tuple[bytes, int]:
+    lines = (b"\x00" + b"\xff" * _row_bytes(width)) * height
+    return _deflate(lines), zlib.adler32(lines)
+
+
+def _strip_band(strip: Strip, centre: int, y: int, width: int) -> Band:
+    """A full-width band holding `strip` placed as text anchored at (centre, y)."""
+    row = Image.new("P", (width, strip.image.height), WHITE)
+    row.paste(strip.image, (centre + strip.left, 0))
+    return _band(y + strip.top, row)
+
+
+@functools.lru_cache(maxsize=16)
+def _fixed_band(kind: str, size: PageSize, y: int) -> Band:
+    """The instruction (its height depends on the title) and the footer line, the same on every poster."""
+    width = size.pixels[0]
+    fonts = _fonts_for(size.name)
+    strip = _text_strip(INSTRUCTION, fonts["instruction"]) if kind == "instruction" else \
+        _text_strip(FOOTER, fonts["small"], grey=90)
+    return _strip_band(strip, width // 2, y, width)
+
+
+def _qr_band(url: str, above: int, below: int, side_px: int, width: int) -> Band:
+    """The QR, centred across the page and between rows `above` and `below`."""
+    matrix = qr_matrix(url)
+    n = len(matrix)
+    box = max(1, side_px // n)
+    top = max(above, above + (below - above - n * box) // 2)
+    modules = Image.frombytes("P", (n, n), bytes(0 if cell else WHITE for row in matrix for cell in row))
+    rows = Image.new("P", (width, n), WHITE)
+    rows.paste(modules.resize((n * box, n), Image.NEAREST), ((width - n * box) // 2, 0))
+    packed = rows.tobytes("raw", "P;2")
+    stride = len(packed) // n
+    # Each row of modules is `box` identical pixel rows.
+    lines = b"".join((b"\x00" + packed[i:i + stride]) * box for i in range(0, len(packed), stride))
+    return Band(top, n * box, _deflate(lines), zlib.adler32(lines))
+
+
+def _image_band(image: Image.Image, above: int, below: int, side_px: int, width: int) -> Band:
+    """A ready-made code image (a mini-program code) scaled to `side_px`, placed where the QR would be."""
+    grey = image.convert("L").resize((side_px, side_px), Image.LANCZOS).point(list(_TO_LEVEL))
+    rows = Image.new("P", (width, side_px), WHITE)
+    rows.paste(Image.frombytes("P", grey.size, grey.tobytes()), ((width - side_px) // 2, 0))
+    return _band(max(above, above + (below - above - side_px) // 2), rows)
+
+
+def _adler_combine(adler1: int, adler2: int, length2: int) -> int:
+    """Adler-32 of A + B from those of A and B and the length of B (zlib's adler32_combine)."""
+    base = 65521
+    rem = length2 % base
+    sum1 = adler1 & 0xFFFF
+    sum2 = (rem * sum1) % base
+    sum1 = (sum1 + (adler2 & 0xFFFF) + base - 1) % base
+    sum2 = (sum2 + (adler1 >> 16) + (adler2 >> 16) + base - rem) % base
+    return sum1 | (sum2 << 16)
+
+
+def _poster_bands(full_name: str, unit_code: str, url: str, size: PageSize,
+                  code_image: Image.Image | None) -> list[Band]:
+    plan = _layout(full_name, size)
     width, height = size.pixels
-    page = Image.new("L", (width, height), 255)
-    draw = ImageDraw.Draw(page)
+    centre = width // 2
     fonts = _fonts_for(size.name)
     margin = mm_to_px(12)
     y = margin
-    title = font(plan.title_px)
     step = round(plan.title_px * 1.3)
+    strips = []
     for line in plan.title_lines:
-        draw.text((width / 2, y), line, font=title, fill=0, anchor="mt")
+        strips.append((_title_strip(line, plan.title_px), y))
         y += step
+    top = min(s.top + at for s, at in strips)
+    title = Image.new("P", (width, max(s.top + at + s.image.height for s, at in strips) - top), WHITE)
+    for strip, at in strips:
+        title.paste(strip.image, (centre + strip.left, at + strip.top - top))
+    bands = [_band(top, title)]
     y += mm_to_px(4)
-    draw.text((width / 2, y), INSTRUCTION, font=fonts["instruction"], fill=0, anchor="mt")
+    bands.append(_fixed_band("instruction", size, y))
     y += round(fonts["instruction"].size * 1.25) + mm_to_px(2)
-    qr = qr_image(url, plan.qr_px)
     # Centre the QR in the space left between the instruction and the footer.
-    footer_top = height - margin - round(fonts["small"].size * 2.6)
-    qr_top = max(y, y + (footer_top - y - qr.height) // 2)
-    page.paste(qr, ((width - qr.width) // 2, qr_top))
-    draw.text((width / 2, footer_top), f"单位代码 {unit_code}", font=fonts["small"], fill=0, anchor="mt")
-    draw.text((width / 2, footer_top + round(fonts["small"].size * 1.3)), FOOTER, font=fonts["small"], fill=90,
-              anchor="mt")
-    return page
+    small = fonts["small"]
+    footer_top = height - margin - round(small.size * 2.6)
+    if code_image is None:
+        bands.append(_qr_band(url, y, footer_top, plan.qr_px, width))
+    else:
+        bands.append(_image_band(code_image, y, footer_top, plan.qr_px, width))
+    bands.append(_glyph_band(f"单位代码 {unit_code}", small, centre, footer_top, width))
+    bands.append(_fixed_band("footer", size, footer_top + round(small.size * 1.3)))
+    return bands
 
 
-def poster_png(full_name: str, unit_code: str, url: str, size: PageSize) -> bytes:
-    """The poster as PNG bytes (150 dpi)."""
-    out = io.BytesIO()
-    poster_image(full_name, unit_code, url, size).save(out, "PNG", dpi=(DPI, DPI), compress_level=1)
-    return out.getvalue()
+def poster_stream(full_name: str, unit_code: str, url: str, size: PageSize,
+                  code_image: Image.Image | None = None) -> bytes:
+    """The poster's rows as one zlib stream of PNG scanlines (2-bit grey, filter 0): the body of a PNG's IDAT
+    and of a PDF image with /Predictor 15. With `code_image` (a mini-program code) that image is printed in
+    place of the QR for `url`. Raises `poster_name_too_long` (see layout)."""
+    width, height = size.pixels
+    row = 1 + _row_bytes(width)
+    body = [b"\x78\x01"]
+    adler = 1
+    at = 0
+    for band in [*_poster_bands(full_name, unit_code, url, size, code_image), Band(height, 0, b"", 1)]:
+        if band.top < at:
+            raise AssertionError(f"poster bands overlap at row {band.top}")
+        if band.top > at:
+            blank, blank_adler = _blank(width, band.top - at)
+            body.append(blank)
+            adler = _adler_combine(adler, blank_adler, (band.top - at) * row)
+        body.append(band.compressed)
+        adler = _adler_combine(adler, band.adler, band.height * row)
+        at = band.top + band.height
+    if at != height:
+        raise AssertionError("poster bands run past the page")
+    body.append(b"\x03\x00")  # an empty final block (fixed Huffman codes)
+    body.append(struct.pack(">I", adler))
+    return b"".join(body)
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def poster_png(full_name: str, unit_code: str, url: str, size: PageSize,
+               code_image: Image.Image | None = None) -> bytes:
+    """The poster as a 2-bit greyscale PNG, 150 dpi (see poster_stream)."""
+    width, height = size.pixels
+    per_metre = round(DPI / 0.0254)
+    return b"".join((b"\x89PNG\r\n\x1a\n",
+                     _chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 2, 0, 0, 0, 0)),
+                     _chunk(b"pHYs", struct.pack(">IIB", per_metre, per_metre, 1)),
+                     _chunk(b"IDAT", poster_stream(full_name, unit_code, url, size, code_image)),
+                     _chunk(b"IEND", b"")))
+
+
+def poster_image(full_name: str, unit_code: str, url: str, size: PageSize) -> Image.Image:
+    """The poster as a greyscale ("L") image, read back from its PNG."""
+    with Image.open(io.BytesIO(poster_png(full_name, unit_code, url, size))) as image:
+        return image.convert("L")

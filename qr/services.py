@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 import secrets
+import warnings
 from zoneinfo import ZoneInfo
 
+from PIL import Image
 from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from models import DomainError, NotFound, QrCode, Unit, utcnow
 from models.qr import UnitScan
+from wechat import WeChatError
 
 TOKEN_BYTES = 16  # 128 random bits; token_urlsafe gives 22 characters, all in WeChat's scene alphabet
 SCENE_MAX = 32  # WeChat's limit for getwxacodeunlimit's scene
@@ -142,3 +146,32 @@ def sort_tree(units: list[Unit]) -> list[Unit]:
         out.append(u)
         stack.extend(sorted(by_parent.get(u.id, []), key=lambda c: c.code, reverse=True))
     return out
+
+
+# --- mini-program codes (小程序码) ------------------------------------------------------------------------------
+
+MINIPROGRAM_PAGE = "pages/report/index"  # the mini-program's intake page; it reads the scene from its options
+WXACODE_WIDTH = 1280  # the largest WeChat makes: the code is printed 11-16 cm wide
+ENV_VERSIONS = {"formal": "release", "trial": "trial", "developer": "develop"}
+
+
+def miniprogram_code(gateway, code: QrCode, *, state: str = "formal") -> Image.Image:
+    """The unit's mini-program code from WeChat's getwxacodeunlimit, carrying the code's token as its scene.
+
+    Side effects: one WeChat call. Raises `wxacode_failed` (502) when WeChat refuses or answers with anything
+    but an image, so a broken code is never printed.
+    """
+    try:
+        data = gateway.get_wxacode_unlimited(code.token, page=MINIPROGRAM_PAGE, width=WXACODE_WIDTH,
+                                             check_path=state == "formal",
+                                             env_version=ENV_VERSIONS.get(state, "release"))
+    except WeChatError as exc:
+        raise DomainError("wxacode_failed", status=502, detail=getattr(exc, "errcode", None) or "网络") from None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data), formats=["PNG", "JPEG"])
+            image.load()
+    except Exception:  # JSON instead of an image, truncated, a bomb: Pillow raises many kinds
+        raise DomainError("wxacode_failed", status=502, detail="图片无效") from None
+    return image

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import tempfile
 from urllib.parse import urlencode
 
@@ -12,7 +13,7 @@ from models import DomainError, QrCode, StaffRole, Unit
 from models.web import check_csrf, db, staff_required
 
 from . import services
-from .export import safe_name, write_pdf, write_zip
+from .export import safe_name, workers_for, write_pdf, write_zip
 from .posters import page_size, poster_png, qr_png
 
 bp = Blueprint("qr", __name__, template_folder="templates")
@@ -91,16 +92,38 @@ def unit_qr(unit_id: int):
     return Response(png, mimetype="image/png")
 
 
+def _wxacode(code: QrCode):
+    return services.miniprogram_code(current_app.extensions["xinma.wechat"], code,
+                                     state=current_app.config["XINMA"].miniprogram_state)
+
+
+@bp.get("/admin/units/<int:unit_id>/wxacode.png")
+@staff_required(StaffRole.admin)
+def unit_wxacode(unit_id: int):
+    """The unit's mini-program code (小程序码), for units whose residents should land in the mini-program."""
+    unit = services.get_unit(db(), unit_id)
+    code = services.current_code(db(), unit)
+    if code is None:
+        raise DomainError("unit_retired", status=409)
+    out = io.BytesIO()
+    _wxacode(code).save(out, "PNG")
+    return Response(out.getvalue(), mimetype="image/png", headers={
+        "Content-Disposition": f"attachment; filename={safe_name(unit.code)}-wxacode.png"})
+
+
 @bp.get("/admin/units/<int:unit_id>/poster-<size>.png")
 @staff_required(StaffRole.admin)
 def unit_poster(unit_id: int, size: str):
+    """A unit's poster; with ?code=wxacode it carries the mini-program code instead of the QR."""
     page = page_size(size)
     unit = services.get_unit(db(), unit_id)
     items = list(_items([unit]))
     if not items:
         raise DomainError("unit_retired", status=409)
-    png = poster_png(*items[0], page)
-    name = f"{safe_name(unit.code)}-{page.name}.png"
+    wxacode = request.args.get("code") == "wxacode"
+    image = _wxacode(services.current_code(db(), unit)) if wxacode else None
+    png = poster_png(*items[0], page, code_image=image)
+    name = f"{safe_name(unit.code)}-{page.name}{'-wxacode' if wxacode else ''}.png"
     return Response(png, mimetype="image/png", headers={"Content-Disposition": f"attachment; filename={name}"})
 
 
@@ -111,10 +134,10 @@ def unit_export(unit_id: int, fmt: str):
         raise DomainError("export_format_unknown")
     page = page_size(request.args.get("size", "A4"))
     unit = services.get_unit(db(), unit_id)
-    items = _items(services.subtree(db(), unit))
+    units = services.subtree(db(), unit)
     # Spooled to a temporary file (on disk past 8 MB) rather than held in memory.
     out = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115 - send_file closes it
-    (write_zip if fmt == "zip" else write_pdf)(out, items, page)
+    (write_zip if fmt == "zip" else write_pdf)(out, _items(units), page, workers=workers_for(len(units)))
     out.seek(0)
     return send_file(out, mimetype="application/zip" if fmt == "zip" else "application/pdf", as_attachment=True,
                      download_name=f"{safe_name(unit.code)}-posters-{page.name}.{fmt}")

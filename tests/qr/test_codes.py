@@ -6,7 +6,9 @@ from __future__ import annotations
 import dataclasses
 import io
 import re
+import secrets
 import zipfile
+import zlib
 from pathlib import Path
 
 import pytest
@@ -20,7 +22,8 @@ from models.qr import TrackingLink, UnitScan
 from qr import services
 from qr.export import write_pdf, write_zip
 from qr.imports import ImportInvalid, import_units
-from qr.posters import SIZES, layout, mm_to_px, poster_png, qr_png
+from qr.posters import SIZES, layout, mm_to_px, poster_png, poster_stream, qr_png
+from tests.conftest import ARTIFACTS
 
 zxingcpp = pytest.importorskip("zxingcpp")
 SAMPLE = Path(services.__file__).parent / "data" / "tongshan_district.csv"
@@ -106,6 +109,56 @@ def test_malformed_files_are_refused(db):
     assert db.scalar(select(func.count(Unit.id))) == 0
 
 
+def xlsx_bytes(*rows) -> bytes:
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["code", "name", "level", "parent_code"])
+    for row in rows:
+        sheet.append(list(row))
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def test_an_xlsx_file_imports_like_the_csv(db):
+    import csv
+
+    records = list(csv.reader(io.StringIO(SAMPLE.read_text(encoding="utf-8-sig"))))[1:]
+    # Spreadsheets store all-digit codes as numbers; they must come back as the same codes.
+    rows = [(int(code) if code.isdigit() else code, name, level, int(parent) if parent.isdigit() else parent or None)
+            for code, name, level, parent in records]
+    data = xlsx_bytes(*rows[:40], (), *rows[40:])  # an empty row in the middle is skipped
+    result = import_units(db, data)
+    db.commit()
+    assert result.created == len(records) == db.scalar(select(func.count(Unit.id)))
+    grid = db.scalar(select(Unit).where(Unit.code == "320312100200-01"))
+    assert grid.full_name() == "铜山区·张集镇·田庄村·田庄村第一网格"
+    assert import_units(db, SAMPLE.read_bytes()).unchanged == len(records)
+
+
+def test_a_bad_xlsx_is_reported_by_sheet_row_and_nothing_is_written(db):
+    data = xlsx_bytes((1, "甲区", "区", None), (), (2, "乙镇", "镇", 404), (3, None, "镇", 1), (3, "丙镇", "镇", 1),
+                      (4, "丁村", "村", 1, "多余"))
+    with pytest.raises(ImportInvalid) as caught:
+        import_units(db, data)
+    assert [e.message() for e in caught.value.errors] == [
+        "第 4 行：上级代码 404 不存在。", "第 5 行：单位名称为空。", "第 6 行：单位代码 3 与第 5 行重复。",
+        "第 7 行：应有 4 列，实际 5 列。"]
+    db.rollback()
+    assert db.scalar(select(func.count(Unit.id))) == 0
+    for broken in (b"PK\x03\x04" + b"\x00" * 60, xlsx_bytes()[:300]):
+        with pytest.raises(ImportInvalid) as caught:
+            import_units(db, broken)
+        assert [e.message() for e in caught.value.errors] == [
+            "第 1 行：无法读取这个 Excel 文件，请另存为 .xlsx 或 UTF-8 CSV。"]
+    with pytest.raises(ImportInvalid) as caught:
+        import_units(db, xlsx_bytes())
+    assert [e.message() for e in caught.value.errors] == ["第 1 行：文件是空的。"]
+    assert db.scalar(select(func.count(Unit.id))) == 0
+
+
 def test_cli_import_reports_bad_rows_and_imports_the_sample(settings_env, db_clean, monkeypatch, tmp_path):
     import app
 
@@ -136,6 +189,28 @@ def test_every_png_decodes_to_its_own_unit(district):
             assert [unit_behind(db, u).id for u in decode(poster)] == [unit.id]
 
 
+def test_codes_with_the_fixed_mask_decode_for_many_random_tokens():
+    # The mask is fixed rather than scored per code: every one of these must still read back.
+    for _ in range(300):
+        url = f"{PUBLIC}/q/{services.new_token()}"
+        assert decode(Image.open(io.BytesIO(qr_png(url)))) == [url]
+    for size in SIZES.values():
+        for _ in range(15):
+            url = f"https://xinma.example.cn/q/{secrets.token_urlsafe(16)}"
+            assert decode(Image.open(io.BytesIO(poster_png("铜山区·柳泉镇·北庄村", "320312", url, size)))) == [url]
+
+
+def test_poster_rows_are_one_valid_zlib_stream_of_whole_scanlines():
+    # Bands compressed separately and joined: a strict reader checks the Adler-32 and the length.
+    for size in SIZES.values():
+        width, height = size.pixels
+        rows = zlib.decompress(poster_stream("铜山区·张集镇·梁堂村·梁堂村第一网格", "320312100201-01",
+                                             f"{PUBLIC}/q/{services.new_token()}", size))
+        stride = 1 + (width * 2 + 7) // 8
+        assert len(rows) == height * stride
+        assert all(rows[i] == 0 for i in range(0, len(rows), stride))  # filter byte "none" on every row
+
+
 def test_printed_qr_is_large_enough_for_two_metres(district):
     unit = district.scalar(select(Unit).where(Unit.code == "320312"))
     url = services.scan_url(PUBLIC, services.current_code(district, unit))
@@ -162,6 +237,10 @@ def test_zip_and_pdf_exports_of_a_street_decode_to_its_units(district):
         page.close()
     pdf.close()
     assert seen == [u.id for u in units]
+    # The same export through a pool of worker processes gives the same pages, in the same order.
+    pooled = io.BytesIO()
+    assert write_pdf(pooled, iter(items), SIZES["A5"], workers=2) == len(units)
+    assert pooled.getvalue() == out.getvalue()
     zipped = io.BytesIO()
     write_zip(zipped, iter(items[:3]), SIZES["A4"])
     with zipfile.ZipFile(zipped) as archive:
@@ -192,11 +271,25 @@ def test_a_long_name_wraps_and_shrinks_but_is_never_cut(db):
         plan = layout(name, size)
         assert "".join(plan.title_lines) == name and len(plan.title_lines) >= 2
         assert plan.title_px < size.title_px
-        poster = Image.open(io.BytesIO(poster_png(name, "X-1", f"{PUBLIC}/q/abc", size)))
+        png = poster_png(name, "X-1", f"{PUBLIC}/q/abc", size)
+        poster = Image.open(io.BytesIO(png))
         assert decode(poster) == [f"{PUBLIC}/q/abc"]
+        # Every line of the title lies inside the page's side margins: nothing runs off the paper.
+        width = size.pixels[0]
+        title = poster.convert("L").crop((0, 0, width, mm_to_px(12) + len(plan.title_lines) * plan.title_px * 2))
+        left, _, right, _ = title.point(lambda v: 255 if v < 128 else 0).getbbox()
+        assert left >= mm_to_px(12) - 2 and right <= width - mm_to_px(12) + 2, (size.name, left, right)
+        ARTIFACTS.mkdir(exist_ok=True)
+        (ARTIFACTS / f"poster-{size.name}-long-name.png").write_bytes(png)
     with pytest.raises(DomainError) as caught:
         layout("很长的名字" * 60, SIZES["A5"])
     assert caught.value.code == "poster_name_too_long"
+    # Such a name is refused at import, by line, before any poster is attempted.
+    with pytest.raises(ImportInvalid) as refused:
+        import_units(db, csv_bytes("1,甲区,区,", "2," + "很长的名字" * 39 + ",镇,1"))
+    assert [e.message() for e in refused.value.errors] == ["第 3 行：单位全称太长，海报上放不下。"]
+    db.rollback()
+    assert db.scalar(select(func.count(Unit.id))) == 0
 
 
 # --- tokens and the scan landing -----------------------------------------------------------------------------
@@ -288,6 +381,77 @@ def test_h5_bad_input_shows_the_message_and_writes_nothing(district, client):
     assert db.scalar(select(func.count(Resident.id))) == 0
 
 
+def gps_jpeg(size=(60, 40)) -> bytes:
+    exif = Image.Exif()
+    exif[0x010F] = "PhoneMaker"
+    exif[0x8825] = {1: "N", 2: (34.0, 12.0, 5.0), 3: "E", 4: (117.0, 11.0, 0.0)}
+    out = io.BytesIO()
+    Image.new("RGB", size, (200, 30, 30)).save(out, "JPEG", exif=exif.tobytes())
+    return out.getvalue()
+
+
+def photo_files(app) -> list[Path]:
+    directory = app.config["XINMA"].instance / "photos"
+    return sorted(directory.iterdir()) if directory.exists() else []
+
+
+def post_form(client, path: str, fields: dict):
+    """A multipart POST whose body is built in memory: Werkzeug's test client spools a large body to a temporary
+    file it never closes, which pytest would report against a later test."""
+    from werkzeug.datastructures import FileStorage, MultiDict
+    from werkzeug.test import encode_multipart
+
+    values = MultiDict()
+    for key, value in fields.items():
+        for item in value if isinstance(value, list) else [value]:
+            values.add(key, FileStorage(item[0], filename=item[1]) if isinstance(item, tuple) else item)
+    boundary, body = encode_multipart(values)
+    return client.post(path, data=body, content_type=f"multipart/form-data; boundary={boundary}")
+
+
+def test_h5_report_with_photos_keeps_them_without_exif(district, client, app):
+    from models.intake import Photo
+
+    db = district
+    token = services.current_code(db, first_grid(db)).token
+    original = gps_jpeg()
+    assert Image.open(io.BytesIO(original)).getexif().get_ifd(0x8825)
+    sent = post_form(client, f"/h5/{token}", {
+        "csrf_token": csrf(client, f"/h5/{token}"), "category": "设施维修", "text": "路灯坏了，见照片",
+        "photos": [(io.BytesIO(original), "IMG_0001.jpg"), (io.BytesIO(gps_jpeg((30, 30))), "IMG_0002.jpg")]})
+    assert sent.status_code == 303, sent.get_data(as_text=True)
+    complaint = db.scalar(select(Complaint))
+    photos = db.scalars(select(Photo).where(Photo.complaint_id == complaint.id)).all()
+    assert sorted((p.width, p.height) for p in photos) == [(30, 30), (60, 40)]
+    assert all(p.resident_id == complaint.resident_id for p in photos)
+    for path in photo_files(app):
+        with Image.open(path) as image:
+            assert dict(image.getexif()) == {} and "exif" not in image.info
+    assert '附照片 <span id="photo-count">2</span> 张' in client.get(sent.headers["Location"]).get_data(as_text=True)
+
+
+def test_h5_bad_photos_are_named_and_nothing_is_written(district, client, app):
+    db = district
+    token = services.current_code(db, first_grid(db)).token
+    base = {"csrf_token": csrf(client, f"/h5/{token}"), "category": "设施维修", "text": "路灯坏了"}
+    for photos, message in [
+        ([(io.BytesIO(gps_jpeg()), "a.jpg"), (io.BytesIO(b"<html>not a photo</html>"), "b.jpg")],
+         "第 2 张照片：只能上传 JPG、PNG 或 WEBP 格式的照片。"),
+        ([(io.BytesIO(gps_jpeg()), f"{i}.jpg") for i in range(7)], "最多上传 6 张照片。"),
+        ([(io.BytesIO(b"\xff\xd8\xff" + b"x" * (2 * 1024 * 1024)), "big.jpg")],
+         "第 1 张照片：照片太大，请压缩到 1MB 以内再上传。"),
+    ]:
+        res = post_form(client, f"/h5/{token}", {**base, "photos": photos})
+        assert res.status_code == 422 and message in res.get_data(as_text=True), message
+        assert "路灯坏了" in res.get_data(as_text=True)  # what was typed is kept
+    huge = [(io.BytesIO(b"\xff\xd8\xff" + b"x" * (2 * 1024 * 1024)), f"{i}.jpg") for i in range(7)]
+    res = post_form(client, f"/h5/{token}", {**base, "photos": huge})
+    assert res.status_code == 422 and "照片加起来太大" in res.get_data(as_text=True)
+    assert db.scalar(select(func.count(Complaint.id))) == 0
+    assert db.scalar(select(func.count(Resident.id))) == 0
+    assert photo_files(app) == []
+
+
 # --- admin ---------------------------------------------------------------------------------------------------
 
 def sign_in(client, username="admin"):
@@ -326,3 +490,33 @@ def test_admin_unit_pages(demo, client, db):
 def test_staff_who_are_not_admins_cannot_see_units(demo, client):
     sign_in(client, "wangge1")
     assert client.get("/admin/units").status_code == 404
+
+
+def test_mini_program_code_from_wechat_carries_the_units_token(demo, client, db, wechat_sandbox):
+    from urllib.parse import parse_qs, urlsplit
+
+    sign_in(client)
+    unit = db.scalar(select(Unit).where(Unit.name == "梁堂村"))
+    detail = client.get(f"/admin/units/{unit.id}").get_data(as_text=True)
+    assert "下载小程序码" in detail and "小程序码 A4 海报" in detail
+    res = client.get(f"/admin/units/{unit.id}/wxacode.png")
+    image = Image.open(io.BytesIO(res.data))
+    assert res.status_code == 200 and image.format == "PNG" and image.size == (1280, 1280)
+
+    def scene_of(picture) -> str:
+        [text] = decode(picture)
+        query = parse_qs(urlsplit(text).query)
+        assert query["page"] == ["pages/report/index"] and query["env_version"] == ["release"]
+        return query["scene"][0]
+
+    assert services.resolve_scene(db, scene_of(image)).unit.id == unit.id
+    poster = client.get(f"/admin/units/{unit.id}/poster-A4.png?code=wxacode")
+    assert poster.status_code == 200 and "-A4-wxacode.png" in poster.headers["Content-Disposition"]
+    assert services.resolve_scene(db, scene_of(Image.open(io.BytesIO(poster.data)))).unit.id == unit.id
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "poster-A4-wxacode.png").write_bytes(poster.data)
+    # WeChat refusing (quota used up) is said in Chinese, and no image is passed off as a code.
+    wechat_sandbox.fault("wxacode", "errcode", 45009)
+    refused = client.get(f"/admin/units/{unit.id}/wxacode.png")
+    assert refused.status_code == 502
+    assert "微信暂时无法生成小程序码（45009）" in refused.get_data(as_text=True)

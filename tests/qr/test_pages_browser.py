@@ -26,7 +26,11 @@ def live(app, demo):
     server.stop()
 
 
-def test_h5_report_and_tracking_on_a_phone(live, db, browser):
+def test_h5_report_and_tracking_on_a_phone(live, db, browser, app, tmp_path):
+    from models.intake import Photo
+    from tests.qr.test_codes import gps_jpeg
+
+
     unit = db.scalar(select(Unit).where(Unit.name == "梁堂村第一网格"))
     token = services.current_code(db, unit).token
     phone = new_phone(browser)
@@ -43,12 +47,21 @@ def test_h5_report_and_tracking_on_a_phone(live, db, browser):
     assert "请填写 11 位手机号码" in page.get_by_role("alert").inner_text()
     assert page.get_by_label("问题描述").input_value().startswith("梁堂村3组路灯")
     page.get_by_label("手机号（选填，方便网格员联系您）").fill("13812345678")
+    # A photo straight from a phone's camera, GPS position in its EXIF, chosen in a plain file input.
+    (tmp_path / "IMG_0001.jpg").write_bytes(gps_jpeg((120, 90)))
+    page.get_by_label("照片（选填，最多 6 张）").set_input_files([str(tmp_path / "IMG_0001.jpg")])
     screenshot(page, "h5-report.png")
     with page.expect_navigation():
         page.get_by_role("button", name="提交").click()
     assert re.search(r"/h5/track/[A-Za-z0-9_-]{43}\?new=1$", page.url)
     assert "提交成功" in page.get_by_role("status").inner_text()
     assert "您的反映已提交" in page.locator("ol.timeline").inner_text()
+    assert page.locator("#photo-count").inner_text() == "1"
+    db.expire_all()
+    [photo] = db.scalars(select(Photo)).all()
+    assert photo.complaint_id is not None and (photo.width, photo.height) == (120, 90)
+    with Image.open(app.config["XINMA"].instance / "photos" / photo.name) as stored:
+        assert dict(stored.getexif()) == {} and "exif" not in stored.info
     assert_fits_phone(page)
     screenshot(page, "h5-tracking.png")
     phone.close()
