@@ -199,6 +199,25 @@ def openapi_document() -> dict[str, Any]:
                                                                "expires_in": {"type": "integer"}}}),
                                            "signed in"),
                               **_errors(400, 429, 503)}}},
+            "/staff-bindings": {"post": {
+                "operationId": "bindStaff",
+                "summary": "a grid worker or secretary binds this WeChat to their staff account with the 8-digit "
+                           "code (绑定码) from their staff page, so their notifications reach WeChat",
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["code", "bind_code"], "additionalProperties": False,
+                    "properties": {"code": {"type": "string", "minLength": 1, "maxLength": 128, "pattern": r"\S"},
+                                   "bind_code": {"type": "string", "pattern": "^[0-9 -]*$",
+                                                 "description": "8 digits; spaces and dashes are ignored"}}}}}},
+                "responses": {"201": _json(_ok({"type": "object", "required": ["staff"], "additionalProperties": False,
+                                                "properties": {"staff": {
+                                                    "type": "object", "additionalProperties": False,
+                                                    "required": ["display_name", "role", "role_name"],
+                                                    "properties": {"display_name": {"type": "string"},
+                                                                   "role": {"enum": ["grid_worker", "secretary",
+                                                                                     "admin"]},
+                                                                   "role_name": {"type": "string"}}}}}),
+                                           "bound"),
+                              **_errors(400, 409, 429, 503)}}},
             "/sessions/current": {"delete": {
                 "operationId": "endSession", "summary": "sign out (the token stops working)", "security": AUTH,
                 "responses": {"200": _json(_ok({"type": "object", "required": ["signed_out"],
@@ -317,8 +336,21 @@ def openapi_document() -> dict[str, Any]:
                         "properties": {"topic": {"type": "string"}, "kind": {"enum": list(PUBLICATION_KINDS)},
                                        "kind_label": {"enum": list(PUBLICATION_KINDS.values())},
                                        "text": {"type": "string"},
-                                       "published_on": {"type": "string", "format": "date"}}}}}}), "the board"),
+                                       "published_on": {"type": "string", "format": "date"},
+                                       "photos": {"type": "array", "items": {"type": "string"},
+                                                  "description": "progress photos' paths, on results only"}}}}}}),
+                    "the board"),
                     **_errors(400, 401, 404, 410)}}},
+            "/boards/{scene}/topics/{topic_id}/photos/{name}": {"get": {
+                "operationId": "getBoardPhoto", "security": AUTH,
+                "summary": "a progress photo of a topic whose result this board has published",
+                "parameters": [{"name": "scene", "in": "path", "required": True,
+                                "schema": {"type": "string", "minLength": 1, "maxLength": 64}},
+                               _id("topic_id"),
+                               {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "the photo",
+                                      "content": {"image/jpeg": {"schema": {"type": "string", "format": "binary"}}}},
+                              **_errors(401, 404, 410)}}},
             "/photos/{photo_id}/thumbnail": {"get": {
                 "operationId": "getThumbnail", "summary": "its thumbnail (JPEG)", "security": AUTH,
                 "parameters": [_id("photo_id")],

@@ -188,6 +188,11 @@ def transition_complaint(session: Session, complaint: Complaint, action: str, *,
                params={"complaint_id": complaint.id, "category": complaint.category,
                        "unit_name": complaint.unit.name, "action": action, "state": after.value,
                        "reason": reason or "", "at": now.isoformat(), **data})
+    if action == "accept":  # it is now in the grid workers' queue: they hear of it in their daily digest
+        for worker in staff_of(session, complaint.unit, StaffRole.grid_worker):
+            notify(session, "complaint_new_in_unit", recipient_kind="staff", recipient_id=worker.id,
+                   openid=worker.openid, params={"complaint_id": complaint.id, "unit_name": complaint.unit.name,
+                                                 "category": complaint.category})
     return complaint
 
 
@@ -206,6 +211,9 @@ def submit_new_complaint(session: Session, *, unit_id: int, unit_name: str, resi
                  "text": text, "state": after, "created_at": now, "state_changed_at": now}
     params = {"category": category, "unit_name": unit_name, "action": "submit", "state": after.value, "reason": "",
               "at": now.isoformat()}
+    from .stats import count_new_complaint
+
+    count_new_complaint(session, {**complaint, "reason_code": None})
     if conn.dialect.name == "postgresql":  # the three rows in one round trip
         complaint_id, notification_id = conn.execute(_SUBMIT_PG, {
             **complaint, "state": after.value, "actor_id": resident_id, "openid": openid,
@@ -264,15 +272,20 @@ def residents_behind(session: Session, topic: Topic) -> list[Complaint]:
     return list(seen.values())
 
 
-def secretaries_of(session: Session, unit: Unit) -> list[Staff]:
-    """Active secretaries covering the unit or one of its ancestors, nearest first."""
+def staff_of(session: Session, unit: Unit, role: StaffRole) -> list[Staff]:
+    """Active staff of `role` covering the unit or one of its ancestors, nearest first."""
     ids = unit.ancestor_ids() or [unit.id]
     staff = session.scalars(
-        select(Staff).join(staff_units).where(staff_units.c.unit_id.in_(ids), Staff.role == StaffRole.secretary,
+        select(Staff).join(staff_units).where(staff_units.c.unit_id.in_(ids), Staff.role == role,
                                               Staff.active.is_(True)).order_by(Staff.id)
     ).unique().all()
     depth = {uid: i for i, uid in enumerate(ids)}
     return sorted(staff, key=lambda s: -max(depth.get(u.id, -1) for u in s.units))
+
+
+def secretaries_of(session: Session, unit: Unit) -> list[Staff]:
+    """Active secretaries covering the unit or one of its ancestors, nearest first."""
+    return staff_of(session, unit, StaffRole.secretary)
 
 
 def transition_topic(session: Session, topic: Topic, action: str, *, actor: Actor, reason: str | None = None,

@@ -252,6 +252,13 @@ def _collect(session: Session, _flush_context, _instances) -> None:
     pending.update(d.cells)
 
 
+def count_new_complaint(session: Session, row: dict) -> None:
+    """Count a complaint written with Core (no ORM object for the hook to see): `row` holds COMPLAINT_FIELDS."""
+    d = _Deltas(session)
+    d.add(row["unit_id"], *complaint_keys(row, None), +1)
+    session.info.setdefault("stat_deltas", Counter()).update(d.cells)
+
+
 def apply_pending(session: Session) -> None:
     """Write the sums this transaction changed (one sorted upsert); the statistics read them after this."""
     pending = session.info.pop("stat_deltas", None)

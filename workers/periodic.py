@@ -20,7 +20,6 @@ from models import (
     ComplaintState,
     Notification,
     NotificationState,
-    Staff,
     StaffRole,
     Topic,
     TopicState,
@@ -28,8 +27,8 @@ from models import (
     utcnow,
 )
 from models.council import Assignment, MeetingDetail
-from models.entities import Meeting, staff_units
-from models.lifecycle import defer, notify, secretaries_of
+from models.entities import Meeting
+from models.lifecycle import defer, notify, secretaries_of, staff_of
 from models.notify import Notice, Subscription, claim_notice
 from triage.rules import add_working_days, holidays, rules_for
 
@@ -71,7 +70,7 @@ def triage_overdue(session: Session, now: dt.datetime) -> int:
         deadline = add_working_days(complaint.created_at, rules_for(session, complaint.unit).triage_days, off)
         if deadline >= now or not claim_notice(session, TRIAGE, complaint.id):
             continue
-        for worker in _grid_workers(session, complaint.unit):
+        for worker in staff_of(session, complaint.unit, StaffRole.grid_worker):
             notify(session, TRIAGE, recipient_kind="staff", recipient_id=worker.id, openid=worker.openid,
                    params={"complaint_id": complaint.id, "unit_name": complaint.unit.name,
                            "category": complaint.category, "deadline": deadline.isoformat()})
@@ -186,8 +185,3 @@ def release_held(session: Session) -> int:
     return released
 
 
-def _grid_workers(session: Session, unit: Unit) -> list[Staff]:
-    ids = unit.ancestor_ids() or [unit.id]
-    return list(session.scalars(select(Staff).join(staff_units).where(
-        staff_units.c.unit_id.in_(ids), Staff.role == StaffRole.grid_worker, Staff.active.is_(True))
-        .order_by(Staff.id)).unique())

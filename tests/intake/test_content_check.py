@@ -118,3 +118,40 @@ def test_text_wechat_cannot_check_goes_to_manual_review_never_through(client, we
                                   .order_by(AuditEvent.subject_id)).all()
         assert [r["unchecked"] for r in reasons] == ["no_openid", "user_inactive"]
         assert {session.get(Complaint, cid).state.value for cid in (h5, inactive)} == {"awaiting_triage"}
+
+
+def test_a_submission_is_counted_once_in_the_statistics_and_its_grid_workers_hear_of_it(
+        client, wechat_sandbox, app, scene, job_runtime):
+    """The submission path writes with Core statements, the acceptance through the ORM: the statistics' running
+    sums must count the complaint exactly once either way, as a rebuild from the base tables does; and the grid
+    workers covering the unit get it in their daily digest."""
+    from sqlalchemy import select
+
+    from council.statistics import Period, figures
+    from models import Staff, Unit
+    from models.notify import DigestItem
+    from models.stats import StatCell, rebuild
+    from workers.jobs import check_complaint_content
+
+    def state():
+        with app.extensions["xinma.sessionmaker"]() as session:
+            district = session.scalar(select(Unit).where(Unit.parent_id.is_(None)))
+            received = figures(session, district, Period(None, None))["complaints_received"]
+            sums = sorted((c.unit_id, c.grain, c.day, c.key, c.n) for c in session.scalars(select(StatCell)) if c.n)
+            return received, sums
+
+    before = state()[0]
+    cid = submit(client, sign_in(client, wechat_sandbox), scene, "村口路灯不亮了")
+    assert state()[0] == before + 1
+    assert check_complaint_content(cid) == "pass"
+    received, sums = state()
+    assert received == before + 1
+    with app.extensions["xinma.sessionmaker"]() as session:
+        rebuild(session)
+        session.commit()
+    assert state() == (received, sums)
+
+    with app.extensions["xinma.sessionmaker"]() as session:
+        told = session.execute(select(Staff.username, DigestItem.event).join(Staff, Staff.id == DigestItem.staff_id)
+                               .where(DigestItem.params["complaint_id"].as_integer() == cid)).all()
+    assert told == [("wangge1", "complaint_new_in_unit")]
