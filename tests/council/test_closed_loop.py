@@ -201,7 +201,8 @@ def test_a_topic_from_proposal_to_disclosure(live_app, workers, wechat_sandbox, 
     assert db.get(Topic, topic_id).state == TopicState.closed
     assert db.get(Complaint, complaint_id).state == ComplaintState.closed
     assert db.get(MeetingDetail, meeting_id).held_at is not None
-    rows = db.scalars(select(Notification)).all()
+    # Besides these, the grid workers may get the day's digest (its new complaint), depending on the hour.
+    rows = db.scalars(select(Notification).where(Notification.event != "staff_digest")).all()
     assert len(rows) == 15 and {r.state for r in rows} == {NotificationState.sent}
 
     # The statistics page for the village shows the same story.
