@@ -26,11 +26,12 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
+from support import LOCAL, ensure_database  # noqa: E402
 
 from models.db import make_engine, upgrade  # noqa: E402
 from models.stats import CHINA, rebuild  # noqa: E402
 
-DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/xinma_h6"
+DEFAULT_URL = LOCAL + "xinma_bench_stats"
 
 
 def fill(engine, *, streets: int, communities: int, units: int, complaints: int, topics: int) -> None:
@@ -129,7 +130,7 @@ def main() -> None:
     sys.stdout.reconfigure(line_buffering=True)
     scale = 10 if args.small else 1
 
-    engine = make_engine(args.url)
+    engine = make_engine(ensure_database(args.url))
     if not args.reuse:
         with engine.begin() as conn:
             conn.execute(text("DROP SCHEMA public CASCADE"))

@@ -5,7 +5,7 @@ workers are `xinma worker` processes as deployed. Prints deliveries per second, 
 one per outbox row, counted at the sandbox) and losses (rows not sent, or sent but never received), for the
 batched path and, as the baseline measured in the same run, for one RQ job per row with one send at a time.
 
-    python bench/fanout.py            # 10,000 residents, PostgreSQL xinma_h7 + Redis db 7
+    python bench/fanout.py            # 10,000 residents, PostgreSQL xinma_bench_fanout + Redis db 7
     python bench/fanout.py --small    # 1,000 residents
 
 It also measures the after-commit relay that runs in the request of every resident submission (a content check
@@ -35,6 +35,8 @@ from sqlalchemy import func, insert, select, text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from support import LOCAL, ensure_database  # noqa: E402
 
 from models import Notification, NotificationState, Resident, utcnow  # noqa: E402
 from models.db import make_engine, make_sessionmaker, upgrade  # noqa: E402
@@ -235,7 +237,7 @@ def main() -> None:
     parser.add_argument("--baseline", type=int, default=200, help="rows for the one-job-per-row baseline")
     args = parser.parse_args()
     n = 1000 if args.small else 10_000
-    db_url = os.environ.get("XINMA_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/xinma_h7")
+    db_url = ensure_database(os.environ.get("XINMA_BENCH_DATABASE_URL", LOCAL + "xinma_bench_fanout"))
     redis_url = os.environ.get("XINMA_BENCH_REDIS_URL", "redis://127.0.0.1:6379/7")
     port = free_port()
     sandbox = serve_sandbox(port)

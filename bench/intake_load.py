@@ -34,6 +34,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from support import LOCAL, ensure_database  # noqa: E402
+
 
 def ceiling_app():
     """The ceiling: a Flask endpoint that parses a JSON body and answers the same envelope, nothing else."""
@@ -244,13 +246,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--small", action="store_true", help="short runs (a smoke test of the benchmark)")
     parser.add_argument("--database-url", default=os.environ.get(
-        "XINMA_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/xinma_h4"))
+        "XINMA_BENCH_DATABASE_URL", LOCAL + "xinma_bench_intake"))
     parser.add_argument("--redis-url", default=os.environ.get("XINMA_BENCH_REDIS_URL", "redis://127.0.0.1:6379/4"))
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--residents", type=int, default=3000)
     args = parser.parse_args()
+    ensure_database(args.database_url)
     if not shutil.which("wrk"):
         raise SystemExit("wrk is needed (apt-get install wrk)")
     seconds = 5 if args.small else 10

@@ -24,27 +24,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import select, text  # noqa: E402
+from support import LOCAL, ensure_database  # noqa: E402
 
 from models.db import make_engine, upgrade  # noqa: E402
 from models.messages import COMPLAINT_CATEGORIES  # noqa: E402
 
-URL = os.environ.get("XINMA_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/xinma_bench")
+URL = os.environ.get("XINMA_BENCH_DATABASE_URL", LOCAL + "xinma_bench")
 STREETS, COMMUNITIES_PER_STREET, GRIDS_PER_COMMUNITY = 9, 10, 110  # 1 + 9 + 90 + 9,900 = 10,000 units
 WORKER_GRIDS = 20
 PHRASES = ["小区", "东门", "路灯", "坏了", "晚上", "很黑", "下水道", "堵塞", "楼道", "杂物", "停车", "占道", "噪音",
            "装修", "垃圾", "没人清", "电动车", "飞线充电", "物业", "不管", "宠物", "扰民", "漏水", "屋顶"]
-
-
-def ensure_database(url: str) -> None:
-    """Create the benchmark database when the server does not have it yet."""
-    from sqlalchemy.engine import make_url
-
-    target = make_url(url)
-    admin = make_engine(target.set(database="postgres").render_as_string(hide_password=False))
-    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        if conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": target.database}) is None:
-            conn.execute(text(f'CREATE DATABASE "{target.database}"'))
-    admin.dispose()
 
 
 def fill(engine, complaints: int) -> None:
