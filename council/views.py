@@ -20,7 +20,7 @@ from models.messages import (
     TOPIC_STATES,
 )
 from models.scope import units_in_scope
-from models.web import check_csrf, current_staff, db, staff_required
+from models.web import check_csrf, current_staff, db, private_image, staff_required
 
 from . import disclosure, followup, forms, implementation, meetings, services, statistics
 
@@ -132,14 +132,9 @@ def progress_photo_dir():
     return current_app.config["XINMA"].instance / "photos" / "progress"
 
 
-def photo_response(data: bytes, name: str) -> Response:
-    """A progress photo under its server-made name: JPEG (re-encoded on upload), nosniff, never cached publicly."""
-    response = Response(data, mimetype="image/jpeg")
-    response.headers["Content-Disposition"] = f'inline; filename="{name}"'
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "private, no-store"
-    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response
+def photo_response(data: bytes, name: str):
+    """A progress photo under its server-made name (JPEG: re-encoded on upload)."""
+    return private_image(data, "image/jpeg", name)
 
 
 @bp.get("/topics/<int:topic_id>/photos/<name>")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, current_app, jsonify, request
 
 from models import DomainError, NotFound
 from models.messages import error_text
@@ -14,7 +14,7 @@ from models.residents import (
     revoke_resident_session,
     sign_in_resident,
 )
-from models.web import db, json_body, ok, wechat_login
+from models.web import db, json_body, ok, private_image, wechat_login
 from qr.services import resolve_scene
 
 from . import idempotency, ratelimit, services
@@ -131,12 +131,7 @@ def send_photo(photo, thumbnail: bool = False):
         data = path.read_bytes()
     except FileNotFoundError:
         raise NotFound("photo_not_found") from None
-    response = Response(data, mimetype=mimetype)
-    response.headers["Content-Disposition"] = f'inline; filename="{name}"'
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "private, no-store"
-    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response
+    return private_image(data, mimetype, name)
 
 
 @bp.get("/photos/<int:photo_id>")

@@ -10,7 +10,7 @@ import re
 import secrets
 from typing import Any
 
-from flask import current_app, g, jsonify, redirect, request, session, url_for
+from flask import Response, current_app, g, jsonify, redirect, request, session, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.routing import IntegerConverter
@@ -173,6 +173,16 @@ def current_staff() -> Staff | None:
         if g.staff is not None and (not g.staff.active or session.get("auth") != session_fingerprint(g.staff)):
             g.staff = None
     return g.staff
+
+
+def private_image(data: bytes, mimetype: str, name: str) -> Response:
+    """An uploaded image under its server-made name: its real type, nosniff, sandboxed, never cached publicly."""
+    response = Response(data, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'inline; filename="{name}"'
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
 
 
 def wechat_login(code: object):

@@ -55,9 +55,8 @@ def engine(database_url):
     engine.dispose()
 
 
-@pytest.fixture
-def db_clean(engine):
-    """Every test starts from empty tables (the schema itself was built once, by the migrations)."""
+def empty_tables(engine) -> None:
+    """Delete every row of every table (the schema stays, as the migrations built it)."""
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
@@ -65,6 +64,12 @@ def db_clean(engine):
         else:
             for name in tables:
                 conn.execute(text(f"DELETE FROM {name}"))
+
+
+@pytest.fixture
+def db_clean(engine):
+    """Every test starts from empty tables (the schema itself was built once, by the migrations)."""
+    empty_tables(engine)
     yield
 
 

@@ -9,7 +9,7 @@ import statistics as pystats
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from council import followup, implementation, meetings, services
 from council.forms import CHINA
@@ -18,7 +18,6 @@ from models import (
     SYSTEM,
     Actor,
     AuditEvent,
-    Base,
     Complaint,
     ComplaintState,
     CouncilRoom,
@@ -37,6 +36,7 @@ from models.db import make_sessionmaker
 from models.messages import COMPLAINT_STATES, DEFAULT_REASONS, RATING_LEVELS
 from models.stats import StatCell, rebuild
 from tests import factories
+from tests.conftest import empty_tables
 from triage import services as triage
 
 # Weighted so that topics often get all the way from a report to a rating.
@@ -47,13 +47,7 @@ WALK = ["report", "promote", "approve", "meet", "assign", "progress", "progress"
 
 def fresh_world(engine) -> dict:
     """Empty tables, then a district with a street, two communities with their grids, rooms, a code, people."""
-    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
-    with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-        else:
-            for name in tables:
-                conn.execute(text(f"DELETE FROM {name}"))
+    empty_tables(engine)
     session = make_sessionmaker(engine)()
     u = factories.units(session)
     for key in ("street", "community", "other"):

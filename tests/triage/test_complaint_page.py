@@ -183,7 +183,8 @@ def test_the_complaint_page_on_a_phone_shows_photos_and_reveals_the_phone(app, r
         page.goto(f"{server.url}/staff/signin")
         page.get_by_label("用户名").fill("wangge1")
         page.get_by_label("密码").fill(PASSWORD)
-        page.get_by_role("button", name="登录").click()
+        with page.expect_navigation():  # signed in before the next page is asked for
+            page.get_by_role("button", name="登录").click()
         page.goto(f"{server.url}/triage/complaints/{reported['id']}")
         images = page.locator("#photos img")
         assert images.count() == 2
@@ -195,7 +196,8 @@ def test_the_complaint_page_on_a_phone_shows_photos_and_reveals_the_phone(app, r
         screenshot(page, "triage-complaint-photos.png")
         page.locator("summary", has_text="查看完整号码").click()
         page.get_by_label("为什么需要完整号码（会记入日志）").fill("电话约上门时间")
-        page.get_by_role("button", name="查看号码").click()
+        with page.expect_navigation():
+            page.get_by_role("button", name="查看号码").click()
         assert page.locator("#complaint-phone").inner_text() == PHONE
         assert reveals(app) == 1
         phone.close()
