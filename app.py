@@ -5,6 +5,7 @@ Nothing imports this module.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import os
@@ -168,6 +169,19 @@ def _settings() -> Settings:
         raise click.ClickException(str(exc)) from None
 
 
+@contextlib.contextmanager
+def _cli_session(settings: Settings, *, migrate: bool = True):
+    """A session on the configured database for one CLI command (migrated first); the engine is closed after."""
+    if migrate:
+        upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        with make_sessionmaker(engine)() as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
 @click.group(help="心码 xinma: QR intake, triage and council for community deliberation.")
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -184,9 +198,7 @@ def migrate_cmd() -> None:
 def demo_cmd() -> None:
     from qr.demo import seed_demo
 
-    settings = _settings()
-    upgrade(settings.database_url)
-    with make_sessionmaker(make_engine(settings.database_url))() as session:
+    with _cli_session(_settings()) as session:
         created = seed_demo(session)
         session.commit()
     click.echo("demo district created" if created else "database already has units; nothing changed")
@@ -221,15 +233,9 @@ def stats_group() -> None:
 def stats_rebuild_cmd() -> None:
     from models.stats import rebuild
 
-    settings = _settings()
-    upgrade(settings.database_url)
-    engine = make_engine(settings.database_url)
-    try:
-        with make_sessionmaker(engine)() as session:
-            rows = rebuild(session)
-            session.commit()
-    finally:
-        engine.dispose()
+    with _cli_session(_settings()) as session:
+        rows = rebuild(session)
+        session.commit()
     click.echo(f"统计汇总已重建：{rows} 行")
 
 
@@ -243,21 +249,15 @@ def units_group() -> None:
 def units_import_cmd(path: str) -> None:
     from qr.imports import ImportInvalid, import_units
 
-    settings = _settings()
-    upgrade(settings.database_url)
-    engine = make_engine(settings.database_url)
-    try:
-        with make_sessionmaker(engine)() as session:
-            try:
-                result = import_units(session, Path(path).read_bytes())
-            except ImportInvalid as exc:
-                session.rollback()
-                for row in exc.errors:
-                    click.echo(row.message(), err=True)
-                raise click.ClickException(error_text(exc.code, exc.params)) from None
-            session.commit()
-    finally:
-        engine.dispose()
+    with _cli_session(_settings()) as session:
+        try:
+            result = import_units(session, Path(path).read_bytes())
+        except ImportInvalid as exc:
+            session.rollback()
+            for row in exc.errors:
+                click.echo(row.message(), err=True)
+            raise click.ClickException(error_text(exc.code, exc.params)) from None
+        session.commit()
     click.echo(f"新增 {result.created} 个，更新 {result.updated} 个，未变 {result.unchanged} 个单位")
 
 
@@ -277,17 +277,13 @@ def qr_export_cmd(unit_code: str, fmt: str, size: str, out_path: str) -> None:
     from qr.services import current_code, scan_url, subtree, unit_by_code
 
     settings = _settings()
-    engine = make_engine(settings.database_url)
-    try:
-        with make_sessionmaker(engine)() as session:
-            try:
-                units = subtree(session, unit_by_code(session, unit_code))
-            except DomainError as exc:
-                raise click.ClickException(error_text(exc.code, exc.params)) from None
-            items = [(u.full_name(), u.code, scan_url(settings.public_url, c)) for u in units
-                     if (c := current_code(session, u)) is not None]
-    finally:
-        engine.dispose()
+    with _cli_session(settings, migrate=False) as session:
+        try:
+            units = subtree(session, unit_by_code(session, unit_code))
+        except DomainError as exc:
+            raise click.ClickException(error_text(exc.code, exc.params)) from None
+        items = [(u.full_name(), u.code, scan_url(settings.public_url, c)) for u in units
+                 if (c := current_code(session, u)) is not None]
     target = Path(out_path)
     partial = target.with_name(target.name + ".part")
     with click.progressbar(length=len(items), label="生成海报") as bar, partial.open("wb") as out:
