@@ -198,11 +198,11 @@ def transition_complaint(session: Session, complaint: Complaint, action: str, *,
 
 def submit_new_complaint(session: Session, *, unit_id: int, unit_name: str, resident_id: int, openid: str | None,
                          qr_code_id: int | None, category: str, text: str) -> tuple[int, dt.datetime]:
-    """The `submit` transition for a new complaint, written as three INSERTs on the session's connection.
+    """The `submit` transition for a new complaint, written with INSERTs on the session's connection.
 
     Writes what `transition_complaint(..., "submit")` writes (the complaint in `submitted`, its audit event, the
-    resident's outbox row, deferred to the queue after commit) without loading ORM objects: this is the path every
-    mini-program submission takes. Returns the complaint's id and its creation time.
+    resident's outbox row, deferred to the queue after commit, its statistics delta) without loading ORM objects:
+    this is the path every mini-program submission takes. Returns the complaint's id and its creation time.
     """
     after = _next_state(COMPLAINT_TRANSITIONS, "complaint", None, "submit")
     now = utcnow()
@@ -211,15 +211,17 @@ def submit_new_complaint(session: Session, *, unit_id: int, unit_name: str, resi
                  "text": text, "state": after, "created_at": now, "state_changed_at": now}
     params = {"category": category, "unit_name": unit_name, "action": "submit", "state": after.value, "reason": "",
               "at": now.isoformat()}
-    from .stats import count_new_complaint
+    from .stats import complaint_keys, count_new_complaint
 
-    count_new_complaint(session, {**complaint, "reason_code": None})
-    if conn.dialect.name == "postgresql":  # the three rows in one round trip
+    if conn.dialect.name == "postgresql":  # the four rows in one round trip, its statistics delta included
+        day, (key,) = complaint_keys({**complaint, "reason_code": None}, None)
         complaint_id, notification_id = conn.execute(_SUBMIT_PG, {
             **complaint, "state": after.value, "actor_id": resident_id, "openid": openid,
-            "event": COMPLAINT_NOTIFY["submit"], "params": json.dumps(params, ensure_ascii=False)}).one()
+            "event": COMPLAINT_NOTIFY["submit"], "params": json.dumps(params, ensure_ascii=False),
+            "stat_day": day, "stat_key": key}).one()
         defer(session, "notification", stub(Notification, notification_id))
         return complaint_id, now
+    count_new_complaint(session, {**complaint, "reason_code": None})
     complaint_id = conn.execute(_INSERT_COMPLAINT, complaint).scalar_one()
     conn.execute(_INSERT_AUDIT, {
         "subject_kind": "complaint", "subject_id": complaint_id, "action": "submit", "from_state": None,
@@ -258,6 +260,8 @@ WITH c AS (
            (jsonb_build_object('complaint_id', c.id) || CAST(:params AS jsonb))::json, 'pending', 0, :created_at
     FROM c
     RETURNING id
+), s AS (
+    INSERT INTO stat_deltas (unit_id, day, key, n) VALUES (:unit_id, :stat_day, :stat_key, 1)
 )
 SELECT c.id, n.id FROM c, n
 """)

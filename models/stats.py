@@ -1,13 +1,14 @@
-"""Running sums behind the statistics page: one row per (unit, day or month, figure key), kept in the same
-transaction as the rows that feed it, and rolled up to every unit above, so a subtree over a period is one
-index range on (unit_id, grain, day).
+"""Running sums behind the statistics page: one row per (unit, day or month or year, figure key), rolled up to
+every unit above, so a subtree over a period is one index range on (unit_id, grain, day).
 
 A flush hook watches complaints, topics, 领办 assignments, meeting outcomes, meetings held and ratings. For each
 changed row it subtracts what the row contributed before and adds what it contributes now, on the China-time day
-the figure belongs to, for the row's unit and each unit above it, at day, month and year grain. The sums are written
-in one sorted upsert just before commit (so concurrent transactions lock summary rows in the same order).
-`rebuild()` recomputes everything from the base tables (`xinma stats rebuild`): run it after loading data with
-SQL, or after moving units to another parent.
+the figure belongs to. Those changes are appended to `stat_deltas` in the same transaction, for the row's own unit
+only: plain INSERTs, so concurrent submissions never wait on one another for the district's summary rows.
+`fold()` (run by every worker's sweep) moves committed deltas into the sums, for the unit and each unit above it
+at day, month and year grain, in one transaction; `sums()` reads the sums and the deltas not yet folded in one
+statement, so the figures are exact at every moment. `rebuild()` recomputes everything from the base tables
+(`xinma stats rebuild`): run it after loading data with SQL, or after moving units to another parent.
 
 Keys (durations are histograms, see bucket(); the medians are taken from them, to the slot's lower bound):
   c|<state>|<reason>|<qr>   complaints received that day, by present state, reason code and whether a 心码 was used
@@ -27,12 +28,14 @@ from collections import Counter
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
+    BigInteger,
     Column,
     Date,
     Integer,
     MetaData,
     String,
     Table,
+    delete,
     event,
     func,
     insert,
@@ -66,6 +69,18 @@ class StatCell(Base):
     grain: Mapped[str] = mapped_column(String(1), primary_key=True)
     day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
     key: Mapped[str] = mapped_column(String(48), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)
+
+
+class StatDelta(Base):
+    """A change to figure `key` of `unit_id` (its own, not yet rolled up) on `day`, waiting for `fold()`."""
+
+    __tablename__ = "stat_deltas"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True)
+    unit_id: Mapped[int] = mapped_column(Integer)
+    day: Mapped[dt.date] = mapped_column(Date)
+    key: Mapped[str] = mapped_column(String(48))
     n: Mapped[int] = mapped_column(Integer)
 
 
@@ -143,23 +158,29 @@ def _changed(obj, names: tuple[str, ...]) -> bool:
 
 
 class _Deltas:
+    """The changes one flush makes, per (own unit, day, key)."""
+
     def __init__(self, session: Session) -> None:
         self.session = session
         self.cells: Counter = Counter()
-        self._paths: dict[int, list[int]] = {}
-
-    def ancestors(self, unit_id: int) -> list[int]:
-        if unit_id not in self._paths:
-            path = self.session.scalar(select(Unit.path).where(Unit.id == unit_id)) or f"/{unit_id}/"
-            self._paths[unit_id] = [int(p) for p in path.strip("/").split("/") if p]
-        return self._paths[unit_id]
 
     def add(self, unit_id: int, day: dt.date, keys: list[str], sign: int) -> None:
+        for key in keys:
+            self.cells[(unit_id, day, key)] += sign
+
+
+def roll_up(session: Session, own: Counter) -> Counter:
+    """Own-unit changes spread to the unit and every unit above it, at day, month and year grain."""
+    units = {unit_id for unit_id, _, _ in own}
+    paths = dict(session.execute(select(Unit.id, Unit.path).where(Unit.id.in_(units))).all()) if units else {}
+    cells: Counter = Counter()
+    for (unit_id, day, key), n in own.items():
+        path = paths.get(unit_id) or f"/{unit_id}/"
         grains = (("d", day), ("m", day.replace(day=1)), ("y", day.replace(month=1, day=1)))
-        for uid in self.ancestors(unit_id):
-            for key in keys:
-                for grain, start in grains:
-                    self.cells[(uid, grain, start, key)] += sign
+        for uid in (int(p) for p in path.strip("/").split("/") if p):
+            for grain, start in grains:
+                cells[(uid, grain, start, key)] += n
+    return cells
 
 
 def _first_answer_in_db(session: Session, complaint_id: int) -> dt.datetime | None:
@@ -260,23 +281,43 @@ def count_new_complaint(session: Session, row: dict) -> None:
 
 
 def apply_pending(session: Session) -> None:
-    """Write the sums this transaction changed (one sorted upsert); the statistics read them after this."""
+    """Append the changes this transaction made (plain INSERTs, no summary row locked); reads see them at once."""
     pending = session.info.pop("stat_deltas", None)
     if not pending:
         return
+    rows = [{"unit_id": k[0], "day": k[1], "key": k[2], "n": n} for k, n in sorted(pending.items()) if n]
+    if rows:
+        session.execute(insert(StatDelta.__table__), rows)
+
+
+def fold(session: Session, limit: int = 20_000) -> int:
+    """Move up to `limit` committed deltas, oldest first, into the running sums; returns how many were folded.
+
+    One transaction (the caller commits): the deltas are deleted and their sums upserted together, so a reader
+    sees either both or neither. Concurrent folds take disjoint deltas (SKIP LOCKED on PostgreSQL) and upsert the
+    summary rows in sorted order, so they never deadlock. Side effects: deletes from stat_deltas, upserts
+    stat_cells.
+    """
+    deltas = StatDelta.__table__
+    oldest = select(deltas.c.id).order_by(deltas.c.id).limit(limit).with_for_update(skip_locked=True)
+    taken = session.execute(delete(deltas).where(deltas.c.id.in_(oldest.scalar_subquery()))
+                            .returning(deltas.c.unit_id, deltas.c.day, deltas.c.key, deltas.c.n)).all()
+    own: Counter = Counter()
+    for unit_id, day, key, n in taken:
+        own[(unit_id, day, key)] += n
     rows = [{"unit_id": k[0], "grain": k[1], "day": k[2], "key": k[3], "n": n}
-            for k, n in sorted(pending.items()) if n]
-    if not rows:
-        return
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as upsert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as upsert
-    stmt = upsert(StatCell.__table__)
-    stmt = stmt.on_conflict_do_update(index_elements=["unit_id", "grain", "day", "key"],
-                                      set_={"n": StatCell.__table__.c.n + stmt.excluded.n})
-    session.execute(stmt, rows)
+            for k, n in sorted(roll_up(session, own).items()) if n]
+    if rows:
+        dialect = session.get_bind().dialect.name
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as upsert
+        else:
+            from sqlalchemy.dialects.sqlite import insert as upsert
+        stmt = upsert(StatCell.__table__)
+        stmt = stmt.on_conflict_do_update(index_elements=["unit_id", "grain", "day", "key"],
+                                          set_={"n": StatCell.__table__.c.n + stmt.excluded.n})
+        session.execute(stmt, rows)
+    return len(taken)
 
 
 @event.listens_for(Session, "before_commit")
@@ -318,7 +359,8 @@ def segments(start: dt.date | None, end: dt.date | None) -> list[tuple[str, dt.d
 
 def sums(session: Session, unit_id: int, start: dt.date | None, end: dt.date | None) -> dict[str, int]:
     """Every key's total for the unit and the units below it over the days start..end (either may be open),
-    from year, month and day rows: at most a couple of dozen rows per key whatever the period."""
+    from year, month and day rows (at most a couple of dozen rows per key whatever the period) and the deltas not
+    yet folded, in one statement."""
     apply_pending(session)
     cells = StatCell.__table__.c
     base = select(cells.key, cells.n).where(cells.unit_id == unit_id)
@@ -326,7 +368,14 @@ def sums(session: Session, unit_id: int, start: dt.date | None, end: dt.date | N
              for grain, first, after in segments(start, end)]
     if not parts:
         return {}
-    everything = union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
+    deltas = StatDelta.__table__.c
+    waiting = (select(deltas.key, deltas.n).join(Unit, Unit.id == deltas.unit_id)
+               .where(Unit.path.like(f"%/{int(unit_id)}/%")))
+    if start is not None:
+        waiting = waiting.where(deltas.day >= start)
+    if end is not None:
+        waiting = waiting.where(deltas.day <= end)
+    everything = union_all(*parts, waiting).subquery()
     query = select(everything.c.key, func.sum(everything.c.n)).group_by(everything.c.key)
     return {key: int(n) for key, n in session.execute(query) if n}
 
@@ -342,13 +391,15 @@ _up = Table("stat_up", _scratch, Column("unit_id", Integer), Column("ancestor_id
 def rebuild(session: Session, chunk: int = 20_000) -> int:
     """Recompute every running sum from the base tables, in the caller's transaction; returns the row count.
 
-    On PostgreSQL the summary is locked first, so transactions committing meanwhile add their changes after it.
+    On PostgreSQL the sums and the deltas are locked first, so transactions committing meanwhile wait and add their
+    changes after it; the deltas already committed are in the base tables the rebuild reads, so they are dropped.
     """
     session.info.pop("stat_deltas", None)
     conn = session.connection()
     postgres = conn.dialect.name == "postgresql"
     if postgres:
-        conn.execute(text("LOCK TABLE stat_cells IN EXCLUSIVE MODE"))
+        conn.execute(text("LOCK TABLE stat_cells, stat_deltas IN EXCLUSIVE MODE"))
+    conn.execute(StatDelta.__table__.delete())
     _scratch.drop_all(conn, checkfirst=True)
     _scratch.create_all(conn)
     conn.execute(StatCell.__table__.delete())

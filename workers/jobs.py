@@ -376,6 +376,24 @@ def sweep() -> dict[str, int]:
     return counts
 
 
+def fold_statistics(limit: int = 20_000) -> int:
+    """Fold the statistics deltas committed so far into the running sums (models.stats.fold); returns how many.
+
+    Side effects: one transaction per `limit` deltas, each deleting them and upserting the sums they change.
+    """
+    from models.stats import fold
+
+    rt = runtime()
+    total = 0
+    while True:
+        with rt.session() as session:
+            folded = fold(session, limit)
+            session.commit()
+        total += folded
+        if folded < limit:
+            return total
+
+
 def _queue_busy(queue) -> bool:
     try:
         return queue.count > 0
@@ -390,7 +408,11 @@ def send_digests(day: str | None = None) -> dict[str, int]:
     the items are stamped digested in the same commit.
     """
     from .digest import build_digests
+    from .periodic import check_due
 
+    # Announce what has come due first: another worker's sweep may be announcing it at this very moment, and it
+    # belongs in today's digest (the marks in `notices` keep each announcement to one, whoever makes it).
+    check_due()
     rt = runtime()
     with rt.session() as session:
         made = build_digests(session)

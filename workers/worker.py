@@ -32,13 +32,15 @@ log = logging.getLogger(__name__)
 
 
 def sweep_forever(settings: Settings, parent: int) -> None:
-    """Every `sweep_interval` seconds until the worker that started this process is gone: sweep the outbox,
-    announce what came due (overdue, meeting reminders), and enqueue the daily staff digest once it is time."""
+    """Every `sweep_interval` seconds until the worker that started this process is gone: sweep the outbox, fold
+    the statistics deltas into the sums, announce what came due (overdue, meeting reminders), and enqueue the
+    daily staff digest once it is time."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     rt = install(settings)
     while os.getppid() == parent:
         try:
             counts = jobs.sweep()
+            counts["statistics_folded"] = jobs.fold_statistics()
             if any(counts.values()):
                 log.info("sweep: %s", counts)
             due = periodic.check_due()  # before the digest, so what came due now is in today's

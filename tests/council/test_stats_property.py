@@ -34,14 +34,14 @@ from models import (
 from models.council import Assignment, MeetingDetail, MeetingOutcome, Rating
 from models.db import make_sessionmaker
 from models.messages import COMPLAINT_STATES, DEFAULT_REASONS, RATING_LEVELS
-from models.stats import StatCell, rebuild
+from models.stats import StatCell, fold, rebuild
 from tests import factories
 from tests.conftest import empty_tables
 from triage import services as triage
 
 # Weighted so that topics often get all the way from a report to a rating.
 ACTIONS = ["walk", "report", "promote", "approve", "meet", "assign", "progress", "rate", "accept", "decline", "solve",
-           "merge", "escalate", "backdate", "commit"]
+           "merge", "escalate", "backdate", "commit", "fold"]
 WALK = ["report", "promote", "approve", "meet", "assign", "progress", "progress", "rate", "rate", "rate"]
 
 
@@ -202,9 +202,16 @@ def act(w: dict, action: str, data) -> None:
                 row.state_changed_at = row.state_changed_at + dt.timedelta(minutes=hours * 7)
     elif action == "commit":
         session.commit()
+    elif action == "fold":  # a worker's sweep folds what was committed so far (the figures must not change)
+        session.commit()
+        fold(session, limit=data.draw(st.integers(1, 50), label="fold limit"))
+        session.commit()
 
 
 def sums_snapshot(session) -> list[tuple]:
+    """The running sums once every committed delta is folded in."""
+    while fold(session):
+        session.commit()
     return sorted((c.unit_id, c.grain, c.day, c.key, c.n) for c in session.scalars(select(StatCell)) if c.n)
 
 

@@ -130,13 +130,15 @@ def test_a_submission_is_counted_once_in_the_statistics_and_its_grid_workers_hea
     from council.statistics import Period, figures
     from models import Staff, Unit
     from models.notify import DigestItem
-    from models.stats import StatCell, rebuild
+    from models.stats import StatCell, fold, rebuild
     from workers.jobs import check_complaint_content
 
     def state():
         with app.extensions["xinma.sessionmaker"]() as session:
             district = session.scalar(select(Unit).where(Unit.parent_id.is_(None)))
             received = figures(session, district, Period(None, None))["complaints_received"]
+            fold(session)
+            session.commit()
             sums = sorted((c.unit_id, c.grain, c.day, c.key, c.n) for c in session.scalars(select(StatCell)) if c.n)
             return received, sums
 

@@ -23,12 +23,7 @@ def upgrade() -> None:
         sa.Column("n", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("unit_id", "grain", "day", "key", name=op.f("pk_stat_cells")),
     )
-    # Existing data: fill the sums from the base tables (a no-op on an empty database).
-    from sqlalchemy.orm import Session
-
-    from models.stats import rebuild
-
-    rebuild(Session(bind=op.get_bind()))
+    # Existing data is summed by 0013, once the table of pending changes exists too.
 
 
 def downgrade() -> None:
