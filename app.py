@@ -1,4 +1,4 @@
-"""xinma (心码): the composition root. Builds the Flask app, wires the after-commit relay to RQ, and the CLI.
+"""xinma (心码): the composition root. Builds the Flask app, wires the after-commit hand-over of outbox rows, the CLI.
 
 Nothing imports this module.
 """
@@ -31,7 +31,7 @@ from models.messages import error_text
 from models.settings import Settings, SettingsError, load_settings
 from models.web import RowIdConverter, csrf_token, current_staff
 from wechat import WeChatGateway
-from workers.queues import install_relay, make_queue, redis_connection
+from workers.queues import handoff, install_relay, make_queue, redis_connection
 
 log = logging.getLogger("xinma")
 CHINA = ZoneInfo("Asia/Shanghai")
@@ -61,8 +61,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     install_relay(factory, lambda: queue)
     app.extensions.update({
         "xinma.engine": engine,
+        # Each statement its own transaction: the submission path's single statement commits by itself.
+        "xinma.autocommit": engine.execution_options(isolation_level="AUTOCOMMIT"),
         "xinma.sessionmaker": factory,
         "xinma.queue": queue,
+        "xinma.handoff": (lambda rows: handoff(redis, rows)) if redis is not None else (lambda rows: False),
         "xinma.wechat": WeChatGateway(settings.wechat_appid, settings.wechat_secret,
                                       base_url=settings.wechat_api_base, redis=redis,
                                       timeout=settings.wechat_timeout),

@@ -74,13 +74,23 @@ def claim(session: Session, resident, key: str, digest: str) -> tuple[int | None
         row_id = conn.execute(insert_key, values).scalar()
         if row_id is not None:
             return row_id, None
-        existing = conn.execute(_EXISTING, {"resident_id": resident.id, "key": key}).first()
-        if existing is None:  # the winner rolled back between our two statements: try once more
-            continue
-        if existing.expires_at > now:
-            return None, _replay(existing.status_code, existing.response, existing.request_hash, digest)
-        conn.execute(delete(_TABLE).where(_TABLE.c.id == existing.id))
+        found = existing(conn, resident.id, key, digest, now)
+        if found is not None and found != "expired":
+            return None, found
+        # None: the winner rolled back between our two statements; "expired": the old row is gone. Try again.
     raise Conflict("idempotency_key_in_progress")
+
+
+def existing(conn, resident_id: int, key: str, digest: str, now: dt.datetime) -> tuple[int, dict] | str | None:
+    """The stored first answer for this resident's key, to replay; "expired" (after deleting the expired row) or
+    None when there is no row. Raises idempotency_key_reused for another payload, _in_progress if not answered."""
+    row = conn.execute(_EXISTING, {"resident_id": resident_id, "key": key}).first()
+    if row is None:
+        return None
+    if row.expires_at > now:
+        return _replay(row.status_code, row.response, row.request_hash, digest)
+    conn.execute(delete(_TABLE).where(_TABLE.c.id == row.id))
+    return "expired"
 
 
 def record(session: Session, row_id: int, status: int, payload: dict[str, Any]) -> None:

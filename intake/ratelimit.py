@@ -73,6 +73,17 @@ def hit(name: str, subject: str | int) -> None:
     hit_many((name, subject))
 
 
+# Counts each key and starts its expiry with the window's first hit, atomically: one EVALSHA for all limits.
+_COUNT = """
+local counts = {}
+for i, key in ipairs(KEYS) do
+    counts[i] = redis.call('INCR', key)
+    if counts[i] == 1 then redis.call('EXPIRE', key, ARGV[i]) end
+end
+return counts
+"""
+
+
 def hit_many(*checks: tuple[str, str | int]) -> None:
     """Count one request against each (limit, subject) in one Redis round trip; RateLimited past any of them.
 
@@ -91,11 +102,10 @@ def hit_many(*checks: tuple[str, str | int]) -> None:
     queue = current_app.extensions.get("xinma.queue")
     if queue is not None:
         try:
-            pipe = queue.connection.pipeline(transaction=False)
-            for key, window, _, _ in keys:
-                pipe.incr(key)
-                pipe.expire(key, window + 1)
-            counts = [int(c) for c in pipe.execute()[::2]]
+            script = current_app.extensions.get("xinma.rate_script")
+            if script is None:
+                script = current_app.extensions["xinma.rate_script"] = queue.connection.register_script(_COUNT)
+            counts = [int(c) for c in script(keys=[k[0] for k in keys], args=[k[1] + 1 for k in keys])]
         except Exception:  # Redis down: count in this process rather than refuse everyone or no one
             counts = None
     if counts is None:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -25,7 +26,38 @@ def make_engine(url: str, **kw) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, **kw)
+    engine = create_engine(url, **kw)
+    _ping_when_idle(engine)
+    return engine
+
+
+IDLE_PING = 1.0  # seconds a pooled connection may sit unused before it is checked at checkout
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """SQLAlchemy's pre-ping, for connections that sat in the pool longer than IDLE_PING only.
+
+    A dead connection (the database restarted meanwhile, which takes longer than a second) is found and replaced
+    before a request uses it, as with `pool_pre_ping`; a connection back from the previous request a moment ago is
+    not pinged again, which under load would cost every request a round trip. A connection that breaks while in
+    use is invalidated by SQLAlchemy as usual.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_conn, record) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checkout(dbapi_conn, record, _proxy) -> None:
+        since = record.info.get("idle_since")
+        if since is not None and time.monotonic() - since < IDLE_PING:
+            return
+        try:
+            alive = engine.dialect.do_ping(dbapi_conn)
+        except Exception:
+            alive = False
+        if not alive:
+            raise exc.DisconnectionError("connection was closed while idle")  # the pool retries with a new one
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

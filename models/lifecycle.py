@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
 from typing import Any
 
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from .base import utcnow
@@ -133,7 +132,7 @@ def _audit(session: Session, kind: str, subject_id: int, action: str, before: An
 
 def notify(session: Session, event: str, *, recipient_kind: str, recipient_id: int, openid: str | None,
            params: dict[str, Any]) -> Notification:
-    """Write one outbox row; app.py hands it to the queue after commit.
+    """Write one outbox row; app.py hands it over to the workers after commit.
 
     Staff events listed in `models.notify.DIGEST_EVENTS` wait for the daily digest instead (no row now).
     """
@@ -201,8 +200,9 @@ def submit_new_complaint(session: Session, *, unit_id: int, unit_name: str, resi
     """The `submit` transition for a new complaint, written with INSERTs on the session's connection.
 
     Writes what `transition_complaint(..., "submit")` writes (the complaint in `submitted`, its audit event, the
-    resident's outbox row, deferred to the queue after commit, its statistics delta) without loading ORM objects:
-    this is the path every mini-program submission takes. Returns the complaint's id and its creation time.
+    resident's outbox row, deferred to the queue after commit, its statistics delta) without loading ORM objects.
+    Submissions with photos, H5 ones and every one on SQLite take it (the others: intake/fastpath.py). Returns the
+    complaint's id and its creation time.
     """
     after = _next_state(COMPLAINT_TRANSITIONS, "complaint", None, "submit")
     now = utcnow()
@@ -211,16 +211,8 @@ def submit_new_complaint(session: Session, *, unit_id: int, unit_name: str, resi
                  "text": text, "state": after, "created_at": now, "state_changed_at": now}
     params = {"category": category, "unit_name": unit_name, "action": "submit", "state": after.value, "reason": "",
               "at": now.isoformat()}
-    from .stats import complaint_keys, count_new_complaint
+    from .stats import count_new_complaint
 
-    if conn.dialect.name == "postgresql":  # the four rows in one round trip, its statistics delta included
-        day, (key,) = complaint_keys({**complaint, "reason_code": None}, None)
-        complaint_id, notification_id = conn.execute(_SUBMIT_PG, {
-            **complaint, "state": after.value, "actor_id": resident_id, "openid": openid,
-            "event": COMPLAINT_NOTIFY["submit"], "params": json.dumps(params, ensure_ascii=False),
-            "stat_day": day, "stat_key": key}).one()
-        defer(session, "notification", stub(Notification, notification_id))
-        return complaint_id, now
     count_new_complaint(session, {**complaint, "reason_code": None})
     complaint_id = conn.execute(_INSERT_COMPLAINT, complaint).scalar_one()
     conn.execute(_INSERT_AUDIT, {
@@ -245,28 +237,6 @@ def stub(cls: type, row_id: int) -> Any:
 _INSERT_COMPLAINT = insert(Complaint.__table__).returning(Complaint.__table__.c.id)
 _INSERT_AUDIT = insert(AuditEvent.__table__)
 _INSERT_NOTIFICATION = insert(Notification.__table__).returning(Notification.__table__.c.id)
-_SUBMIT_PG = text("""
-WITH c AS (
-    INSERT INTO complaints (unit_id, resident_id, qr_code_id, category, text, state, created_at, state_changed_at)
-    VALUES (:unit_id, :resident_id, :qr_code_id, :category, :text, :state, :created_at, :state_changed_at)
-    RETURNING id
-), a AS (
-    INSERT INTO audit_events (subject_kind, subject_id, action, from_state, to_state, actor_kind, actor_id, reason,
-                              data, created_at)
-    SELECT 'complaint', c.id, 'submit', NULL, :state, 'resident', :actor_id, NULL, '{}'::json, :created_at FROM c
-), n AS (
-    INSERT INTO notifications (event, recipient_kind, recipient_id, openid, params, state, attempts, created_at)
-    SELECT :event, 'resident', :resident_id, :openid,
-           (jsonb_build_object('complaint_id', c.id) || CAST(:params AS jsonb))::json, 'pending', 0, :created_at
-    FROM c
-    RETURNING id
-), s AS (
-    INSERT INTO stat_deltas (unit_id, day, key, n) VALUES (:unit_id, :stat_day, :stat_key, 1)
-)
-SELECT c.id, n.id FROM c, n
-""")
-
-
 def residents_behind(session: Session, topic: Topic) -> list[Complaint]:
     """The complaints (and so the residents) a topic's news goes to: one per resident."""
     rows = session.scalars(select(Complaint).where(Complaint.topic_id == topic.id).order_by(Complaint.id)).all()

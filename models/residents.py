@@ -12,6 +12,7 @@ import hashlib
 import secrets
 
 from sqlalchemy import bindparam, select, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from .base import utcnow
@@ -91,14 +92,21 @@ _SESSION_ROW = (select(ResidentSession.id, ResidentSession.expires_at, ResidentS
                        ResidentSession.last_seen_at, ResidentSession.created_at, Resident.id, Resident.openid)
                 .join(Resident, Resident.id == ResidentSession.resident_id)
                 .where(ResidentSession.token_hash == bindparam("token_hash")))
+_SESSION_ROW_PG = str(_SESSION_ROW.compile(dialect=postgresql.psycopg.dialect()))
 _TOUCH = update(ResidentSession).where(ResidentSession.id == bindparam("row_id")).values(last_seen_at=bindparam("now"))
 
 
 def authenticate_resident_ref(session: Session, authorization: str | None, *, idle: dt.timedelta = IDLE
                               ) -> ResidentRef:
-    """`authenticate_resident` in one Core query (no ORM objects): the same checks, codes and touch."""
-    conn = session.connection()
-    row = conn.execute(_SESSION_ROW, {"token_hash": _hash(_bearer(authorization))}).first()
+    """`authenticate_resident` in one Core query (no ORM objects): the same checks, codes and touch. `session` may
+    also be a Connection (the submission path's autocommit connection: the touch then commits at once)."""
+    conn = session.connection() if isinstance(session, Session) else session
+    token_hash = _hash(_bearer(authorization))
+    if conn.dialect.name == "postgresql":  # every submission runs this: straight through the driver
+        with conn.connection.driver_connection.cursor() as cur:
+            row = cur.execute(_SESSION_ROW_PG, {"token_hash": token_hash}).fetchone()
+    else:
+        row = conn.execute(_SESSION_ROW, {"token_hash": token_hash}).first()
     if row is None or row[2] is not None:
         raise Unauthorized("session_invalid")
     session_id, expires_at, _, last_seen_at, created_at, resident_id, openid = row

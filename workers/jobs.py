@@ -404,7 +404,7 @@ def _queue_busy(queue) -> bool:
 def send_digests(day: str | None = None) -> dict[str, int]:
     """Fold each staff member's waiting digest items into one long-term message (the daily digest).
 
-    Side effects: one outbox row (event staff_digest) per staff member with items, handed to RQ after commit;
+    Side effects: one outbox row (event staff_digest) per staff member with items, handed over after commit;
     the items are stamped digested in the same commit.
     """
     from .digest import build_digests

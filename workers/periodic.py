@@ -45,7 +45,7 @@ def check_due(now: dt.datetime | None = None) -> dict[str, int]:
     """Announce what has come due since the last round; returns how many of each were announced.
 
     Side effects: digest items for the staff concerned, outbox rows for meeting reminders, marks in
-    `notices`; one commit (the relay hands the reminders to RQ after it).
+    `notices`; one commit (the reminders are handed over after it).
     """
     rt = runtime()
     now = now or utcnow()

@@ -110,12 +110,50 @@ def relay(queue: Queue, items: list[tuple[str, int]]) -> bool:
         return False
 
 
+HANDOFF = "xinma:handoff"
+
+
+def handoff(connection: Redis, items: list[tuple[str, int]]) -> bool:
+    """Name freshly committed rows to the workers' relay in one RPUSH; False if Redis could not be reached.
+
+    This follows the commit of every request that writes outbox rows (every resident submission), so it is one
+    cheap command: `drain()`, in each worker's sweep process, turns the rows into RQ jobs, many at a time. Should
+    the names be lost (Redis down or flushed, a relay killed mid-batch), the sweep hands the rows over from the
+    database after its grace period: the outbox row is the record, this list only saves the wait.
+    """
+    try:
+        connection.rpush(HANDOFF, *(f"{kind}:{row_id}" for kind, row_id in items))
+        return True
+    except Exception as exc:  # Redis down: the sweep hands the rows over later
+        log.warning("could not hand %d rows over: %s", len(items), exc.__class__.__name__)
+        return False
+
+
+def drain(queue: Queue, timeout: float, batch: int = 2000) -> int:
+    """Wait up to `timeout` seconds for rows handed over, then relay every one waiting to RQ (`relay`, in batches
+    of up to `batch`); returns how many were relayed. Redis errors propagate (the caller waits and tries again)."""
+    first = queue.connection.blpop([HANDOFF], timeout=timeout)
+    if first is None:
+        return 0
+    names = [first[1], *(queue.connection.lpop(HANDOFF, batch - 1) or [])]
+    items = []
+    for name in names:
+        kind, _, row_id = name.decode().partition(":")
+        if kind in JOBS and row_id.isdigit():
+            items.append((kind, int(row_id)))
+    if items and not relay(queue, items):
+        handoff(queue.connection, items)  # Redis failed mid-way: put them back for the next round
+        return 0
+    return len(items)
+
+
 def _data(func: str, args: list, job_id: str, retry: Retry | None):
     return Queue.prepare_data(func, args, job_id=job_id, retry=retry, result_ttl=300, failure_ttl=86400)
 
 
 def install_relay(factory, queue_getter) -> None:
-    """After each commit of a session from `factory`, hand the rows it deferred to RQ (none after a rollback)."""
+    """After each commit of a session from `factory`, hand the rows it deferred to the workers' relay (`handoff`;
+    none after a rollback)."""
     from sqlalchemy import event, inspect
 
     @event.listens_for(factory, "after_commit")
@@ -128,7 +166,7 @@ def install_relay(factory, queue_getter) -> None:
             return
         items = [(kind, identity[0]) for kind, obj in deferred if (identity := inspect(obj).identity)]
         if items:
-            relay(queue, items)
+            handoff(queue.connection, items)
 
     @event.listens_for(factory, "after_rollback")
     def _drop(session) -> None:

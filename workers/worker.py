@@ -25,31 +25,38 @@ from models.settings import Settings
 
 from . import jobs, periodic
 from .digest import due_today
-from .queues import QUEUE, enqueue, redis_connection
+from .queues import QUEUE, drain, enqueue, redis_connection
 from .runtime import install
 
 log = logging.getLogger(__name__)
 
 
 def sweep_forever(settings: Settings, parent: int) -> None:
-    """Every `sweep_interval` seconds until the worker that started this process is gone: sweep the outbox, fold
-    the statistics deltas into the sums, announce what came due (overdue, meeting reminders), and enqueue the
-    daily staff digest once it is time."""
+    """Until the worker that started this process is gone: relay the rows requests hand over (`drain`), and every
+    `sweep_interval` seconds sweep the outbox, fold the statistics deltas into the sums, announce what came due
+    (overdue, meeting reminders), and enqueue the daily staff digest once it is time."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     rt = install(settings)
+    next_sweep = 0.0
     while os.getppid() == parent:
-        try:
-            counts = jobs.sweep()
-            counts["statistics_folded"] = jobs.fold_statistics()
-            if any(counts.values()):
-                log.info("sweep: %s", counts)
-            due = periodic.check_due()  # before the digest, so what came due now is in today's
-            if any(due.values()):
-                log.info("came due: %s", due)
-            schedule_digest(rt)
-        except Exception:  # a DB or Redis outage must not end the sweeper; it tries again next round
-            log.exception("sweep failed")
-        time.sleep(settings.sweep_interval)
+        if time.monotonic() >= next_sweep:
+            try:
+                counts = jobs.sweep()
+                counts["statistics_folded"] = jobs.fold_statistics()
+                if any(counts.values()):
+                    log.info("sweep: %s", counts)
+                due = periodic.check_due()  # before the digest, so what came due now is in today's
+                if any(due.values()):
+                    log.info("came due: %s", due)
+                schedule_digest(rt)
+            except Exception:  # a DB or Redis outage must not end the sweeper; it tries again next round
+                log.exception("sweep failed")
+            next_sweep = time.monotonic() + settings.sweep_interval
+        try:  # between sweeps: relay the rows requests hand over, as they come
+            drain(rt.queue, timeout=max(0.1, min(1.0, next_sweep - time.monotonic())))
+        except Exception as exc:  # Redis down: the sweep hands the rows over from the database
+            log.warning("relay failed: %s", exc.__class__.__name__)
+            time.sleep(1)
 
 
 def schedule_digest(rt) -> bool:

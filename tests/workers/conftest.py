@@ -92,7 +92,7 @@ def fast_workers(fast_env, tmp_path, request):
 
 def outbox(app, sandbox, n: int, *, openid: str = "o-resident-fault", event: str = "complaint_received",
            subscribe: bool = True) -> list[int]:
-    """Write `n` outbox rows for one resident in one commit (the relay hands them to RQ after it)."""
+    """Write `n` outbox rows for one resident in one commit (handed over to the workers after it)."""
     from workers.templates import template_id
 
     if subscribe:

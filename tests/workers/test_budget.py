@@ -69,7 +69,7 @@ def test_one_accept_is_one_message_then_the_app_asks_again(budget_app, phone, we
 
 def test_held_messages_go_out_when_the_resident_subscribes_again(budget_app, phone, wechat_sandbox, redis, db):
     from workers.periodic import check_due
-    from workers.queues import make_queue
+    from workers.queues import drain, make_queue
 
     phone.post("/api/v1/subscriptions", json={"results": {RECEIVED: "accept"}})
     wechat_sandbox.subscribe("o-resident-budget", RECEIVED)
@@ -77,13 +77,18 @@ def test_held_messages_go_out_when_the_resident_subscribes_again(budget_app, pho
     assert deliver(ids) == ["sent", "undeliverable", "undeliverable"]  # two wait on the timeline
     assert check_due()["released"] == 0  # nothing to send them with yet
 
+    queue = make_queue(redis)
+    assert drain(queue, timeout=1) == 3  # the rows written above, relayed as a worker's sweep would
+    queue.empty()
+
     # The resident opens the mini-program, is asked again and taps 允许 once: one more message may go.
     wechat_sandbox.subscribe("o-resident-budget", RECEIVED)
     phone.post("/api/v1/subscriptions", json={"results": {RECEIVED: "accept"}})
     assert check_due()["released"] == 1
     db.expire_all()
     assert [db.get(Notification, i).state for i in ids[1:]] == [S.pending, S.undeliverable]  # the oldest first
-    assert f"notification-{ids[1]}" in make_queue(redis).job_ids  # handed to RQ after the commit
+    assert drain(queue, timeout=1) == 1  # handed over after the commit, relayed into RQ by a worker's sweep
+    assert f"notification-{ids[1]}" in queue.job_ids
     assert check_due()["released"] == 0  # released once
     assert deliver(ids[1:]) == ["sent", "not pending"]
 

@@ -57,7 +57,7 @@ def test_redis_stopped_while_residents_report(own_redis, settings_env, wechat_sa
 
 def test_redis_flushed_with_jobs_queued(fast_app, fast_workers, wechat_sandbox, redis, db):
     ids = outbox(fast_app, wechat_sandbox, 8)
-    assert redis.dbsize() > 0  # the relay queued them
+    assert redis.dbsize() > 0  # the rows were handed over
     redis.flushdb()  # Redis lost everything before any worker ran
     fast_workers.start()
     rows = settle(db, ids)
