@@ -10,7 +10,9 @@ per client address per hour) and a unique Idempotency-Key on every request. The 
 load the way production traffic does: many residents (3,000 signed in), each on their own client address, given
 by the one trusted proxy hop (X-Forwarded-For, XINMA_TRUSTED_PROXY_HOPS=1) as nginx would in front of gunicorn.
 Every request still pays for the limiter (one Redis round trip counting both limits). The ceiling receives the
-same requests. The database named by --database-url is emptied and rebuilt (its `public` schema is dropped).
+same requests. Each round also reads from /proc the CPU time the web server, PostgreSQL and Redis spent, per
+request: the run is CPU-bound, so that is where the ratio comes from. The database named by --database-url is
+emptied and rebuilt (its `public` schema is dropped).
 """
 
 from __future__ import annotations
@@ -163,15 +165,43 @@ def _ms(value: str) -> float:
     return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-def run_wrk(port: int, script: Path, seconds: int, connections: int) -> dict:
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(server_group: int) -> dict[str, float]:
+    """CPU time used so far (user + system, from /proc) by the web server's processes, PostgreSQL and Redis."""
+    used = {"web server": 0.0, "PostgreSQL": 0.0, "Redis": 0.0}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        name = stat[stat.index("(") + 1:stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2:].split()
+        group, seconds = int(fields[2]), (int(fields[11]) + int(fields[12])) / TICK
+        kind = ("web server" if group == server_group else "PostgreSQL" if name == "postgres"
+                else "Redis" if name.startswith("redis-server") else None)
+        if kind:
+            used[kind] += seconds
+    return used
+
+
+def run_wrk(port: int, script: Path, seconds: int, connections: int, server_group: int) -> dict:
+    before = cpu_seconds(server_group)
     out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script),
                           f"http://127.0.0.1:{port}/api/v1/complaints"], capture_output=True, text=True, check=True)
+    after = cpu_seconds(server_group)
     text = out.stdout
+    done = int(re.search(r"(\d+) requests in", text).group(1))
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
     p50 = _ms(re.search(r"\s50%\s+(\S+)", text).group(1))
     p99 = _ms(re.search(r"\s99%\s+(\S+)", text).group(1))
     bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
-    return {"rps": rps, "p50": p50, "p99": p99, "non_2xx": int(bad.group(1)) if bad else 0}
+    return {"rps": rps, "p50": p50, "p99": p99, "non_2xx": int(bad.group(1)) if bad else 0,
+            **{f"cpu {kind}": (after[kind] - before[kind]) / done * 1000 for kind in after}}
 
 
 def paced(port: int, tokens: list[str], body: dict, rate: float, seconds: float, threads: int = 16,
@@ -276,14 +306,14 @@ def main() -> None:
             warm_up(port, tokens, body)
             script = instance / f"{name}-warm.lua"
             lua_script(script, tokens, body, f"{name}-warm")
-            run_wrk(port, script, 2, args.connections)
+            run_wrk(port, script, 2, args.connections, servers[name][1].pid)
         for r in range(rounds):
-            for name, (port, _) in servers.items():
+            for name, (port, proc) in servers.items():
                 script = instance / f"{name}-{r}.lua"
                 lua_script(script, tokens, body, f"{name}-{r}")
-                runs[name].append(run_wrk(port, script, seconds, args.connections))
-        c = {k: statistics.median(x[k] for x in runs["ceiling"]) for k in ("rps", "p50", "p99", "non_2xx")}
-        s = {k: statistics.median(x[k] for x in runs["submit"]) for k in ("rps", "p50", "p99", "non_2xx")}
+                runs[name].append(run_wrk(port, script, seconds, args.connections, proc.pid))
+        c = {k: statistics.median(x[k] for x in runs["ceiling"]) for k in runs["ceiling"][0]}
+        s = {k: statistics.median(x[k] for x in runs["submit"]) for k in runs["submit"][0]}
         rate = max(1.0, s["rps"] / 2)
         p = paced(servers["submit"][0], tokens, body, rate, 2 * seconds, offset=len(tokens) // 2)
         relayed = relay_rate(args.redis_url)
@@ -301,6 +331,9 @@ def main() -> None:
     print(f"{'endpoint':<34}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'non-2xx':>10}")
     for label, row in (("ceiling (minimal Flask POST)", c), ("POST /api/v1/complaints", s)):
         print(f"{label:<34}{row['rps']:>10.0f}{row['p50']:>10.1f}{row['p99']:>10.1f}{row['non_2xx']:>10.0f}")
+    print("CPU per request (ms, medians of the rounds, from /proc): " + "; ".join(
+        f"{label} web server {row['cpu web server']:.2f}, PostgreSQL {row['cpu PostgreSQL']:.2f}, "
+        f"Redis {row['cpu Redis']:.2f}" for label, row in (("ceiling", c), ("submission", s))))
     print(f"throughput ratio submit/ceiling: {s['rps'] / c['rps']:.2f} (per round: "
           f"{', '.join(f'{x:.2f}' for x in ratios)})  (target >= 0.30)")
     print(f"paced at {p['rate']:.0f} req/s (half the submission throughput) for {2 * seconds}s: "
