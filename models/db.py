@@ -25,8 +25,8 @@ def make_engine(url: str, **kw) -> Engine:
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
 
-        return engine
-    engine = create_engine(url, **kw)
+    else:
+        engine = create_engine(url, **kw)
     _ping_when_idle(engine)
     return engine
 
