@@ -160,8 +160,7 @@ def _changed(obj, names: tuple[str, ...]) -> bool:
 class _Deltas:
     """The changes one flush makes, per (own unit, day, key)."""
 
-    def __init__(self, session: Session) -> None:
-        self.session = session
+    def __init__(self) -> None:
         self.cells: Counter = Counter()
 
     def add(self, unit_id: int, day: dt.date, keys: list[str], sign: int) -> None:
@@ -265,7 +264,7 @@ def _collect(session: Session, _flush_context, _instances) -> None:
     watched = (Complaint, Topic, Assignment, MeetingOutcome, MeetingDetail, Rating, AuditEvent)
     if not any(isinstance(o, watched) for o in (*session.new, *session.dirty)):
         return
-    d = _Deltas(session)
+    d = _Deltas()
     _complaints(d, session)
     _topics(d, session)
     _ratings_and_meetings(d, session)
@@ -275,7 +274,7 @@ def _collect(session: Session, _flush_context, _instances) -> None:
 
 def count_new_complaint(session: Session, row: dict) -> None:
     """Count a complaint written with Core (no ORM object for the hook to see): `row` holds COMPLAINT_FIELDS."""
-    d = _Deltas(session)
+    d = _Deltas()
     d.add(row["unit_id"], *complaint_keys(row, None), +1)
     session.info.setdefault("stat_deltas", Counter()).update(d.cells)
 

@@ -76,15 +76,30 @@ def _enqueue(queue: Queue, func: str, args: list, job_id: str, retry: Retry | No
         return False
 
 
-def relay(queue: Queue, items: list[tuple[str, int]]) -> bool:
-    """Hand freshly committed rows to RQ in one Redis round trip; False if Redis could not be reached.
+def relay(queue: Queue, items: list[tuple[str, int]], *more: list[tuple[str, int]]) -> bool:
+    """Hand committed rows to RQ in one Redis round trip; False if Redis could not be reached.
 
-    `items` are (kind, row id) pairs. Notification rows go as one job for a single row or batch jobs of
-    BATCH_SIZE; every other kind as one job per row. All jobs are written and queued in one pipeline: this
-    runs after the commit of every resident submission, so it costs one round trip, not several per job. No
-    existence check is needed: the rows were created by the transaction that just committed, so no job for
-    them can exist yet, and should one exist the delivery's compare-and-set claim still sends each row once.
+    `items` are the (kind, row id) pairs one transaction committed (`more`: those of further transactions, each
+    grouped on its own). A transaction's notification rows go as one job for a single row or batch jobs of
+    BATCH_SIZE; every other kind as one job per row. All jobs are written and queued in one pipeline. No
+    existence check is needed: the rows were just committed, so no job for them can exist yet, and should one
+    exist the delivery's compare-and-set claim still sends each row once.
     """
+    datas = [data for group in (items, *more) for data in _jobs(group)]
+    if not datas:
+        return True
+    try:
+        pipe = queue.connection.pipeline()
+        queue.enqueue_many(datas, pipeline=pipe)
+        pipe.execute()
+        return True
+    except Exception as exc:  # Redis down: the sweep hands the rows over later
+        log.warning("could not hand %d jobs to RQ: %s", len(datas), exc.__class__.__name__)
+        return False
+
+
+def _jobs(items: list[tuple[str, int]]) -> list:
+    """The RQ jobs for one transaction's rows (see `relay`)."""
     notifications = sorted({row_id for kind, row_id in items if kind == "notification"})
     datas = []
     if len(notifications) == 1:
@@ -98,53 +113,50 @@ def relay(queue: Queue, items: list[tuple[str, int]]) -> bool:
         if kind != "notification":
             func, id_format = JOBS[kind]
             datas.append(_data(func, [row_id], id_format.format(row_id), RETRY))
-    if not datas:
-        return True
-    try:
-        pipe = queue.connection.pipeline()
-        queue.enqueue_many(datas, pipeline=pipe)
-        pipe.execute()
-        return True
-    except Exception as exc:  # Redis down: the sweep hands the rows over later
-        log.warning("could not hand %d rows to RQ: %s", len(items), exc.__class__.__name__)
-        return False
+    return datas
 
 
 HANDOFF = "xinma:handoff"
 
 
 def handoff(connection: Redis, items: list[tuple[str, int]]) -> bool:
-    """Name freshly committed rows to the workers' relay in one RPUSH; False if Redis could not be reached.
+    """Name the rows one transaction just committed to the workers' relay, in one RPUSH of one list element; False
+    if Redis could not be reached.
 
     This follows the commit of every request that writes outbox rows (every resident submission), so it is one
-    cheap command: `drain()`, in each worker's sweep process, turns the rows into RQ jobs, many at a time. Should
-    the names be lost (Redis down or flushed, a relay killed mid-batch), the sweep hands the rows over from the
-    database after its grace period: the outbox row is the record, this list only saves the wait.
+    cheap command: `drain()`, in each worker's sweep process, turns the rows into RQ jobs, many transactions at a
+    time, each as `relay` would have (a single receipt stays a job of its own). Should the names be lost (Redis
+    down or flushed, a relay killed mid-batch), the sweep hands the rows over from the database after its grace
+    period: the outbox row is the record, this list only saves the wait.
     """
     try:
-        connection.rpush(HANDOFF, *(f"{kind}:{row_id}" for kind, row_id in items))
+        connection.rpush(HANDOFF, " ".join(f"{kind}:{row_id}" for kind, row_id in items))
         return True
     except Exception as exc:  # Redis down: the sweep hands the rows over later
         log.warning("could not hand %d rows over: %s", len(items), exc.__class__.__name__)
         return False
 
 
-def drain(queue: Queue, timeout: float, batch: int = 2000) -> int:
-    """Wait up to `timeout` seconds for rows handed over, then relay every one waiting to RQ (`relay`, in batches
-    of up to `batch`); returns how many were relayed. Redis errors propagate (the caller waits and tries again)."""
+def drain(queue: Queue, timeout: float, batch: int = 500) -> int:
+    """Wait up to `timeout` seconds for transactions' rows handed over, then relay up to `batch` transactions to RQ
+    in one pipeline; returns how many rows were relayed. Redis errors propagate (the caller waits, tries again)."""
     first = queue.connection.blpop([HANDOFF], timeout=timeout)
     if first is None:
         return 0
-    names = [first[1], *(queue.connection.lpop(HANDOFF, batch - 1) or [])]
-    items = []
-    for name in names:
-        kind, _, row_id = name.decode().partition(":")
-        if kind in JOBS and row_id.isdigit():
-            items.append((kind, int(row_id)))
-    if items and not relay(queue, items):
-        handoff(queue.connection, items)  # Redis failed mid-way: put them back for the next round
+    groups = []
+    for element in [first[1], *(queue.connection.lpop(HANDOFF, batch - 1) or [])]:
+        group = []
+        for name in element.decode().split():
+            kind, _, row_id = name.partition(":")
+            if kind in JOBS and row_id.isdigit():
+                group.append((kind, int(row_id)))
+        if group:
+            groups.append(group)
+    if groups and not relay(queue, *groups):
+        for group in groups:  # Redis failed mid-way: put them back for the next round
+            handoff(queue.connection, group)
         return 0
-    return len(items)
+    return sum(len(group) for group in groups)
 
 
 def _data(func: str, args: list, job_id: str, retry: Retry | None):

@@ -37,26 +37,27 @@ def sweep_forever(settings: Settings, parent: int) -> None:
     (overdue, meeting reminders), and enqueue the daily staff digest once it is time."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     rt = install(settings)
-    next_sweep = 0.0
+    next_sweep = time.monotonic()
     while os.getppid() == parent:
-        if time.monotonic() >= next_sweep:
-            try:
-                counts = jobs.sweep()
-                counts["statistics_folded"] = jobs.fold_statistics()
-                if any(counts.values()):
-                    log.info("sweep: %s", counts)
-                due = periodic.check_due()  # before the digest, so what came due now is in today's
-                if any(due.values()):
-                    log.info("came due: %s", due)
-                schedule_digest(rt)
-            except Exception:  # a DB or Redis outage must not end the sweeper; it tries again next round
-                log.exception("sweep failed")
-            next_sweep = time.monotonic() + settings.sweep_interval
-        try:  # between sweeps: relay the rows requests hand over, as they come
-            drain(rt.queue, timeout=max(0.1, min(1.0, next_sweep - time.monotonic())))
+        try:  # relay the rows requests hand over, as they come (first: what waited while no worker ran)
+            drain(rt.queue, timeout=max(0.05, min(1.0, next_sweep - time.monotonic())))
         except Exception as exc:  # Redis down: the sweep hands the rows over from the database
             log.warning("relay failed: %s", exc.__class__.__name__)
             time.sleep(1)
+        if time.monotonic() < next_sweep:
+            continue
+        try:
+            counts = jobs.sweep()
+            counts["statistics_folded"] = jobs.fold_statistics()
+            if any(counts.values()):
+                log.info("sweep: %s", counts)
+            due = periodic.check_due()  # before the digest, so what came due now is in today's
+            if any(due.values()):
+                log.info("came due: %s", due)
+            schedule_digest(rt)
+        except Exception:  # a DB or Redis outage must not end the sweeper; it tries again next round
+            log.exception("sweep failed")
+        next_sweep = time.monotonic() + settings.sweep_interval
 
 
 def schedule_digest(rt) -> bool:

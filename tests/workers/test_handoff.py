@@ -13,13 +13,15 @@ def test_the_relay_turns_handed_over_rows_into_jobs_once_each(redis):
     queue = make_queue(redis)
     assert handoff(redis, [("notification", 7), ("content_check", 3)])
     assert handoff(redis, [("notification", 8), ("content_check", 4), ("photo", 5)])
+    assert handoff(redis, [("notification", 9), ("notification", 10), ("notification", 11)])  # a fan-out
     redis.rpush(HANDOFF, b"bogus:1", b"notification:x")  # not ours: ignored, not queued
-    assert drain(queue, timeout=1) == 5
+    assert drain(queue, timeout=1) == 8
     assert redis.llen(HANDOFF) == 0
     jobs = {job_id: Job.fetch(job_id, connection=redis, serializer=JSONSerializer) for job_id in queue.job_ids}
-    # the two notifications in one batch job; every other row a job of its own, named by its row
-    assert sorted(jobs) == ["content-check-3", "content-check-4", "notifications-7-8-2", "photo-5"]
-    assert jobs["notifications-7-8-2"].args == [[7, 8]]
+    # as each transaction would have been relayed on its own: one job per submission's row, a batch for a fan-out
+    assert sorted(jobs) == ["content-check-3", "content-check-4", "notification-7", "notification-8",
+                            "notifications-9-11-3", "photo-5"]
+    assert jobs["notifications-9-11-3"].args == [[9, 10, 11]]
     assert jobs["content-check-4"].func_name == "workers.jobs.check_complaint_content"
     assert drain(queue, timeout=0.1) == 0  # nothing waiting: returns after the timeout
 
