@@ -188,9 +188,11 @@ def test_the_complaint_page_on_a_phone_shows_photos_and_reveals_the_phone(app, r
         page.goto(f"{server.url}/triage/complaints/{reported['id']}")
         images = page.locator("#photos img")
         assert images.count() == 2
-        page.wait_for_load_state("load")
-        # each thumbnail really loaded as a picture (the 40×20 test JPEGs, or their thumbnails)
-        assert images.evaluate_all("els => els.map(e => e.complete && e.naturalWidth > 0)") == [True, True]
+        # The thumbnails load lazily (after the page's load event): bring them into view, wait until both are
+        # done, loaded or failed, then check each really is a picture (the 40×20 test JPEGs, or their thumbnails).
+        images.last.scroll_into_view_if_needed()
+        page.wait_for_function("() => [...document.querySelectorAll('#photos img')].every(e => e.complete)")
+        assert images.evaluate_all("els => els.map(e => e.naturalWidth > 0)") == [True, True]
         assert page.locator("#complaint-phone").inner_text() == "138****5678"
         assert_fits_phone(page)
         screenshot(page, "triage-complaint-photos.png")
