@@ -113,17 +113,18 @@ def meeting_reminders(session: Session, now: dt.datetime, ahead: dt.timedelta) -
         .order_by(Meeting.starts_at)).all()
     sent = 0
     for meeting_id in due:
-        stamped = session.execute(update(MeetingDetail).where(MeetingDetail.meeting_id == meeting_id)
-                                  .values(reminded_at=func.coalesce(MeetingDetail.reminded_at, now))
-                                  .returning(MeetingDetail.reminded_at)
-                                  .execution_options(synchronize_session=False)).scalar_one()
-        stamped = stamped if stamped.tzinfo else stamped.replace(tzinfo=dt.UTC)
+        # Whoever stamps the meeting first reminds everyone registered by then; this decides it on the row itself
+        # (a second stamper waits for the first and then finds the stamp), whatever the two clocks said.
+        first = session.execute(update(MeetingDetail).where(MeetingDetail.meeting_id == meeting_id,
+                                                            MeetingDetail.reminded_at.is_(None))
+                                .values(reminded_at=now).execution_options(synchronize_session=False)).rowcount == 1
         detail = session.get(MeetingDetail, meeting_id)
         session.refresh(detail)
+        stamped = detail.reminded_at if detail.reminded_at.tzinfo else detail.reminded_at.replace(tzinfo=dt.UTC)
         for registration in registrations(session, detail):
             created = registration.created_at
             created = created if created.tzinfo else created.replace(tzinfo=dt.UTC)
-            if stamped < now and created <= stamped:
+            if not first and created <= stamped:
                 continue  # reminded by the round (or the council job) that stamped the meeting
             if not claim_notice(session, REMINDER, registration.id):
                 continue
