@@ -16,10 +16,8 @@ read of the key.
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from models import Conflict, DomainError, NotFound, utcnow
@@ -32,7 +30,7 @@ from qr.services import SCENE_ALPHABET
 from . import idempotency
 from .services import TEXT_LIMIT, _location, _phone
 
-_SUBMIT = text("""
+_SUBMIT = """
 WITH q AS (
     SELECT qr.id AS code_id, qr.revoked_at, u0.id AS unit_id, u0.retired_at,
            u0.name AS n0, u1.name AS n1, u2.name AS n2, u3.name AS n3, u4.name AS n4
@@ -42,47 +40,52 @@ WITH q AS (
     LEFT JOIN units u2 ON u2.id = u1.parent_id
     LEFT JOIN units u3 ON u3.id = u2.parent_id
     LEFT JOIN units u4 ON u4.id = u3.parent_id
-    WHERE qr.token = :scene
+    WHERE qr.token = %(scene)s
 ), ok AS (
     SELECT * FROM q WHERE q.revoked_at IS NULL AND q.retired_at IS NULL
 ), ids AS (
     SELECT nextval(pg_get_serial_sequence('complaints', 'id')) AS id FROM ok
 ), resp AS (
-    SELECT ids.id, jsonb_build_object('ok', true, 'data', CAST(:data AS jsonb) || jsonb_build_object(
+    SELECT ids.id, jsonb_build_object('ok', true, 'data', CAST(%(data)s AS jsonb) || jsonb_build_object(
                'id', ids.id,
                'unit', jsonb_build_object('name', ok.n0, 'full_name', concat_ws('·', ok.n4, ok.n3, ok.n2, ok.n1, ok.n0))
            )) AS body
     FROM ids, ok
 ), k AS (
     INSERT INTO idempotency_keys (resident_id, key, request_hash, created_at, expires_at, status_code, response)
-    SELECT :resident_id, CAST(:key AS varchar), :request_hash, :created_at, :expires_at, 201, resp.body::text
-    FROM resp WHERE CAST(:key AS varchar) IS NOT NULL
+    SELECT %(resident_id)s, CAST(%(key)s AS varchar), %(request_hash)s, %(created_at)s, %(expires_at)s, 201,
+           resp.body::text
+    FROM resp WHERE CAST(%(key)s AS varchar) IS NOT NULL
     ON CONFLICT (resident_id, key) DO NOTHING
     RETURNING id
 ), go AS (
-    SELECT ids.id FROM ids WHERE CAST(:key AS varchar) IS NULL OR EXISTS (SELECT 1 FROM k)
+    SELECT ids.id FROM ids WHERE CAST(%(key)s AS varchar) IS NULL OR EXISTS (SELECT 1 FROM k)
 ), c AS (
     INSERT INTO complaints (id, unit_id, resident_id, qr_code_id, category, text, state, created_at, state_changed_at)
-    SELECT go.id, ok.unit_id, :resident_id, ok.code_id, :category, :text, :state, :created_at, :created_at
+    SELECT go.id, ok.unit_id, %(resident_id)s, ok.code_id, %(category)s, %(text)s, %(state)s, %(created_at)s,
+           %(created_at)s
     FROM go, ok
     RETURNING id
 ), a AS (
     INSERT INTO audit_events (subject_kind, subject_id, action, from_state, to_state, actor_kind, actor_id, reason,
                               data, created_at)
-    SELECT 'complaint', c.id, 'submit', NULL, :state, 'resident', :resident_id, NULL, '{}'::json, :created_at FROM c
+    SELECT 'complaint', c.id, 'submit', NULL, %(state)s, 'resident', %(resident_id)s, NULL, '{}'::json, %(created_at)s
+    FROM c
 ), n AS (
     INSERT INTO notifications (event, recipient_kind, recipient_id, openid, params, state, attempts, created_at)
-    SELECT :event, 'resident', :resident_id, CAST(:openid AS varchar),
-           (jsonb_build_object('complaint_id', c.id, 'unit_name', ok.n0) || CAST(:params AS jsonb))::json,
-           'pending', 0, :created_at
+    SELECT %(event)s, 'resident', %(resident_id)s, CAST(%(openid)s AS varchar),
+           (jsonb_build_object('complaint_id', c.id, 'unit_name', ok.n0) || CAST(%(params)s AS jsonb))::json,
+           'pending', 0, %(created_at)s
     FROM c, ok
     RETURNING id
 ), ct AS (
     INSERT INTO complaint_contacts (complaint_id, phone, latitude, longitude, address)
-    SELECT c.id, CAST(:phone AS varchar), CAST(:latitude AS double precision),
-           CAST(:longitude AS double precision), CAST(:address AS varchar) FROM c WHERE CAST(:contact AS boolean)
+    SELECT c.id, CAST(%(phone)s AS varchar), CAST(%(latitude)s AS double precision),
+           CAST(%(longitude)s AS double precision), CAST(%(address)s AS varchar)
+    FROM c WHERE CAST(%(contact)s AS boolean)
 ), s AS (
-    INSERT INTO stat_deltas (unit_id, day, key, n) SELECT ok.unit_id, CAST(:stat_day AS date), :stat_key, 1 FROM c, ok
+    INSERT INTO stat_deltas (unit_id, day, key, n)
+    SELECT ok.unit_id, CAST(%(stat_day)s AS date), %(stat_key)s, 1 FROM c, ok
 )
 SELECT q.code_id, q.revoked_at, q.retired_at, c.id, n.id, resp.body::text
 FROM (SELECT 1) AS one
@@ -90,10 +93,7 @@ LEFT JOIN q ON true
 LEFT JOIN c ON true
 LEFT JOIN n ON true
 LEFT JOIN resp ON resp.id = c.id
-""")
-
-
-_SUBMIT_DRIVER = re.sub(r"(?<![:\w]):(\w+)", r"%(\1)s", _SUBMIT.text)
+"""
 
 
 def usable(conn: Connection, body: dict[str, Any]) -> bool:
@@ -141,7 +141,7 @@ def submit(conn: Connection, resident, body: dict[str, Any], key: str | None) ->
     for _ in range(3):
         with conn.connection.driver_connection.cursor() as cur:  # the driver itself: this runs for every submission
             code_id, revoked_at, retired_at, complaint_id, notification_id, answer = cur.execute(
-                _SUBMIT_DRIVER, values).fetchone()
+                _SUBMIT, values).fetchone()
         if complaint_id is not None:
             return 201, answer, [("notification", notification_id), ("content_check", complaint_id)]
         scene_ok = code_id is not None and revoked_at is None and retired_at is None
