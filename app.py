@@ -144,6 +144,17 @@ def _error_response(code: str, status: int, params: dict):
 
 
 def _wire_errors(app: Flask) -> None:
+    @app.before_request
+    def _no_nul_characters():
+        """A NUL character cannot be stored by PostgreSQL: refuse it in the path, the query or a form before any
+        view reads them (JSON bodies: models.web.json_body). Forms past the size limit are the view's to refuse."""
+        fields = list(request.args.items(multi=True))
+        if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data") and (
+                request.content_length or 0) <= app.config["MAX_CONTENT_LENGTH"]:
+            fields += request.form.items(multi=True)
+        if "\x00" in request.path or any("\x00" in k or "\x00" in v for k, v in fields):
+            raise DomainError("nul_character")
+
     @app.errorhandler(DomainError)
     def _domain(exc: DomainError):
         return _error_response(exc.code, exc.status, exc.params)

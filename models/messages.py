@@ -6,6 +6,7 @@ ERRORS = {
     "bad_request": "请求格式不正确。",
     "json_required": "请以 JSON 格式提交。",
     "unknown_field": "包含不允许的字段：{field}。",
+    "nul_character": "内容里有无法保存的空字符（\\0），请删除后再提交。",
     "field_required": "缺少必填项：{field}。",
     "field_invalid": "字段格式不正确：{field}。",
     "login_code_missing": "缺少微信登录凭证，请重新进入小程序。",

@@ -43,14 +43,28 @@ def ok(data: Any, status: int = 200):
 
 
 def json_body(allowed: set[str]) -> dict[str, Any]:
-    """The request's JSON object, refusing anything that is not one or that has fields outside `allowed`."""
+    """The request's JSON object, refusing anything that is not one, that has fields outside `allowed` or that
+    holds a NUL character anywhere (PostgreSQL cannot store one)."""
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise DomainError("json_required")
     for key in body:
         if key not in allowed:
             raise DomainError("unknown_field", field=str(key)[:40])
+    if has_nul(body):
+        raise DomainError("nul_character")
     return body
+
+
+def has_nul(value: Any) -> bool:
+    """Whether a NUL character is in this string, or in any key or string inside this JSON value."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any("\x00" in key or has_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(has_nul(item) for item in value)
+    return False
 
 
 # --- staff sign-in -------------------------------------------------------------------------------------------

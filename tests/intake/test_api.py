@@ -198,3 +198,26 @@ def test_another_residents_complaint_is_not_found(client, wechat_sandbox, scene)
 def test_unknown_api_route_answers_in_the_envelope(client):
     refused(client.get("/api/v1/nothing-here"), 404, "not_found")
     refused(client.delete("/api/v1/sessions"), 405, "method_not_allowed")
+
+
+@pytest.mark.parametrize("change", [
+    {"text": "小区门口\x00乱停车"},
+    {"location": {"latitude": 34.2, "longitude": 117.1, "address": "3号楼\x00门口"}},
+])
+def test_a_nul_character_is_refused_not_a_server_error(client, wechat_sandbox, app, scene, change):
+    """PostgreSQL cannot store a NUL character: anywhere it arrives (JSON, path, query, form) it is a 400."""
+    import re
+
+    token = sign_in(client, wechat_sandbox)
+    before = counts(app)
+    body = {"scene": scene, "category": "停车", "text": "小区门口乱停车", **change}
+    refused(client.post("/api/v1/complaints", json=body, headers={"Authorization": f"Bearer {token}"}),
+            400, "nul_character")
+    refused(client.get(f"/api/v1/scenes/{scene[:4]}%00{scene[4:]}"), 400, "nul_character")
+    refused(client.get("/api/v1/complaints?page=%00", headers={"Authorization": f"Bearer {token}"}),
+            400, "nul_character")
+    page = client.get(f"/h5/{scene}").get_data(as_text=True)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    sent = client.post(f"/h5/{scene}", data={"csrf_token": csrf, "category": "停车", "text": "门口\x00乱停车"})
+    assert sent.status_code == 400 and "空字符" in sent.get_data(as_text=True)
+    assert counts(app) == before
