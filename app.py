@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 import click
 from flask import Flask, g, jsonify, render_template, request
+from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -53,6 +54,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         JSON_AS_ASCII=False,
     )
     app.json.ensure_ascii = False
+    app.session_interface = _CookieSessions()
 
     engine = make_engine(settings.database_url)
     factory = make_sessionmaker(engine)
@@ -105,6 +107,16 @@ def create_app(settings: Settings | None = None) -> Flask:
         return {"ok": True}
 
     return app
+
+
+class _CookieSessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions (staff sign-in), without building the signer for the many requests that carry
+    no session cookie: every mini-program request."""
+
+    def open_session(self, app: Flask, request):
+        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+            return self.session_class()
+        return super().open_session(app, request)
 
 
 def _wire_transactions(app: Flask) -> None:
