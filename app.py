@@ -26,13 +26,14 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.serving import make_server
 
 import models
+from intake.committer import Committer
 from models.db import make_engine, make_sessionmaker, upgrade
 from models.errors import DomainError
 from models.messages import error_text
 from models.settings import Settings, SettingsError, load_settings
 from models.web import RowIdConverter, csrf_token, current_staff
 from wechat import WeChatGateway
-from workers.queues import handoff, install_relay, make_queue, redis_connection
+from workers.queues import install_relay, make_queue, redis_connection
 
 log = logging.getLogger("xinma")
 CHINA = ZoneInfo("Asia/Shanghai")
@@ -67,11 +68,12 @@ def create_app(settings: Settings | None = None) -> Flask:
         "xinma.autocommit": engine.execution_options(isolation_level="AUTOCOMMIT"),
         "xinma.sessionmaker": factory,
         "xinma.queue": queue,
-        "xinma.handoff": (lambda rows: handoff(redis, rows)) if redis is not None else (lambda rows: False),
         "xinma.wechat": WeChatGateway(settings.wechat_appid, settings.wechat_secret,
                                       base_url=settings.wechat_api_base, redis=redis,
                                       timeout=settings.wechat_timeout),
     })
+    # On PostgreSQL, complaint submissions arriving together are written together (intake/committer.py).
+    app.extensions["xinma.committer"] = Committer(app) if engine.dialect.name == "postgresql" else None
 
     app.url_map.converters["int"] = RowIdConverter  # before any route: ids beyond the column's range are 404
     from council.views import bp as council_bp

@@ -9,9 +9,10 @@ Honest load: real PostgreSQL, real Redis, the real rate limits (the defaults: 20
 per client address per hour) and a unique Idempotency-Key on every request. The limiter is kept from refusing the
 load the way production traffic does: many residents (3,000 signed in), each on their own client address, given
 by the one trusted proxy hop (X-Forwarded-For, XINMA_TRUSTED_PROXY_HOPS=1) as nginx would in front of gunicorn.
-Every request still pays for the limiter (one Redis round trip counting both limits). The ceiling receives the
-same requests. Each round also reads from /proc the CPU time the web server, PostgreSQL and Redis spent, per
-request: the run is CPU-bound, so that is where the ratio comes from. The database named by --database-url is
+Every request is still counted against both limits (in Redis, one round trip for each batch of submissions a
+web process writes together). The ceiling receives the same requests. Each round also reads from /proc the CPU
+time the web server, PostgreSQL and Redis spent, per request: the run is CPU-bound, so that is where the ratio
+comes from. The database named by --database-url is
 emptied and rebuilt (its `public` schema is dropped).
 """
 

@@ -13,6 +13,7 @@ from models.residents import (
     authenticate_resident_ref,
     revoke_resident_session,
     sign_in_resident,
+    token_hash,
 )
 from models.web import db, json_body, ok, private_image, wechat_login
 from qr.services import resolve_scene
@@ -67,26 +68,43 @@ def scene(token: str):
                "categories": services.categories()})
 
 
-@bp.post("/complaints")
-def create_complaint():
-    """The hot path. Sign-in check and both rate limits first (one query, one Redis round trip); then, on
-    PostgreSQL, a complaint without photos is one statement on an autocommit connection (intake/fastpath.py);
-    anything else is written with Core statements in the request's transaction."""
-    with current_app.extensions["xinma.autocommit"].connect() as conn:
-        resident = authenticate_resident_ref(conn, request.headers.get("Authorization"))
-        ratelimit.hit_many(("submit_address", ratelimit.client_address()), ("submit_resident", resident.id))
+def _valid_body() -> tuple[dict | None, str | None]:
+    """The submission's body and Idempotency-Key when both are well formed, else (None, None): the general path
+    then answers, refusing the body only after the sign-in check and the rate limits, as for any request."""
+    try:
         body = json_body(COMPLAINT_FIELDS)
         key = request.headers.get("Idempotency-Key")
         if key is not None:
             idempotency.check_key(key)
-        if fastpath.usable(conn, body):
-            status, answer, rows = fastpath.submit(conn, resident, body, key)
-            if rows:  # committed: tell the workers (app.py wires this to workers.queues.handoff)
-                current_app.extensions["xinma.handoff"](rows)
+    except DomainError:
+        return None, None
+    return body, key
+
+
+@bp.post("/complaints")
+def create_complaint():
+    """The hot path. On PostgreSQL a complaint without photos goes to this process's committer, which checks the
+    session and both rate limits and writes it in one statement, together with those arriving at the same time
+    (intake/committer.py, intake/fastpath.py). Anything else is checked (sign-in, limits, body, in that order) and
+    written with Core statements in the request's transaction."""
+    authorization = request.headers.get("Authorization")
+    committer = current_app.extensions["xinma.committer"]
+    if committer is not None:
+        hashed = token_hash(authorization)
+        body, key = _valid_body()
+        if body is not None and fastpath.usable(body):
+            status, answer, replayed = committer.submit(hashed, body, key, ratelimit.client_address())
             response = current_app.response_class(answer, status=status, mimetype="application/json")
-            if not rows:
+            if replayed:
                 response.headers["Idempotent-Replayed"] = "true"
             return response
+    with current_app.extensions["xinma.autocommit"].connect() as conn:  # the sign-in touch commits at once
+        resident = authenticate_resident_ref(conn, authorization)
+    ratelimit.hit_many(("submit_address", ratelimit.client_address()), ("submit_resident", resident.id))
+    body = json_body(COMPLAINT_FIELDS)
+    key = request.headers.get("Idempotency-Key")
+    if key is not None:
+        idempotency.check_key(key)
     row_id = None
     if key is not None:
         row_id, replay = idempotency.claim(db(), resident, key, idempotency.request_hash(body))

@@ -5,100 +5,122 @@ own transaction, committed (and flushed to disk) before the response: the idempo
 replays, the complaint, its audit event, the resident's outbox row, its contact row and its statistics delta.
 The answer is built by the database and sent as stored, so a replay returns the first answer.
 
+The statement takes any number of submissions (arrays, one element each): a web process under load writes the
+submissions that arrive together in one statement and one commit (intake/committer.py), each as if alone. It
+checks each submission's session itself and moves its last-seen time as `authenticate_resident_ref` does.
+
 It writes what the general path writes (`idempotency.claim` + `services.record_complaint` + `idempotency.record`
 in the request's transaction), with the same refusals, and the tests run both: the general path takes
 submissions with photos, every submission on SQLite, and any body the fast path does not find valid (it then
-answers with the general path's error). Nothing is written when the scene is unknown, revoked or retired, or when
-the key was already used; those cases are told apart after the statement, by the returned scene row and one
-read of the key.
+answers with the general path's error). Nothing is written for a submission whose session is not live, whose
+scene is unknown, revoked or retired, or whose key was already used; those cases are told apart after the
+statement (`outcome`), by the returned session and scene rows and one read of the key.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
 from models import Conflict, DomainError, NotFound, utcnow
 from models.intake import mask_phone
 from models.lifecycle import COMPLAINT_NOTIFY
 from models.messages import COMPLAINT_CATEGORIES, COMPLAINT_STATES, TIMELINE
+from models.residents import IDLE, TOUCH_EVERY, check_live
 from models.stats import complaint_keys
 from qr.services import SCENE_ALPHABET
 
 from . import idempotency
 from .services import TEXT_LIMIT, _location, _phone
 
+# Every submission is one element of a JSON array, numbered `i`. A batch never holds one resident's
+# Idempotency-Key twice (the committer sees to it), so `k` tells each submission whether it claimed its key.
+# Sessions and scenes are looked up one by one by their unique indexes (LIMIT 1 keeps each a lookup, whatever the
+# planner guesses of the batch's size).
 _SUBMIT = """
-WITH q AS (
-    SELECT qr.id AS code_id, qr.revoked_at, u0.id AS unit_id, u0.retired_at,
-           u0.name AS n0, u1.name AS n1, u2.name AS n2, u3.name AS n3, u4.name AS n4
-    FROM qr_codes qr
-    JOIN units u0 ON u0.id = qr.unit_id
-    LEFT JOIN units u1 ON u1.id = u0.parent_id
-    LEFT JOIN units u2 ON u2.id = u1.parent_id
-    LEFT JOIN units u3 ON u3.id = u2.parent_id
-    LEFT JOIN units u4 ON u4.id = u3.parent_id
-    WHERE qr.token = %(scene)s
-), ok AS (
-    SELECT * FROM q WHERE q.revoked_at IS NULL AND q.retired_at IS NULL
+WITH src AS (
+    SELECT * FROM jsonb_to_recordset(%(items)s::jsonb) AS t(
+        i int, token_hash text, scene text, data jsonb, key text, request_hash text, created_at timestamptz,
+        category text, words text, params jsonb, contact boolean, phone text, latitude float8, longitude float8,
+        address text, stat_day date, stat_key text)
+), sess AS (
+    SELECT src.i, x.*, x.revoked_at IS NULL AND x.expires_at > src.created_at
+                       AND x.seen > src.created_at - %(idle)s AS live,
+           x.seen <= src.created_at - %(touch_every)s AS stale, src.created_at
+    FROM src CROSS JOIN LATERAL (
+        SELECT rs.id AS session_id, rs.revoked_at, rs.expires_at, coalesce(rs.last_seen_at, rs.created_at) AS seen,
+               rs.resident_id, r.openid
+        FROM resident_sessions rs JOIN residents r ON r.id = rs.resident_id
+        WHERE rs.token_hash = src.token_hash LIMIT 1) x
+), touch AS (
+    UPDATE resident_sessions rs SET last_seen_at = (SELECT max(created_at) FROM sess WHERE session_id = rs.id)
+    WHERE rs.id = ANY(ARRAY(SELECT session_id FROM sess WHERE live AND stale))
+), q AS (
+    SELECT src.i, x.* FROM src CROSS JOIN LATERAL (
+        SELECT qr.id AS code_id, qr.revoked_at, u0.retired_at, u0.id AS unit_id, u0.name AS n0,
+               concat_ws('·', u4.name, u3.name, u2.name, u1.name, u0.name) AS full_name
+        FROM qr_codes qr
+        JOIN units u0 ON u0.id = qr.unit_id
+        LEFT JOIN units u1 ON u1.id = u0.parent_id
+        LEFT JOIN units u2 ON u2.id = u1.parent_id
+        LEFT JOIN units u3 ON u3.id = u2.parent_id
+        LEFT JOIN units u4 ON u4.id = u3.parent_id
+        WHERE qr.token = src.scene LIMIT 1) x
 ), ids AS (
-    SELECT nextval(pg_get_serial_sequence('complaints', 'id')) AS id FROM ok
+    SELECT src.*, sess.resident_id, sess.openid, q.code_id, q.unit_id, q.n0, q.full_name,
+           nextval(pg_get_serial_sequence('complaints', 'id')) AS id
+    FROM src JOIN sess USING (i) JOIN q USING (i)
+    WHERE sess.live AND q.revoked_at IS NULL AND q.retired_at IS NULL
 ), resp AS (
-    SELECT ids.id, jsonb_build_object('ok', true, 'data', CAST(%(data)s AS jsonb) || jsonb_build_object(
-               'id', ids.id,
-               'unit', jsonb_build_object('name', ok.n0, 'full_name', concat_ws('·', ok.n4, ok.n3, ok.n2, ok.n1, ok.n0))
-           )) AS body
-    FROM ids, ok
+    SELECT ids.*, jsonb_build_object('ok', true, 'data', ids.data || jsonb_build_object(
+               'id', ids.id, 'unit', jsonb_build_object('name', ids.n0, 'full_name', ids.full_name))) AS body
+    FROM ids
 ), k AS (
     INSERT INTO idempotency_keys (resident_id, key, request_hash, created_at, expires_at, status_code, response)
-    SELECT %(resident_id)s, CAST(%(key)s AS varchar), %(request_hash)s, %(created_at)s, %(expires_at)s, 201,
-           resp.body::text
-    FROM resp WHERE CAST(%(key)s AS varchar) IS NOT NULL
+    SELECT resident_id, key, request_hash, created_at, created_at + %(ttl)s, 201, body::text
+    FROM resp WHERE key IS NOT NULL
     ON CONFLICT (resident_id, key) DO NOTHING
-    RETURNING id
+    RETURNING resident_id, key
 ), go AS (
-    SELECT ids.id FROM ids WHERE CAST(%(key)s AS varchar) IS NULL OR EXISTS (SELECT 1 FROM k)
+    SELECT * FROM resp
+    WHERE key IS NULL OR EXISTS (SELECT 1 FROM k WHERE k.resident_id = resp.resident_id AND k.key = resp.key)
 ), c AS (
     INSERT INTO complaints (id, unit_id, resident_id, qr_code_id, category, text, state, created_at, state_changed_at)
-    SELECT go.id, ok.unit_id, %(resident_id)s, ok.code_id, %(category)s, %(text)s, %(state)s, %(created_at)s,
-           %(created_at)s
-    FROM go, ok
-    RETURNING id
+    SELECT id, unit_id, resident_id, code_id, category, words, %(state)s, created_at, created_at FROM go
 ), a AS (
     INSERT INTO audit_events (subject_kind, subject_id, action, from_state, to_state, actor_kind, actor_id, reason,
                               data, created_at)
-    SELECT 'complaint', c.id, 'submit', NULL, %(state)s, 'resident', %(resident_id)s, NULL, '{}'::json, %(created_at)s
-    FROM c
+    SELECT 'complaint', id, 'submit', NULL, %(state)s, 'resident', resident_id, NULL, '{}'::json, created_at FROM go
 ), n AS (
     INSERT INTO notifications (event, recipient_kind, recipient_id, openid, params, state, attempts, created_at)
-    SELECT %(event)s, 'resident', %(resident_id)s, CAST(%(openid)s AS varchar),
-           (jsonb_build_object('complaint_id', c.id, 'unit_name', ok.n0) || CAST(%(params)s AS jsonb))::json,
-           'pending', 0, %(created_at)s
-    FROM c, ok
-    RETURNING id
+    SELECT %(event)s, 'resident', resident_id, openid,
+           (jsonb_build_object('complaint_id', id, 'unit_name', n0) || params)::json, 'pending', 0, created_at
+    FROM go
+    RETURNING id, CAST(params ->> 'complaint_id' AS bigint) AS complaint_id
 ), ct AS (
     INSERT INTO complaint_contacts (complaint_id, phone, latitude, longitude, address)
-    SELECT c.id, CAST(%(phone)s AS varchar), CAST(%(latitude)s AS double precision),
-           CAST(%(longitude)s AS double precision), CAST(%(address)s AS varchar)
-    FROM c WHERE CAST(%(contact)s AS boolean)
+    SELECT id, phone, latitude, longitude, address FROM go WHERE contact
 ), s AS (
-    INSERT INTO stat_deltas (unit_id, day, key, n)
-    SELECT ok.unit_id, CAST(%(stat_day)s AS date), %(stat_key)s, 1 FROM c, ok
+    INSERT INTO stat_deltas (unit_id, day, key, n) SELECT unit_id, stat_day, stat_key, 1 FROM go
 )
-SELECT q.code_id, q.revoked_at, q.retired_at, c.id, n.id, resp.body::text
-FROM (SELECT 1) AS one
-LEFT JOIN q ON true
-LEFT JOIN c ON true
-LEFT JOIN n ON true
-LEFT JOIN resp ON resp.id = c.id
+SELECT sess.resident_id, sess.revoked_at, sess.expires_at, sess.seen, q.code_id, q.revoked_at, q.retired_at, go.id,
+       n.id, go.body::text
+FROM src
+LEFT JOIN sess USING (i)
+LEFT JOIN q USING (i)
+LEFT JOIN go USING (i)
+LEFT JOIN n ON n.complaint_id = go.id
+ORDER BY src.i
 """
+_SUBMIT = " ".join(_SUBMIT.split())  # well within the driver's 4 KB limit for statements it keeps parsed
 
 
-def usable(conn: Connection, body: dict[str, Any]) -> bool:
-    """Whether this submission takes the one-statement path: PostgreSQL, no photos, every field valid."""
-    if conn.dialect.name != "postgresql" or body.get("photos"):
+def usable(body: dict[str, Any]) -> bool:
+    """Whether this submission (on PostgreSQL) takes the one-statement path: no photos, every field valid."""
+    if body.get("photos"):
         return False
     scene, category, words = body.get("scene"), body.get("category"), body.get("text")
     if not isinstance(scene, str) or not SCENE_ALPHABET.fullmatch(scene) or category not in COMPLAINT_CATEGORIES:
@@ -113,48 +135,74 @@ def usable(conn: Connection, body: dict[str, Any]) -> bool:
     return True
 
 
-def submit(conn: Connection, resident, body: dict[str, Any], key: str | None) -> tuple[int, str, list]:
-    """Write the complaint in `body` (already found `usable`); returns (status, JSON text of the answer, handoff).
-
-    `handoff` names the rows whose jobs follow the commit: the 受理 message and the content check (empty for a
-    replay). Raises the general path's errors: scene_unknown, scene_revoked, scene_unit_retired,
-    idempotency_key_reused, idempotency_key_in_progress.
-    """
+def prepare(token_hash: str, body: dict[str, Any], key: str | None) -> dict[str, Any]:
+    """What the statement needs of one submission (`body` already found `usable`), at this moment."""
     now = utcnow()
+    at = now.isoformat()
     category, words = body["category"], body["text"].strip()
     phone = _phone(body.get("phone"))
     where = _location(body.get("location"))
     lat, lng, address = where or (None, None, None)
     state = "submitted"
     data = {"category": category, "text": words, "state": state, "state_label": COMPLAINT_STATES[state],
-            "reply": None, "created_at": now.isoformat(), "phone": mask_phone(phone),
+            "reply": None, "created_at": at, "phone": mask_phone(phone),
             "location": {"latitude": lat, "longitude": lng, "address": address} if where else None, "photos": [],
-            "timeline": [{"at": now.isoformat(), "label": TIMELINE[("complaint", "submit")], "reason": ""}]}
-    params = {"category": category, "action": "submit", "state": state, "reason": "", "at": now.isoformat()}
+            "timeline": [{"at": at, "label": TIMELINE[("complaint", "submit")], "reason": ""}]}
     day, (stat_key,) = complaint_keys({"state": state, "reason_code": None, "qr_code_id": 0, "created_at": now}, None)
-    values = {"scene": body["scene"], "data": json.dumps(data, ensure_ascii=False), "resident_id": resident.id,
-              "openid": resident.openid, "key": key, "request_hash": idempotency.request_hash(body),
-              "created_at": now, "expires_at": now + idempotency.TTL, "category": category, "text": words,
-              "state": state, "event": COMPLAINT_NOTIFY["submit"], "params": json.dumps(params, ensure_ascii=False),
-              "contact": bool(phone or where), "phone": phone, "latitude": lat, "longitude": lng,
-              "address": address, "stat_day": day, "stat_key": stat_key}
+    return {"now": now, "key": key, "request_hash": idempotency.request_hash(body), "row": {
+        "token_hash": token_hash, "scene": body["scene"], "data": data, "created_at": at, "category": category,
+        "words": words, "params": {"category": category, "action": "submit", "state": state, "reason": "", "at": at},
+        "contact": bool(phone or where), "phone": phone, "latitude": lat, "longitude": lng, "address": address,
+        "stat_day": day.isoformat(), "stat_key": stat_key}}
+
+
+def write(conn: Connection, items: list[dict[str, Any]]) -> list[tuple]:
+    """Run the statement for these submissions (no resident's key twice); one result row each, in their order."""
+    rows = [dict(item["row"], i=i, key=item["key"], request_hash=item["request_hash"]) for i, item in enumerate(items)]
+    values = {"items": json.dumps(rows, ensure_ascii=False), "idle": IDLE, "touch_every": TOUCH_EVERY,
+              "ttl": idempotency.TTL, "state": "submitted", "event": COMPLAINT_NOTIFY["submit"]}
+    with conn.connection.driver_connection.cursor() as cur:  # the driver itself: this runs for every submission
+        return cur.execute(_SUBMIT, values).fetchall()
+
+
+def outcome(connect: Callable[[], Connection], item: dict[str, Any], row: tuple) -> tuple[int, str, list] | None:
+    """What one submission's result row means: (status, JSON text of the answer, handoff), or None when it must be
+    written again (its expired key was removed, or the key's first request rolled back). `connect` gives an
+    autocommit connection, for the one read (and removal of an expired key) a submission without a complaint needs.
+
+    `handoff` names the rows whose jobs follow the commit: the 受理 message and the content check (empty for a
+    replay). Raises the general path's errors: session_invalid, session_expired, scene_unknown, scene_revoked,
+    scene_unit_retired, idempotency_key_reused, idempotency_key_in_progress.
+    """
+    (resident_id, session_revoked_at, session_expires_at, seen,
+     code_id, revoked_at, retired_at, complaint_id, notification_id, answer) = row
+    check_live(resident_id and (session_revoked_at, session_expires_at, seen), item["now"])
+    if complaint_id is not None:
+        return 201, answer, [("notification", notification_id), ("content_check", complaint_id)]
+    scene_ok = code_id is not None and revoked_at is None and retired_at is None
+    if item["key"] is not None:  # as the general path: a used key replays before the scene is looked at
+        with connect() as conn:
+            found = idempotency.existing(conn, resident_id, item["key"], item["request_hash"], item["now"])
+        if found is not None and found != "expired":
+            status, payload = found
+            return status, json.dumps(payload, ensure_ascii=False), []
+        if found == "expired" or scene_ok:
+            return None
+    if code_id is None:
+        raise NotFound("scene_unknown")
+    if retired_at is not None:
+        raise DomainError("scene_unit_retired", status=410)
+    raise DomainError("scene_revoked", status=410)
+
+
+def submit(engine: Engine, token_hash: str, body: dict[str, Any], key: str | None) -> tuple[int, str, list]:
+    """Write one submission on its own (`prepare`, `write`, `outcome`) through this autocommit engine; returns
+    what `outcome` does."""
+    item = prepare(token_hash, body, key)
     for _ in range(3):
-        with conn.connection.driver_connection.cursor() as cur:  # the driver itself: this runs for every submission
-            code_id, revoked_at, retired_at, complaint_id, notification_id, answer = cur.execute(
-                _SUBMIT, values).fetchone()
-        if complaint_id is not None:
-            return 201, answer, [("notification", notification_id), ("content_check", complaint_id)]
-        scene_ok = code_id is not None and revoked_at is None and retired_at is None
-        if key is not None:  # as the general path: a used key replays before the scene is looked at
-            found = idempotency.existing(conn, resident.id, key, values["request_hash"], now)
-            if found is not None and found != "expired":
-                status, payload = found
-                return status, json.dumps(payload, ensure_ascii=False), []
-            if found == "expired" or scene_ok:
-                continue  # an expired key was removed, or the key's first request rolled back: claim it afresh
-        if code_id is None:
-            raise NotFound("scene_unknown")
-        if retired_at is not None:
-            raise DomainError("scene_unit_retired", status=410)
-        raise DomainError("scene_revoked", status=410)
+        with engine.connect() as conn:
+            row = write(conn, [item])[0]
+        result = outcome(engine.connect, item, row)
+        if result is not None:
+            return result
     raise Conflict("idempotency_key_in_progress")

@@ -61,10 +61,10 @@ class _LocalCounters:
             return count + 1
 
 
-def _limits() -> dict[str, tuple[int, int]] | None:
-    ext = current_app.extensions
+def _limits(app) -> dict[str, tuple[int, int]] | None:
+    ext = app.extensions
     if "xinma.rate_limits" not in ext:
-        ext["xinma.rate_limits"] = parse_limits(current_app.config["XINMA"].rate_limits)
+        ext["xinma.rate_limits"] = parse_limits(app.config["XINMA"].rate_limits)
     return ext["xinma.rate_limits"]
 
 
@@ -89,33 +89,38 @@ def hit_many(*checks: tuple[str, str | int]) -> None:
 
     All of them are counted, the exceeded one included; Retry-After is the longest wait among those exceeded.
     """
-    limits = _limits()
-    if limits is None:
-        return
+    waits = count(current_app._get_current_object(), list(checks))
+    if any(waits):
+        raise RateLimited(max(waits))
+
+
+def count(app, checks: list[tuple[str, str | int]]) -> list[int]:
+    """Count one request against each (limit, subject) of `app`, in one Redis round trip; for each, 0 when within
+    its limit, else the seconds until its window ends (Retry-After). Callable outside a request (intake/committer.py
+    counts many requests at once)."""
+    limits = _limits(app)
+    if limits is None or not checks:
+        return [0] * len(checks)
     now = time.time()
-    keys, exceeded = [], []
+    keys = []
     for name, subject in checks:
         allowed, window = limits[name]
         bucket = int(now // window)
         keys.append((f"xinma:rl:{name}:{subject}:{bucket}", window, allowed, max(1, int((bucket + 1) * window - now))))
     counts = None
-    queue = current_app.extensions.get("xinma.queue")
+    queue = app.extensions.get("xinma.queue")
     if queue is not None:
         try:
-            script = current_app.extensions.get("xinma.rate_script")
+            script = app.extensions.get("xinma.rate_script")
             if script is None:
-                script = current_app.extensions["xinma.rate_script"] = queue.connection.register_script(_COUNT)
+                script = app.extensions["xinma.rate_script"] = queue.connection.register_script(_COUNT)
             counts = [int(c) for c in script(keys=[k[0] for k in keys], args=[k[1] + 1 for k in keys])]
         except Exception:  # Redis down: count in this process rather than refuse everyone or no one
             counts = None
     if counts is None:
-        local = current_app.extensions.setdefault("xinma.rate_counters", _LocalCounters())
+        local = app.extensions.setdefault("xinma.rate_counters", _LocalCounters())
         counts = [local.hit(key, window, now) for key, window, _, _ in keys]
-    for (_, _, allowed, retry_after), count in zip(keys, counts, strict=True):
-        if count > allowed:
-            exceeded.append(retry_after)
-    if exceeded:
-        raise RateLimited(max(exceeded))
+    return [retry_after if n > allowed else 0 for (_, _, allowed, retry_after), n in zip(keys, counts, strict=True)]
 
 
 def client_address() -> str:

@@ -28,6 +28,23 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def token_hash(authorization: str | None) -> str:
+    """The stored hash of the token in an `Authorization: Bearer` header; 401 when there is no usable token."""
+    return _hash(_bearer(authorization))
+
+
+def check_live(row: tuple | None, now: dt.datetime, idle: dt.timedelta = IDLE) -> None:
+    """Raise the 401 a session gets, given its (revoked_at, expires_at, last seen) or None when there is none:
+    unknown or revoked, past its expiry, or unused for longer than `idle`."""
+    if row is None:
+        raise Unauthorized("session_invalid")
+    revoked_at, expires_at, seen = row
+    if revoked_at is not None:
+        raise Unauthorized("session_invalid")
+    if expires_at <= now or seen + idle <= now:
+        raise Unauthorized("session_expired")
+
+
 def sign_in_resident(session: Session, login, *, lifetime: dt.timedelta) -> tuple[Resident, str]:
     """Find or create the resident behind a verified WeChat login and open a session; returns the raw token.
 
@@ -61,15 +78,10 @@ def resident_session(session: Session, authorization: str | None, *, idle: dt.ti
 
     Side effect: moves `last_seen_at` forward (at most every few minutes), which keeps the session alive.
     """
-    row = session.scalar(select(ResidentSession).where(ResidentSession.token_hash == _hash(_bearer(authorization))))
-    if row is None or row.revoked_at is not None:
-        raise Unauthorized("session_invalid")
+    row = session.scalar(select(ResidentSession).where(ResidentSession.token_hash == token_hash(authorization)))
     now = utcnow()
-    if row.expires_at <= now:
-        raise Unauthorized("session_expired")
-    seen = row.last_seen_at or row.created_at
-    if seen + idle <= now:
-        raise Unauthorized("session_expired")
+    seen = row and (row.last_seen_at or row.created_at)
+    check_live(row and (row.revoked_at, row.expires_at, seen), now, idle)
     if now - seen >= TOUCH_EVERY:
         row.last_seen_at = now
     return row
@@ -101,19 +113,15 @@ def authenticate_resident_ref(session: Session, authorization: str | None, *, id
     """`authenticate_resident` in one Core query (no ORM objects): the same checks, codes and touch. `session` may
     also be a Connection (the submission path's autocommit connection: the touch then commits at once)."""
     conn = session.connection() if isinstance(session, Session) else session
-    token_hash = _hash(_bearer(authorization))
-    if conn.dialect.name == "postgresql":  # every submission runs this: straight through the driver
+    hashed = token_hash(authorization)
+    if conn.dialect.name == "postgresql":  # straight through the driver
         with conn.connection.driver_connection.cursor() as cur:
-            row = cur.execute(_SESSION_ROW_PG, {"token_hash": token_hash}).fetchone()
+            row = cur.execute(_SESSION_ROW_PG, {"token_hash": hashed}).fetchone()
     else:
-        row = conn.execute(_SESSION_ROW, {"token_hash": token_hash}).first()
-    if row is None or row[2] is not None:
-        raise Unauthorized("session_invalid")
-    session_id, expires_at, _, last_seen_at, created_at, resident_id, openid = row
-    now = utcnow()
-    seen = last_seen_at or created_at
-    if expires_at <= now or seen + idle <= now:
-        raise Unauthorized("session_expired")
+        row = conn.execute(_SESSION_ROW, {"token_hash": hashed}).first()
+    session_id, expires_at, revoked_at, last_seen_at, created_at, resident_id, openid = row or (None,) * 7
+    now, seen = utcnow(), last_seen_at or created_at
+    check_live(row and (revoked_at, expires_at, seen), now, idle)
     if now - seen >= TOUCH_EVERY:
         conn.execute(_TOUCH, {"row_id": session_id, "now": now})
     return ResidentRef(resident_id, openid)

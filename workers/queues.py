@@ -119,9 +119,9 @@ def _jobs(items: list[tuple[str, int]]) -> list:
 HANDOFF = "xinma:handoff"
 
 
-def handoff(connection: Redis, items: list[tuple[str, int]]) -> bool:
-    """Name the rows one transaction just committed to the workers' relay, in one RPUSH of one list element; False
-    if Redis could not be reached.
+def handoff(connection: Redis, *transactions: list[tuple[str, int]]) -> bool:
+    """Name the rows each of these transactions just committed to the workers' relay, in one RPUSH of one list
+    element per transaction; False if Redis could not be reached.
 
     This follows the commit of every request that writes outbox rows (every resident submission), so it is one
     cheap command: `drain()`, in each worker's sweep process, turns the rows into RQ jobs, many transactions at a
@@ -130,10 +130,10 @@ def handoff(connection: Redis, items: list[tuple[str, int]]) -> bool:
     period: the outbox row is the record, this list only saves the wait.
     """
     try:
-        connection.rpush(HANDOFF, " ".join(f"{kind}:{row_id}" for kind, row_id in items))
+        connection.rpush(HANDOFF, *(" ".join(f"{kind}:{row_id}" for kind, row_id in items) for items in transactions))
         return True
     except Exception as exc:  # Redis down: the sweep hands the rows over later
-        log.warning("could not hand %d rows over: %s", len(items), exc.__class__.__name__)
+        log.warning("could not hand %d transactions' rows over: %s", len(transactions), exc.__class__.__name__)
         return False
 
 

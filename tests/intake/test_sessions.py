@@ -9,6 +9,7 @@ import logging
 from sqlalchemy import select, update
 
 from models import ResidentSession, utcnow
+from models.residents import token_hash
 
 from .support import auth, counts, refused, sign_in
 
@@ -90,23 +91,41 @@ def test_revoke_all_sessions_of_a_resident(client, wechat_sandbox, app, demo):
 
 
 def test_submission_checks_the_session_like_every_other_endpoint(client, wechat_sandbox, app, scene):
-    """Submitting reads the session in its own query: idle, revoked and expired sessions are refused there too."""
+    """Idle, expired and revoked sessions are refused on submission too, also for a token the web process has
+    seen before (on PostgreSQL the submitting statement then checks the session itself), and a use keeps an idle
+    session alive on both paths. A revoked session gets no replay of an earlier answer either."""
     body = {"scene": scene, "category": "停车", "text": "小区门口乱停车"}
-    token = sign_in(client, wechat_sandbox)
     factory = app.extensions["xinma.sessionmaker"]
-    with factory() as session:
-        session.execute(update(ResidentSession).values(last_seen_at=utcnow() - dt.timedelta(days=6)))
-        session.commit()
-    assert client.post("/api/v1/complaints", json=body, headers=auth(token)).status_code == 201
-    with factory() as session:
-        assert utcnow() - session.scalar(select(ResidentSession.last_seen_at)) < dt.timedelta(minutes=1)
-        session.execute(update(ResidentSession).values(last_seen_at=utcnow() - dt.timedelta(days=7, seconds=1)))
-        session.commit()
+
+    def age(token: str, **values) -> None:
+        with factory() as session:
+            session.execute(update(ResidentSession).where(ResidentSession.token_hash == token_hash(f"Bearer {token}"))
+                            .values(**values))
+            session.commit()
+
+    def last_seen(token: str) -> dt.datetime:
+        with factory() as session:
+            return session.scalar(select(ResidentSession.last_seen_at)
+                                  .where(ResidentSession.token_hash == token_hash(f"Bearer {token}")))
+
+    token = sign_in(client, wechat_sandbox)
+    for _ in range(2):  # the token's first submission in this process, then one it has seen before
+        age(token, last_seen_at=utcnow() - dt.timedelta(days=6))
+        assert client.post("/api/v1/complaints", json=body, headers=auth(token)).status_code == 201
+        assert utcnow() - last_seen(token) < dt.timedelta(minutes=1)  # the use moved it forward
+    age(token, last_seen_at=utcnow() - dt.timedelta(days=7, seconds=1))
     before = counts(app)
     refused(client.post("/api/v1/complaints", json=body, headers=auth(token)), 401, "session_expired")
     assert counts(app) == before
+    age(token, last_seen_at=utcnow(), expires_at=utcnow() - dt.timedelta(seconds=1))
+    refused(client.post("/api/v1/complaints", json=body, headers=auth(token)), 401, "session_expired")
+    assert counts(app) == before
+
     fresh = sign_in(client, wechat_sandbox)
+    keyed = {**auth(fresh), "Idempotency-Key": "session-check-0001"}
+    assert client.post("/api/v1/complaints", json=body, headers=keyed).status_code == 201
     assert client.delete("/api/v1/sessions/current", headers=auth(fresh)).status_code == 200
     before = counts(app)
     refused(client.post("/api/v1/complaints", json=body, headers=auth(fresh)), 401, "session_invalid")
+    refused(client.post("/api/v1/complaints", json=body, headers=keyed), 401, "session_invalid")
     assert counts(app) == before

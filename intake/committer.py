@@ -1,0 +1,174 @@
+"""Group commit for complaint submissions: the submissions a web process receives together are written together.
+
+Each web process has one committer thread. A request that takes the one-statement path (intake/fastpath.py)
+hands its submission over and waits; the thread takes every submission waiting, checks their sessions in one
+query, counts their rate limits in one Redis round trip, writes them all in one statement (one transaction, one
+commit flushed to disk) and wakes each request with its own result row, then names the rows the workers need in
+one RPUSH. A submission arriving while a batch is being written waits for the next one, so under little load every
+batch is one submission and nothing waits on purpose; under load the round trips and the commit are shared.
+
+Each submission still gets exactly the answer it would get alone: the statement treats every submission on its
+own, the result rows are read by the request (`fastpath.outcome`), and a batch never holds one resident's
+Idempotency-Key twice (the second waits for the next batch, where it finds the first one's key). Should a batch's
+statement fail, nothing of it was written, and each request writes its submission alone.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from typing import Any
+
+from models import Conflict, DomainError
+from models.residents import check_live
+from workers.queues import handoff
+
+from . import fastpath, ratelimit
+
+log = logging.getLogger(__name__)
+
+BATCH = 64  # submissions per statement at most
+
+_SESSIONS = """
+SELECT rs.token_hash, rs.revoked_at, rs.expires_at, coalesce(rs.last_seen_at, rs.created_at), rs.resident_id
+FROM resident_sessions rs
+WHERE rs.token_hash = ANY(%(hashes)s)
+"""
+
+
+class _Waiting:
+    __slots__ = ("item", "address", "resident_id", "row", "error", "done")
+
+    def __init__(self, item: dict[str, Any], address: str | None, resident_id: int | None) -> None:
+        self.item, self.address, self.resident_id = item, address, resident_id
+        self.row: tuple | None = None
+        self.error: BaseException | None = None
+        self.done = threading.Event()
+
+
+class Committer:
+    """Writes the submissions of the threads of one web process together (see the module's text)."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self.engine = app.extensions["xinma.autocommit"]
+        self._pid: int | None = None
+        self._start_lock = threading.Lock()
+
+    def submit(self, token_hash: str, body: dict[str, Any], key: str | None, address: str
+               ) -> tuple[int, str, bool]:
+        """Write one submission (`body` found `fastpath.usable`) by the session with this token hash, from this
+        client address; returns (status, JSON text of the answer, whether it is a replay). Raises what the general
+        path raises: 401 for a session that is not live, 429 past a rate limit (both counted once), and
+        `fastpath.outcome`'s errors."""
+        item = fastpath.prepare(token_hash, body, key)
+        resident_id = None
+        for attempt in range(3):
+            waiting = self._wait(_Waiting(item, address if attempt == 0 else None, resident_id))
+            resident_id = waiting.resident_id
+            if waiting.error is not None:
+                raise waiting.error
+            result = fastpath.outcome(self.engine.connect, item, waiting.row)
+            if result is not None:
+                status, answer, rows = result
+                return status, answer, not rows
+        raise Conflict("idempotency_key_in_progress")
+
+    def _wait(self, waiting: _Waiting) -> _Waiting:
+        if self._pid != os.getpid():  # first use in this process (gunicorn forks after the app is made)
+            with self._start_lock:
+                if self._pid != os.getpid():
+                    self._queue: list[_Waiting] = []
+                    self._wake = threading.Condition()
+                    threading.Thread(target=self._run, name="xinma-committer", daemon=True).start()
+                    self._pid = os.getpid()
+        with self._wake:
+            self._queue.append(waiting)
+            self._wake.notify()
+        waiting.done.wait()
+        return waiting
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                while not self._queue:
+                    self._wake.wait()
+                batch, self._queue = self._queue[:BATCH], self._queue[BATCH:]
+            try:
+                later = self._write(batch)
+            except BaseException:  # the thread must outlive anything: every request waiting is answered
+                log.exception("group commit failed for %d submissions", len(batch))
+                for waiting in batch:
+                    if not waiting.done.is_set():
+                        waiting.error = waiting.error or RuntimeError("group commit failed")
+                        waiting.done.set()
+                continue
+            if later:
+                with self._wake:
+                    self._queue[:0] = later
+
+    def _write(self, batch: list[_Waiting]) -> list[_Waiting]:
+        """Check, count and write one batch; wakes each request written or refused, returns those left for the
+        next batch (a key already in this one)."""
+        first = [w for w in batch if w.address is not None]
+        if first:
+            self._check(first)
+        ready, later, keys = [], [], set()
+        for waiting in batch:
+            if waiting.error is not None:
+                waiting.done.set()
+            elif waiting.item["key"] is not None and (waiting.resident_id, waiting.item["key"]) in keys:
+                later.append(waiting)
+            else:
+                keys.add((waiting.resident_id, waiting.item["key"]))
+                ready.append(waiting)
+        if not ready:
+            return later
+        rows = self._statement(ready)
+        for waiting, row in zip(ready, rows, strict=True):
+            waiting.row = row
+            waiting.done.set()
+        written = [[("notification", row[8]), ("content_check", row[7])] for row in rows if row and row[7]]
+        queue = self.app.extensions["xinma.queue"]
+        if written and queue is not None:  # the workers' relay; lost names are covered by the sweep
+            handoff(queue.connection, *written)
+        return later
+
+    def _statement(self, ready: list[_Waiting]) -> list[tuple | None]:
+        """The statement's result rows for these submissions. Should it fail for a batch (nothing of which is then
+        written), each submission is written alone; one that fails alone gets the error, and None for its row."""
+        try:
+            with self.engine.connect() as conn:
+                return fastpath.write(conn, [w.item for w in ready])
+        except Exception as exc:
+            if len(ready) == 1:
+                ready[0].error = exc
+                return [None]
+            log.exception("batch of %d submissions not written; each is written alone", len(ready))
+        return [self._statement([w])[0] for w in ready]
+
+    def _check(self, first: list[_Waiting]) -> None:
+        """Sign-in check and both rate limits, as the general path does them, for the batch's new submissions."""
+        with self.engine.connect() as conn:
+            with conn.connection.driver_connection.cursor() as cur:
+                sessions = {row[0]: row[1:] for row in cur.execute(
+                    _SESSIONS, {"hashes": list({w.item["row"]["token_hash"] for w in first})})}
+        counted = []
+        for waiting in first:
+            session = sessions.get(waiting.item["row"]["token_hash"])
+            try:
+                check_live(session and session[:3], waiting.item["now"])
+            except DomainError as exc:
+                waiting.error = exc
+                continue
+            waiting.resident_id = session[3]
+            counted.append(waiting)
+        checks = [check for w in counted
+                  for check in (("submit_address", w.address), ("submit_resident", w.resident_id))]
+        waits = ratelimit.count(self.app, checks)
+        for n, waiting in enumerate(counted):
+            waiting.address = None  # counted once, also if it waits for the next batch
+            wait = max(waits[2 * n], waits[2 * n + 1])
+            if wait:
+                waiting.error = ratelimit.RateLimited(wait)

@@ -1,0 +1,120 @@
+"""Group commit: submissions written together in one statement each get the answer they would get alone."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+from sqlalchemy import select
+
+from intake import committer as committer_module
+from intake import fastpath
+from models import Complaint, Unauthorized
+from models.residents import token_hash
+
+from .support import auth, counts, sign_in
+
+BODY = {"category": "停车", "text": "小区门口车辆乱停，消防通道被堵。", "phone": "13812341234"}
+
+
+def waiting(token: str, body: dict, key: str | None, address: str = "10.0.0.1") -> committer_module._Waiting:
+    return committer_module._Waiting(fastpath.prepare(token_hash(f"Bearer {token}"), body, key), address, None)
+
+
+def answer(app, w) -> tuple[int, dict, bool]:
+    """What the request waiting on `w` answers, as `Committer.submit` reads it."""
+    if w.error is not None:
+        raise w.error
+    status, text, rows = fastpath.outcome(app.extensions["xinma.autocommit"].connect, w.item, w.row)
+    return status, json.loads(text), not rows
+
+
+def test_one_batch_of_mixed_submissions(client, app, wechat_sandbox, scene):
+    committer = app.extensions["xinma.committer"]
+    if committer is None:
+        assert app.extensions["xinma.engine"].dialect.name == "sqlite"  # SQLite writes each request on its own
+        return
+    zhang, li = sign_in(client, wechat_sandbox, "o-zhang"), sign_in(client, wechat_sandbox, "o-li")
+    gone = sign_in(client, wechat_sandbox, "o-wang")
+    assert client.delete("/api/v1/sessions/current", headers=auth(gone)).status_code == 200
+    before = counts(app)
+    first = waiting(zhang, dict(BODY, scene=scene), "batch-key-0001")
+    again = waiting(zhang, dict(BODY, scene=scene), "batch-key-0001")  # the same key twice in one batch
+    other = waiting(li, dict(BODY, scene=scene, text="楼道里堆满杂物"), None)
+    forged = waiting("A" * 43, dict(BODY, scene=scene), None)
+    revoked = waiting(gone, dict(BODY, scene=scene), None)
+    unknown = waiting(li, dict(BODY, scene="B" * 22), "batch-key-0002")
+    batch = [first, again, other, forged, revoked, unknown]
+
+    later = committer._write(batch)
+
+    assert later == [again]  # waits for the next batch, where the first one's key is found
+    assert all(w.done.is_set() for w in batch if w is not again)
+    status, body, replayed = answer(app, first)
+    assert status == 201 and not replayed and body["data"]["text"] == BODY["text"]
+    status, body2, replayed = answer(app, other)
+    assert status == 201 and body2["data"]["text"] == "楼道里堆满杂物" and body2["data"]["id"] != body["data"]["id"]
+    for refused, code in ((forged, "session_invalid"), (revoked, "session_invalid")):
+        with pytest.raises(Unauthorized) as caught:
+            answer(app, refused)
+        assert caught.value.code == code
+    with pytest.raises(Exception) as caught:
+        answer(app, unknown)
+    assert caught.value.code == "scene_unknown"
+
+    assert committer._write(later) == []
+    assert answer(app, again) == (201, body, True)  # the first answer, replayed
+    after = counts(app)
+    assert after[0] == before[0] + 2  # two complaints, nothing for the refused ones
+    with app.extensions["xinma.sessionmaker"]() as session:
+        texts = sorted(session.scalars(select(Complaint.text)))
+    assert texts == sorted([BODY["text"], "楼道里堆满杂物"])
+
+
+def test_a_batch_whose_statement_fails_is_written_one_by_one(client, app, wechat_sandbox, scene, monkeypatch):
+    committer = app.extensions["xinma.committer"]
+    if committer is None:
+        assert app.extensions["xinma.engine"].dialect.name == "sqlite"
+        return
+    tokens = [sign_in(client, wechat_sandbox, f"o-batch-{n}") for n in range(3)]
+    real = fastpath.write
+
+    def fails_for_batches(conn, items):
+        if len(items) > 1 or items[0]["key"] == "alone-key-0001":
+            raise RuntimeError("the statement failed")
+        return real(conn, items)
+
+    monkeypatch.setattr(fastpath, "write", fails_for_batches)
+    before = counts(app)
+    batch = [waiting(token, dict(BODY, scene=scene), f"alone-key-{n:04d}") for n, token in enumerate(tokens)]
+    assert committer._write(batch) == []
+    assert all(w.done.is_set() for w in batch)
+    assert str(batch[1].error) == "the statement failed"  # its request answers 500; the others are written
+    assert len({answer(app, w)[1]["data"]["id"] for w in (batch[0], batch[2])}) == 2
+    assert counts(app)[0] == before[0] + 2
+
+
+def test_concurrent_submissions_through_the_api(client, app, wechat_sandbox, scene):
+    """Residents submitting at the same moment: each gets their own complaint and answer."""
+    tokens = [sign_in(client, wechat_sandbox, f"o-rush-{n}") for n in range(12)]
+    before = counts(app)
+    barrier = threading.Barrier(len(tokens))
+    results = {}
+
+    def send(n: int, token: str) -> None:
+        c = app.test_client()
+        barrier.wait()
+        results[n] = c.post("/api/v1/complaints", json=dict(BODY, scene=scene, text=f"第{n}号反映"),
+                            headers={**auth(token), "Idempotency-Key": f"rush-key-{n:04d}"})
+
+    threads = [threading.Thread(target=send, args=(n, t)) for n, t in enumerate(tokens)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(results) == list(range(12))
+    assert all(r.status_code == 201 for r in results.values()), [r.json for r in results.values()]
+    assert {r.json["data"]["text"] for r in results.values()} == {f"第{n}号反映" for n in range(12)}
+    assert len({r.json["data"]["id"] for r in results.values()}) == 12
+    assert counts(app)[0] == before[0] + 12
