@@ -40,7 +40,7 @@ WHERE rs.token_hash = ANY(%(hashes)s)
 class _Waiting:
     __slots__ = ("item", "address", "resident_id", "row", "error", "done")
 
-    def __init__(self, item: dict[str, Any], address: str | None, resident_id: int | None) -> None:
+    def __init__(self, item: dict[str, Any], address: str, resident_id: int | None) -> None:
         self.item, self.address, self.resident_id = item, address, resident_id
         self.row: tuple | None = None
         self.error: BaseException | None = None
@@ -63,16 +63,15 @@ class Committer:
         path raises: 401 for a session that is not live, 429 past a rate limit (both counted once), and
         `fastpath.outcome`'s errors."""
         item = fastpath.prepare(token_hash, body, key)
-        resident_id = None
-        for attempt in range(3):
-            waiting = self._wait(_Waiting(item, address if attempt == 0 else None, resident_id))
+        resident_id = None  # known once the first attempt was checked and counted
+        for _ in range(3):
+            waiting = self._wait(_Waiting(item, address, resident_id))
             resident_id = waiting.resident_id
             if waiting.error is not None:
                 raise waiting.error
             result = fastpath.outcome(self.engine.connect, item, waiting.row)
             if result is not None:
-                status, answer, rows = result
-                return status, answer, not rows
+                return result
         raise Conflict("idempotency_key_in_progress")
 
     def _wait(self, waiting: _Waiting) -> _Waiting:
@@ -111,7 +110,7 @@ class Committer:
     def _write(self, batch: list[_Waiting]) -> list[_Waiting]:
         """Check, count and write one batch; wakes each request written or refused, returns those left for the
         next batch (a key already in this one)."""
-        first = [w for w in batch if w.address is not None]
+        first = [w for w in batch if w.resident_id is None]  # not yet checked and counted
         if first:
             self._check(first)
         ready, later, keys = [], [], set()
@@ -168,7 +167,6 @@ class Committer:
                   for check in (("submit_address", w.address), ("submit_resident", w.resident_id))]
         waits = ratelimit.count(self.app, checks)
         for n, waiting in enumerate(counted):
-            waiting.address = None  # counted once, also if it waits for the next batch
             wait = max(waits[2 * n], waits[2 * n + 1])
             if wait:
                 waiting.error = ratelimit.RateLimited(wait)

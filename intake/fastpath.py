@@ -23,9 +23,9 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
 
-from models import Conflict, DomainError, NotFound, utcnow
+from models import DomainError, NotFound, utcnow
 from models.intake import mask_phone
 from models.lifecycle import COMPLAINT_NOTIFY
 from models.messages import COMPLAINT_CATEGORIES, COMPLAINT_STATES, TIMELINE
@@ -165,27 +165,25 @@ def write(conn: Connection, items: list[dict[str, Any]]) -> list[tuple]:
         return cur.execute(_SUBMIT, values).fetchall()
 
 
-def outcome(connect: Callable[[], Connection], item: dict[str, Any], row: tuple) -> tuple[int, str, list] | None:
-    """What one submission's result row means: (status, JSON text of the answer, handoff), or None when it must be
-    written again (its expired key was removed, or the key's first request rolled back). `connect` gives an
-    autocommit connection, for the one read (and removal of an expired key) a submission without a complaint needs.
-
-    `handoff` names the rows whose jobs follow the commit: the 受理 message and the content check (empty for a
-    replay). Raises the general path's errors: session_invalid, session_expired, scene_unknown, scene_revoked,
-    scene_unit_retired, idempotency_key_reused, idempotency_key_in_progress.
+def outcome(connect: Callable[[], Connection], item: dict[str, Any], row: tuple) -> tuple[int, str, bool] | None:
+    """What one submission's result row means: (status, JSON text of the answer, whether it replays an earlier
+    answer), or None when it must be written again (its expired key was removed, or the key's first request rolled
+    back). `connect` gives an autocommit connection, for the one read (and removal of an expired key) a
+    submission without a complaint needs. Raises the general path's errors: session_invalid, session_expired,
+    scene_unknown, scene_revoked, scene_unit_retired, idempotency_key_reused, idempotency_key_in_progress.
     """
-    (resident_id, session_revoked_at, session_expires_at, seen,
-     code_id, revoked_at, retired_at, complaint_id, notification_id, answer) = row
+    resident_id, session_revoked_at, session_expires_at, seen, code_id, revoked_at, retired_at, complaint_id = row[:8]
+    answer = row[9]  # row[8]: the 受理 message's outbox row, which the committer hands over
     check_live(resident_id and (session_revoked_at, session_expires_at, seen), item["now"])
     if complaint_id is not None:
-        return 201, answer, [("notification", notification_id), ("content_check", complaint_id)]
+        return 201, answer, False
     scene_ok = code_id is not None and revoked_at is None and retired_at is None
     if item["key"] is not None:  # as the general path: a used key replays before the scene is looked at
         with connect() as conn:
             found = idempotency.existing(conn, resident_id, item["key"], item["request_hash"], item["now"])
         if found is not None and found != "expired":
             status, payload = found
-            return status, json.dumps(payload, ensure_ascii=False), []
+            return status, json.dumps(payload, ensure_ascii=False), True
         if found == "expired" or scene_ok:
             return None
     if code_id is None:
@@ -193,16 +191,3 @@ def outcome(connect: Callable[[], Connection], item: dict[str, Any], row: tuple)
     if retired_at is not None:
         raise DomainError("scene_unit_retired", status=410)
     raise DomainError("scene_revoked", status=410)
-
-
-def submit(engine: Engine, token_hash: str, body: dict[str, Any], key: str | None) -> tuple[int, str, list]:
-    """Write one submission on its own (`prepare`, `write`, `outcome`) through this autocommit engine; returns
-    what `outcome` does."""
-    item = prepare(token_hash, body, key)
-    for _ in range(3):
-        with engine.connect() as conn:
-            row = write(conn, [item])[0]
-        result = outcome(engine.connect, item, row)
-        if result is not None:
-            return result
-    raise Conflict("idempotency_key_in_progress")

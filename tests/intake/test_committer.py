@@ -26,8 +26,8 @@ def answer(app, w) -> tuple[int, dict, bool]:
     """What the request waiting on `w` answers, as `Committer.submit` reads it."""
     if w.error is not None:
         raise w.error
-    status, text, rows = fastpath.outcome(app.extensions["xinma.autocommit"].connect, w.item, w.row)
-    return status, json.loads(text), not rows
+    status, text, replayed = fastpath.outcome(app.extensions["xinma.autocommit"].connect, w.item, w.row)
+    return status, json.loads(text), replayed
 
 
 def test_one_batch_of_mixed_submissions(client, app, wechat_sandbox, scene):
@@ -118,3 +118,34 @@ def test_concurrent_submissions_through_the_api(client, app, wechat_sandbox, sce
     assert {r.json["data"]["text"] for r in results.values()} == {f"第{n}号反映" for n in range(12)}
     assert len({r.json["data"]["id"] for r in results.values()}) == 12
     assert counts(app)[0] == before[0] + 12
+
+
+def test_written_submissions_are_handed_over_in_one_rpush(client, app, wechat_sandbox, scene, settings_env,
+                                                          redis_url, redis):
+    """After the commit the workers' relay gets one list element per written submission, naming its 受理 message
+    and its content check; a refused or replayed submission names nothing."""
+    from app import create_app
+    from models.settings import load_settings
+    from workers.queues import HANDOFF
+
+    with_redis = create_app(load_settings(dict(settings_env, XINMA_REDIS_URL=redis_url)))
+    committer = with_redis.extensions["xinma.committer"]
+    if committer is None:
+        assert with_redis.extensions["xinma.engine"].dialect.name == "sqlite"
+        return
+    tokens = [sign_in(client, wechat_sandbox, f"o-hand-{n}") for n in range(2)]
+    batch = [waiting(token, dict(BODY, scene=scene), "hand-key-0001") for token in tokens]
+    batch.append(waiting(tokens[0], dict(BODY, scene=scene), "hand-key-0001"))  # the same key again: a replay
+    batch.append(waiting("A" * 43, dict(BODY, scene=scene), None))
+    try:
+        later = committer._write(batch)
+        committer._write(later)
+        written = [answer(with_redis, w)[1]["data"]["id"] for w in batch[:2]]
+        with with_redis.extensions["xinma.sessionmaker"]() as session:
+            from models import Notification
+
+            notes = {n.params["complaint_id"]: n.id for n in session.scalars(select(Notification))}
+        assert redis.lrange(HANDOFF, 0, -1) == [f"notification:{notes[c]} content_check:{c}".encode()
+                                                for c in written]
+    finally:
+        with_redis.extensions["xinma.engine"].dispose()
