@@ -95,6 +95,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     _wire_transactions(app)
     _wire_errors(app)
+    _refuse_nul_characters(app)
 
     @app.template_filter("local_time")
     def local_time(value: dt.datetime) -> str:
@@ -157,7 +158,7 @@ def _error_response(code: str, status: int, params: dict):
     return render_template("error.html", code=code, message=message), status
 
 
-def _wire_errors(app: Flask) -> None:
+def _refuse_nul_characters(app: Flask) -> None:
     @app.before_request
     def _no_nul_characters():
         """A NUL character cannot be stored by PostgreSQL: refuse it in the path, the query or a form before any
@@ -169,6 +170,8 @@ def _wire_errors(app: Flask) -> None:
         if "\x00" in request.path or any("\x00" in k or "\x00" in v for k, v in fields):
             raise DomainError("nul_character")
 
+
+def _wire_errors(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain(exc: DomainError):
         return _error_response(exc.code, exc.status, exc.params)

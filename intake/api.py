@@ -68,16 +68,12 @@ def scene(token: str):
                "categories": services.categories()})
 
 
-def _valid_body() -> tuple[dict | None, str | None]:
-    """The submission's body and Idempotency-Key when both are well formed, else (None, None): the general path
-    then answers, refusing the body only after the sign-in check and the rate limits, as for any request."""
-    try:
-        body = json_body(COMPLAINT_FIELDS)
-        key = request.headers.get("Idempotency-Key")
-        if key is not None:
-            idempotency.check_key(key)
-    except DomainError:
-        return None, None
+def _body_and_key() -> tuple[dict, str | None]:
+    """The submission's body and Idempotency-Key, refused when either is malformed."""
+    body = json_body(COMPLAINT_FIELDS)
+    key = request.headers.get("Idempotency-Key")
+    if key is not None:
+        idempotency.check_key(key)
     return body, key
 
 
@@ -91,7 +87,10 @@ def create_complaint():
     committer = current_app.extensions["xinma.committer"]
     if committer is not None:
         hashed = token_hash(authorization)
-        body, key = _valid_body()
+        try:
+            body, key = _body_and_key()
+        except DomainError:  # refused by the general path, after the sign-in check and the limits, as before
+            body = None
         if body is not None and fastpath.usable(body):
             status, answer, replayed = committer.submit(hashed, body, key, ratelimit.client_address())
             response = current_app.response_class(answer, status=status, mimetype="application/json")
@@ -101,10 +100,7 @@ def create_complaint():
     with current_app.extensions["xinma.autocommit"].connect() as conn:  # the sign-in touch commits at once
         resident = authenticate_resident_ref(conn, authorization)
     ratelimit.hit_many(("submit_address", ratelimit.client_address()), ("submit_resident", resident.id))
-    body = json_body(COMPLAINT_FIELDS)
-    key = request.headers.get("Idempotency-Key")
-    if key is not None:
-        idempotency.check_key(key)
+    body, key = _body_and_key()
     row_id = None
     if key is not None:
         row_id, replay = idempotency.claim(db(), resident, key, idempotency.request_hash(body))

@@ -79,9 +79,10 @@ def resident_session(session: Session, authorization: str | None, *, idle: dt.ti
     Side effect: moves `last_seen_at` forward (at most every few minutes), which keeps the session alive.
     """
     row = session.scalar(select(ResidentSession).where(ResidentSession.token_hash == token_hash(authorization)))
-    now = utcnow()
-    seen = row and (row.last_seen_at or row.created_at)
-    check_live(row and (row.revoked_at, row.expires_at, seen), now, idle)
+    if row is None:
+        raise Unauthorized("session_invalid")
+    now, seen = utcnow(), row.last_seen_at or row.created_at
+    check_live((row.revoked_at, row.expires_at, seen), now, idle)
     if now - seen >= TOUCH_EVERY:
         row.last_seen_at = now
     return row

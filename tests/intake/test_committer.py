@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from intake import committer as committer_module
 from intake import fastpath
-from models import Complaint, Unauthorized
+from models import Complaint, NotFound, Notification, Unauthorized
 from models.residents import token_hash
 
 from .support import auth, counts, sign_in
@@ -59,7 +59,7 @@ def test_one_batch_of_mixed_submissions(client, app, wechat_sandbox, scene):
         with pytest.raises(Unauthorized) as caught:
             answer(app, refused)
         assert caught.value.code == code
-    with pytest.raises(Exception) as caught:
+    with pytest.raises(NotFound) as caught:
         answer(app, unknown)
     assert caught.value.code == "scene_unknown"
 
@@ -142,8 +142,6 @@ def test_written_submissions_are_handed_over_in_one_rpush(client, app, wechat_sa
         committer._write(later)
         written = [answer(with_redis, w)[1]["data"]["id"] for w in batch[:2]]
         with with_redis.extensions["xinma.sessionmaker"]() as session:
-            from models import Notification
-
             notes = {n.params["complaint_id"]: n.id for n in session.scalars(select(Notification))}
         assert redis.lrange(HANDOFF, 0, -1) == [f"notification:{notes[c]} content_check:{c}".encode()
                                                 for c in written]
