@@ -1,11 +1,13 @@
 """Group commit for complaint submissions: the submissions a web process receives together are written together.
 
-Each web process has one committer thread. A request that takes the one-statement path (intake/fastpath.py)
-hands its submission over and waits; the thread takes every submission waiting, checks their sessions in one
-query, counts their rate limits in one Redis round trip, writes them all in one statement (one transaction, one
-commit flushed to disk) and wakes each request with its own result row, then names the rows the workers need in
-one RPUSH. A submission arriving while a batch is being written waits for the next one, so under little load every
-batch is one submission and nothing waits on purpose; under load the round trips and the commit are shared.
+Each web process has one committer thread, with a database connection of its own. A request that takes the
+one-statement path (intake/fastpath.py) hands its submission over and waits; the thread takes every submission
+waiting, checks their sessions in one query, counts their rate limits in one Redis round trip, writes them all in
+one statement (one transaction, one commit flushed to disk) and wakes each request with its own result row, then
+names the rows the workers need in one RPUSH; when more submissions are already waiting, that RPUSH goes with
+their rate-limit count instead, in the same round trip. A submission arriving while a batch is being written waits
+for the next one, so under little load every batch is one submission and nothing waits on purpose; under load the
+round trips and the commit are shared.
 
 Each submission still gets exactly the answer it would get alone: the statement treats every submission on its
 own, the result rows are read by the request (`fastpath.outcome`), and a batch never holds one resident's
@@ -19,6 +21,8 @@ import logging
 import os
 import threading
 from typing import Any
+
+from sqlalchemy import event
 
 from models import Conflict, DomainError
 from models.residents import check_live
@@ -55,6 +59,9 @@ class Committer:
         self.engine = app.extensions["xinma.autocommit"]
         self._pid: int | None = None
         self._start_lock = threading.Lock()
+        self._raw = None  # the thread's own database connection, out of the pool, closed with the pool
+        event.listen(app.extensions["xinma.engine"], "engine_disposed", lambda engine: self._drop())
+        self._unsent: list[list[tuple[str, int]]] = []  # written rows not yet named to the relay
 
     def submit(self, token_hash: str, body: dict[str, Any], key: str | None, address: str
                ) -> tuple[int, str, bool]:
@@ -80,6 +87,7 @@ class Committer:
                 if self._pid != os.getpid():
                     self._queue: list[_Waiting] = []
                     self._wake = threading.Condition()
+                    self._raw, self._unsent = None, []  # nothing of the parent process's
                     threading.Thread(target=self._run, name="xinma-committer", daemon=True).start()
                     self._pid = os.getpid()
         with self._wake:
@@ -128,19 +136,26 @@ class Committer:
         for waiting, row in zip(ready, rows, strict=True):
             waiting.row = row
             waiting.done.set()
-        written = [[("notification", row[8]), ("content_check", row[7])] for row in rows if row and row[7]]
-        queue = self.app.extensions["xinma.queue"]
-        if written and queue is not None:  # the workers' relay; lost names are covered by the sweep
-            handoff(queue.connection, *written)
+        self._unsent += [[("notification", row[8]), ("content_check", row[7])] for row in rows if row and row[7]]
+        if not getattr(self, "_queue", None):  # else the next batch's Redis round trip names them too
+            queue = self.app.extensions["xinma.queue"]
+            self._hand_over(queue.connection if queue is not None else None)
         return later
+
+    def _hand_over(self, redis) -> None:
+        """Name the written rows to the workers' relay (one RPUSH) on this Redis client or pipeline; names lost
+        with Redis down are covered by the sweep."""
+        if self._unsent and redis is not None:
+            handoff(redis, *self._unsent)
+        self._unsent = []
 
     def _statement(self, ready: list[_Waiting]) -> list[tuple | None]:
         """The statement's result rows for these submissions. Should it fail for a batch (nothing of which is then
         written), each submission is written alone; one that fails alone gets the error, and None for its row."""
         try:
-            with self.engine.connect() as conn:
-                return fastpath.write(conn, [w.item for w in ready])
+            return fastpath.write(self._connection(), [w.item for w in ready])
         except Exception as exc:
+            self._drop()
             if len(ready) == 1:
                 ready[0].error = exc
                 return [None]
@@ -149,10 +164,12 @@ class Committer:
 
     def _check(self, first: list[_Waiting]) -> None:
         """Sign-in check and both rate limits, as the general path does them, for the batch's new submissions."""
-        with self.engine.connect() as conn:
-            with conn.connection.driver_connection.cursor() as cur:
-                sessions = {row[0]: row[1:] for row in cur.execute(
-                    _SESSIONS, {"hashes": list({w.item["row"]["token_hash"] for w in first})})}
+        hashes = list({w.item["row"]["token_hash"] for w in first})
+        try:
+            sessions = {row[0]: row[1:] for row in self._connection().execute(_SESSIONS, {"hashes": hashes})}
+        except Exception:  # a connection broken since the last batch: once more on a new one
+            self._drop()
+            sessions = {row[0]: row[1:] for row in self._connection().execute(_SESSIONS, {"hashes": hashes})}
         counted = []
         for waiting in first:
             session = sessions.get(waiting.item["row"]["token_hash"])
@@ -165,8 +182,21 @@ class Committer:
             counted.append(waiting)
         checks = [check for w in counted
                   for check in (("submit_address", w.address), ("submit_resident", w.resident_id))]
-        waits = ratelimit.count(self.app, checks)
+        waits = ratelimit.count(self.app, checks, also=self._hand_over)
         for n, waiting in enumerate(counted):
             wait = max(waits[2 * n], waits[2 * n + 1])
             if wait:
                 waiting.error = ratelimit.RateLimited(wait)
+
+    def _connection(self):
+        """The thread's own autocommit connection (the driver's, kept out of the pool: no check-out per batch)."""
+        if self._raw is None:
+            self._raw = self.engine.raw_connection()
+            self._raw.driver_connection.autocommit = True
+        return self._raw.driver_connection
+
+    def _drop(self) -> None:
+        """After a failure the connection may be broken: the next batch opens another."""
+        if self._raw is not None:
+            self._raw.invalidate()
+            self._raw = None

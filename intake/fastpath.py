@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Connection
 
@@ -35,6 +35,9 @@ from qr.services import SCENE_ALPHABET
 
 from . import idempotency
 from .services import TEXT_LIMIT, _location, _phone
+
+if TYPE_CHECKING:
+    import psycopg
 
 # Every submission is one element of a JSON array, numbered `i`. A batch never holds one resident's
 # Idempotency-Key twice (the committer sees to it), so `k` tells each submission whether it claimed its key.
@@ -156,13 +159,13 @@ def prepare(token_hash: str, body: dict[str, Any], key: str | None) -> dict[str,
         "stat_day": day.isoformat(), "stat_key": stat_key}}
 
 
-def write(conn: Connection, items: list[dict[str, Any]]) -> list[tuple]:
-    """Run the statement for these submissions (no resident's key twice); one result row each, in their order."""
+def write(conn: psycopg.Connection, items: list[dict[str, Any]]) -> list[tuple]:
+    """Run the statement on this autocommit driver connection for these submissions (no resident's key twice); one
+    result row each, in their order."""
     rows = [dict(item["row"], i=i, key=item["key"], request_hash=item["request_hash"]) for i, item in enumerate(items)]
     values = {"items": json.dumps(rows, ensure_ascii=False), "idle": IDLE, "touch_every": TOUCH_EVERY,
               "ttl": idempotency.TTL, "state": "submitted", "event": COMPLAINT_NOTIFY["submit"]}
-    with conn.connection.driver_connection.cursor() as cur:  # the driver itself: this runs for every submission
-        return cur.execute(_SUBMIT, values).fetchall()
+    return conn.execute(_SUBMIT, values).fetchall()
 
 
 def outcome(connect: Callable[[], Connection], item: dict[str, Any], row: tuple) -> tuple[int, str, bool] | None:

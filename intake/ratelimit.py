@@ -6,10 +6,16 @@ The client address is `request.remote_addr`, which ProxyFix (app.py) sets from t
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import threading
 import time
+from collections.abc import Callable
+from typing import Any
 
 from flask import current_app, request
+from redis import Redis
+from redis.exceptions import NoScriptError
 
 from models import DomainError
 
@@ -21,6 +27,9 @@ DEFAULT_LIMITS: dict[str, tuple[int, int]] = {
     "submit_resident": (20, 3600),
     "upload_resident": (60, 3600),
 }
+
+
+log = logging.getLogger(__name__)
 
 
 class RateLimited(DomainError):
@@ -82,6 +91,7 @@ for i, key in ipairs(KEYS) do
 end
 return counts
 """
+_COUNT_SHA = hashlib.sha1(_COUNT.encode()).hexdigest()
 
 
 def hit_many(*checks: tuple[str, str | int]) -> None:
@@ -94,12 +104,16 @@ def hit_many(*checks: tuple[str, str | int]) -> None:
         raise RateLimited(max(waits))
 
 
-def count(app, checks: list[tuple[str, str | int]]) -> list[int]:
+def count(app, checks: list[tuple[str, str | int]], also: Callable[[Any], object] | None = None) -> list[int]:
     """Count one request against each (limit, subject) of `app`, in one Redis round trip; for each, 0 when within
     its limit, else the seconds until its window ends (Retry-After). Callable outside a request (intake/committer.py
-    counts many requests at once)."""
+    counts many requests at once). `also(pipeline)` adds commands of the caller's to the same round trip (when there
+    is nothing to count in Redis it is called with the Redis client itself; should Redis be down, they are lost)."""
     limits = _limits(app)
+    queue = app.extensions.get("xinma.queue")
     if limits is None or not checks:
+        if also is not None and queue is not None:
+            also(queue.connection)
         return [0] * len(checks)
     now = time.time()
     keys = []
@@ -108,19 +122,35 @@ def count(app, checks: list[tuple[str, str | int]]) -> list[int]:
         bucket = int(now // window)
         keys.append((f"xinma:rl:{name}:{subject}:{bucket}", window, allowed, max(1, int((bucket + 1) * window - now))))
     counts = None
-    queue = app.extensions.get("xinma.queue")
     if queue is not None:
         try:
-            script = app.extensions.get("xinma.rate_script")
-            if script is None:
-                script = app.extensions["xinma.rate_script"] = queue.connection.register_script(_COUNT)
-            counts = [int(c) for c in script(keys=[k[0] for k in keys], args=[k[1] + 1 for k in keys])]
+            counts = _count_in_redis(queue.connection, [k[0] for k in keys], [k[1] + 1 for k in keys], also)
         except Exception:  # Redis down: count in this process rather than refuse everyone or no one
             counts = None
     if counts is None:
         local = app.extensions.setdefault("xinma.rate_counters", _LocalCounters())
         counts = [local.hit(key, window, now) for key, window, _, _ in keys]
     return [retry_after if n > allowed else 0 for (_, _, allowed, retry_after), n in zip(keys, counts, strict=True)]
+
+
+def _count_in_redis(connection: Redis, keys: list[str], windows: list[int], also) -> list[int]:
+    """EVALSHA of the counting script in one pipeline with `also`'s commands; the script is loaded again when
+    Redis no longer has it (after a restart or a flush)."""
+    for attempt in range(2):
+        pipe = connection.pipeline(transaction=False)
+        pipe.evalsha(_COUNT_SHA, len(keys), *keys, *windows)
+        if also is not None and attempt == 0:
+            also(pipe)
+        counts, *others = pipe.execute(raise_on_error=False)
+        for failed in (x for x in others if isinstance(x, Exception)):
+            log.warning("a command sent with the rate-limit count failed: %s", failed)
+        if isinstance(counts, NoScriptError):
+            connection.script_load(_COUNT)
+            continue
+        if isinstance(counts, Exception):
+            raise counts
+        return [int(c) for c in counts]
+    raise RuntimeError("the rate-limit script was not kept by Redis")
 
 
 def client_address() -> str:

@@ -147,3 +147,47 @@ def test_written_submissions_are_handed_over_in_one_rpush(client, app, wechat_sa
                                                 for c in written]
     finally:
         with_redis.extensions["xinma.engine"].dispose()
+
+
+def test_with_more_waiting_the_handoff_goes_with_the_next_count(client, app, wechat_sandbox, scene, settings_env,
+                                                               redis_url, redis):
+    """When submissions are already waiting, a batch's rows are named to the relay in the next batch's Redis round
+    trip (its rate-limit count), in their order; none is lost."""
+    from app import create_app
+    from models.settings import load_settings
+    from workers.queues import HANDOFF
+
+    with_redis = create_app(load_settings(dict(settings_env, XINMA_REDIS_URL=redis_url)))
+    committer = with_redis.extensions["xinma.committer"]
+    if committer is None:
+        assert with_redis.extensions["xinma.engine"].dialect.name == "sqlite"
+        return
+    first, second = (sign_in(client, wechat_sandbox, f"o-next-{n}") for n in range(2))
+    try:
+        committer._queue = [waiting(second, dict(BODY, scene=scene), None)]  # someone is waiting
+        batch = [waiting(first, dict(BODY, scene=scene), None)]
+        assert committer._write(batch) == []
+        assert redis.llen(HANDOFF) == 0  # not yet: it goes with the next count
+        following, committer._queue = committer._queue, []
+        assert committer._write(following) == []
+        ids = [answer(with_redis, w)[1]["data"]["id"] for w in (*batch, *following)]
+        assert [e.split()[1] for e in redis.lrange(HANDOFF, 0, -1)] == [f"content_check:{c}".encode() for c in ids]
+    finally:
+        with_redis.extensions["xinma.engine"].dispose()
+
+
+def test_a_lost_database_connection_is_replaced(client, app, wechat_sandbox, scene):
+    """The committer's own connection, closed under it (a database restart), fails one batch; that batch is written
+    alone on a new connection, and so is the next."""
+    committer = app.extensions["xinma.committer"]
+    if committer is None:
+        assert app.extensions["xinma.engine"].dialect.name == "sqlite"
+        return
+    tokens = [sign_in(client, wechat_sandbox, f"o-lost-{n}") for n in range(3)]
+    before = counts(app)
+    committer._write([waiting(tokens[0], dict(BODY, scene=scene), None)])
+    committer._connection().close()  # as a server restart would leave it
+    batch = [waiting(token, dict(BODY, scene=scene), None) for token in tokens[1:]]
+    assert committer._write(batch) == []
+    assert all(w.error is None and answer(app, w)[0] == 201 for w in batch)
+    assert counts(app)[0] == before[0] + 3

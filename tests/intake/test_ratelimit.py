@@ -86,6 +86,21 @@ def test_limits_are_shared_through_redis_by_every_process(settings_env, redis_ur
             application.extensions["xinma.engine"].dispose()
 
 
+def test_counting_goes_on_after_redis_lost_its_script(settings_env, redis_url, redis, demo, wechat_sandbox):
+    """A Redis restarted (or its scripts flushed) no longer knows the counting script: it is loaded again and the
+    count goes on in Redis, not in the process."""
+    application = make_app(dict(settings_env, XINMA_REDIS_URL=redis_url), rate_limits="login_address=2/60")
+    client = application.test_client()
+    try:
+        assert login(client, wechat_sandbox).status_code == 201
+        redis.script_flush()
+        assert login(client, wechat_sandbox).status_code == 201
+        refused(login(client, wechat_sandbox), 429, "rate_limited")
+        assert [int(redis.get(key)) for key in redis.keys("xinma:rl:login_address:*")] == [3]
+    finally:
+        application.extensions["xinma.engine"].dispose()
+
+
 def test_limit_spec_is_checked():
     from intake.ratelimit import DEFAULT_LIMITS, parse_limits
 
