@@ -86,17 +86,18 @@ def create_complaint():
     authorization = request.headers.get("Authorization")
     committer = current_app.extensions["xinma.committer"]
     if committer is not None:
-        hashed = token_hash(authorization)
-        try:
-            body, key = _body_and_key()
-        except DomainError:  # refused by the general path, after the sign-in check and the limits, as before
-            body = None
-        if body is not None and fastpath.usable(body):
-            status, answer, replayed = committer.submit(hashed, body, key, ratelimit.client_address())
-            response = current_app.response_class(answer, status=status, mimetype="application/json")
-            if replayed:
-                response.headers["Idempotent-Replayed"] = "true"
-            return response
+        with committer.on_the_way():
+            hashed = token_hash(authorization)
+            try:
+                body, key = _body_and_key()
+            except DomainError:  # refused by the general path, after the sign-in check and the limits, as before
+                body = None
+            if body is not None and fastpath.usable(body):
+                status, answer, replayed = committer.submit(hashed, body, key, ratelimit.client_address())
+                response = current_app.response_class(answer, status=status, mimetype="application/json")
+                if replayed:
+                    response.headers["Idempotent-Replayed"] = "true"
+                return response
     with current_app.extensions["xinma.autocommit"].connect() as conn:  # the sign-in touch commits at once
         resident = authenticate_resident_ref(conn, authorization)
     ratelimit.hit_many(("submit_address", ratelimit.client_address()), ("submit_resident", resident.id))

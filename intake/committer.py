@@ -6,8 +6,9 @@ waiting, checks their sessions in one query, counts their rate limits in one Red
 one statement (one transaction, one commit flushed to disk) and wakes each request with its own result row, then
 names the rows the workers need in one RPUSH; when more submissions are already waiting, that RPUSH goes with
 their rate-limit count instead, in the same round trip. A submission arriving while a batch is being written waits
-for the next one, so under little load every batch is one submission and nothing waits on purpose; under load the
-round trips and the commit are shared.
+for the next one. A batch about to be written waits (LINGER at most) only for submissions this process is already
+reading (`on_the_way`), as PostgreSQL's commit_delay waits for commit_siblings: under little load every batch is one
+submission and nothing waits; under load more submissions share the round trips and the commit.
 
 Each submission still gets exactly the answer it would get alone: the statement treats every submission on its
 own, the result rows are read by the request (`fastpath.outcome`), and a batch never holds one resident's
@@ -20,6 +21,9 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import event
@@ -33,6 +37,7 @@ from . import fastpath, ratelimit
 log = logging.getLogger(__name__)
 
 BATCH = 64  # submissions per statement at most
+LINGER = 0.002  # seconds a batch waits at most for submissions already on their way in this process
 
 _SESSIONS = """
 SELECT rs.token_hash, rs.revoked_at, rs.expires_at, coalesce(rs.last_seen_at, rs.created_at), rs.resident_id
@@ -81,18 +86,44 @@ class Committer:
                 return result
         raise Conflict("idempotency_key_in_progress")
 
-    def _wait(self, waiting: _Waiting) -> _Waiting:
+    @contextmanager
+    def on_the_way(self) -> Iterator[None]:
+        """Around a request's work before `submit`: while it lasts, a batch about to be written waits (LINGER at
+        most) for this submission to join it. Leaving without submitting (a refused body) stops the wait."""
+        self._start()
+        with self._wake:
+            self._coming += 1
+        self._local.coming = True
+        try:
+            yield
+        finally:
+            if self._local.coming:
+                self._arrived(None)
+
+    def _arrived(self, waiting: _Waiting | None) -> None:
+        """This thread's submission joins the queue (None: it will not come after all)."""
+        with self._wake:
+            if getattr(self._local, "coming", False):
+                self._coming -= 1
+                self._local.coming = False
+            if waiting is not None:
+                self._queue.append(waiting)
+            self._wake.notify()
+
+    def _start(self) -> None:
         if self._pid != os.getpid():  # first use in this process (gunicorn forks after the app is made)
             with self._start_lock:
                 if self._pid != os.getpid():
                     self._queue: list[_Waiting] = []
                     self._wake = threading.Condition()
+                    self._coming, self._local = 0, threading.local()
                     self._raw, self._unsent = None, []  # nothing of the parent process's
                     threading.Thread(target=self._run, name="xinma-committer", daemon=True).start()
                     self._pid = os.getpid()
-        with self._wake:
-            self._queue.append(waiting)
-            self._wake.notify()
+
+    def _wait(self, waiting: _Waiting) -> _Waiting:
+        self._start()
+        self._arrived(waiting)
         waiting.done.wait()
         return waiting
 
@@ -101,6 +132,9 @@ class Committer:
             with self._wake:
                 while not self._queue:
                     self._wake.wait()
+                until = time.monotonic() + LINGER
+                while self._coming and len(self._queue) < BATCH and time.monotonic() < until:
+                    self._wake.wait(until - time.monotonic())
                 batch, self._queue = self._queue[:BATCH], self._queue[BATCH:]
             try:
                 later = self._write(batch)

@@ -191,3 +191,44 @@ def test_a_lost_database_connection_is_replaced(client, app, wechat_sandbox, sce
     assert committer._write(batch) == []
     assert all(w.error is None and answer(app, w)[0] == 201 for w in batch)
     assert counts(app)[0] == before[0] + 3
+
+
+def test_a_batch_waits_for_submissions_on_their_way(client, app, wechat_sandbox, scene, monkeypatch):
+    """A batch about to be written waits for the submissions already being read in this process, so they share its
+    commit; one that turns out not to come (its body refused) stops the wait at once."""
+    committer = app.extensions["xinma.committer"]
+    if committer is None:
+        assert app.extensions["xinma.engine"].dialect.name == "sqlite"
+        return
+    monkeypatch.setattr(committer_module, "LINGER", 5.0)
+    statements = []
+    real = fastpath.write
+    monkeypatch.setattr(fastpath, "write", lambda conn, items: statements.append(len(items)) or real(conn, items))
+    first, second = (token_hash(f"Bearer {sign_in(client, wechat_sandbox, f'o-way-{n}')}") for n in range(2))
+    results = {}
+
+    def submit(name: str, hashed: str, on_the_way: threading.Event | None = None, go: threading.Event | None = None):
+        if on_the_way is None:
+            results[name] = committer.submit(hashed, dict(BODY, scene=scene), None, "10.0.0.1")
+            return
+        with committer.on_the_way():
+            on_the_way.set()
+            go.wait(10)
+            if name != "gives up":
+                results[name] = committer.submit(hashed, dict(BODY, scene=scene), None, "10.0.0.2")
+
+    for late_one in ("comes", "gives up"):
+        on_the_way, go = threading.Event(), threading.Event()
+        late = threading.Thread(target=submit, args=(late_one, second, on_the_way, go))
+        late.start()
+        assert on_the_way.wait(10)
+        early = threading.Thread(target=submit, args=(f"before {late_one}", first))
+        early.start()
+        early.join(0.5)
+        assert early.is_alive()  # held for the one on its way
+        go.set()
+        early.join(2)  # well before LINGER: the wait ends when the late one comes or gives up
+        late.join(2)
+        assert not early.is_alive() and not late.is_alive()
+    assert statements == [2, 1]
+    assert [results[name][0] for name in ("before comes", "comes", "before gives up")] == [201, 201, 201]
