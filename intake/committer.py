@@ -42,7 +42,7 @@ LINGER = 0.002  # seconds a batch waits at most for submissions already on their
 _SESSIONS = """
 SELECT rs.token_hash, rs.revoked_at, rs.expires_at, coalesce(rs.last_seen_at, rs.created_at), rs.resident_id
 FROM resident_sessions rs
-WHERE rs.token_hash = ANY(%(hashes)s)
+WHERE rs.token_hash = ANY(string_to_array(%(hashes)s, ' '))
 """
 
 
@@ -198,7 +198,7 @@ class Committer:
 
     def _check(self, first: list[_Waiting]) -> None:
         """Sign-in check and both rate limits, as the general path does them, for the batch's new submissions."""
-        hashes = list({w.item["row"]["token_hash"] for w in first})
+        hashes = " ".join({w.item["row"]["token_hash"] for w in first})  # one text: half the driver's work of a list
         try:
             sessions = {row[0]: row[1:] for row in self._connection().execute(_SESSIONS, {"hashes": hashes})}
         except Exception:  # a connection broken since the last batch: once more on a new one
