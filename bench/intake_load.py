@@ -10,7 +10,7 @@ are the production ones (README): a submission's thread mostly waits for its bat
 
 Honest load: real PostgreSQL, real Redis, the real rate limits (the defaults: 20 submissions per resident and 120
 per client address per hour) and a unique Idempotency-Key on every request. The limiter is kept from refusing the
-load the way production traffic does: many residents (3,000 signed in, spread over the demo district's units, each
+load the way production traffic does: many residents (6,000 signed in, spread over the demo district's units, each
 scanning their own unit's code), each on their own client address, given by the one trusted proxy hop
 (X-Forwarded-For, XINMA_TRUSTED_PROXY_HOPS=1) as nginx would in front of gunicorn.
 Every request is still counted against both limits (in Redis, one round trip for each batch of submissions a
@@ -287,7 +287,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--connections", type=int, default=64)
-    parser.add_argument("--residents", type=int, default=3000)
+    parser.add_argument("--residents", type=int, default=6000)
     args = parser.parse_args()
     ensure_database(args.database_url)
     if not shutil.which("wrk"):
@@ -344,6 +344,8 @@ def main() -> None:
     print("CPU per request (ms, medians of the rounds, from /proc): " + "; ".join(
         f"{label} web server {row['cpu web server']:.2f}, PostgreSQL {row['cpu PostgreSQL']:.2f}, "
         f"Redis {row['cpu Redis']:.2f}" for label, row in (("ceiling", c), ("submission", s))))
+    print("req/s per round: ceiling " + ", ".join(f"{x['rps']:.0f}" for x in runs["ceiling"]) + "; submission "
+          + ", ".join(f"{x['rps']:.0f}" for x in runs["submit"]))
     print(f"throughput ratio submit/ceiling: median of the rounds {statistics.median(ratios):.2f} (per round, each "
           f"pair of runs back to back: {', '.join(f'{x:.2f}' for x in ratios)}; ratio of the medians "
           f"{s['rps'] / c['rps']:.2f})  (target >= 0.30)")
