@@ -67,6 +67,7 @@ class Committer:
         self._raw = None  # the thread's own database connection, out of the pool, closed with the pool
         event.listen(app.extensions["xinma.engine"], "engine_disposed", lambda engine: self._drop())
         self._unsent: list[list[tuple[str, int]]] = []  # written rows not yet named to the relay
+        self._queue: list[_Waiting] = []  # submissions waiting for the next batch (this process's, see _start)
 
     def submit(self, token_hash: str, body: dict[str, Any], key: str | None, address: str
                ) -> tuple[int, str, bool]:
@@ -114,7 +115,7 @@ class Committer:
         if self._pid != os.getpid():  # first use in this process (gunicorn forks after the app is made)
             with self._start_lock:
                 if self._pid != os.getpid():
-                    self._queue: list[_Waiting] = []
+                    self._queue = []
                     self._wake = threading.Condition()
                     self._coming, self._local = 0, threading.local()
                     self._raw, self._unsent = None, []  # nothing of the parent process's
@@ -170,16 +171,17 @@ class Committer:
         for waiting, row in zip(ready, rows, strict=True):
             waiting.row = row
             waiting.done.set()
-        self._unsent += [[("notification", row[8]), ("content_check", row[7])] for row in rows if row and row[7]]
-        if not getattr(self, "_queue", None):  # else the next batch's Redis round trip names them too
-            queue = self.app.extensions["xinma.queue"]
-            self._hand_over(queue.connection if queue is not None else None)
+        queue = self.app.extensions["xinma.queue"]
+        if queue is not None:  # the workers' relay (without one, the sweep finds the rows)
+            self._unsent += [[("notification", row[8]), ("content_check", row[7])] for row in rows if row and row[7]]
+            if not self._queue:  # else the next batch's Redis round trip names them too
+                self._hand_over(queue.connection)
         return later
 
     def _hand_over(self, redis) -> None:
         """Name the written rows to the workers' relay (one RPUSH) on this Redis client or pipeline; names lost
         with Redis down are covered by the sweep."""
-        if self._unsent and redis is not None:
+        if self._unsent:
             handoff(redis, *self._unsent)
         self._unsent = []
 
