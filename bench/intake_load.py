@@ -213,7 +213,7 @@ def run_wrk(port: int, script: Path, seconds: int, connections: int, server_grou
             **{f"cpu {kind}": (after[kind] - before[kind]) / done * 1000 for kind in after}}
 
 
-def paced(port: int, tokens: list[str], bodies: list[dict], rate: float, seconds: float, threads: int = 16,
+def paced(port: int, tokens: list[str], bodies: list[dict], rate: float, seconds: float, threads: int = 32,
           offset: int = 0) -> dict:
     """Open loop: requests are due at fixed times; latency counts from when each was due (no coordinated omission)."""
     payloads = [json.dumps(b, ensure_ascii=False).encode() for b in bodies]
@@ -294,6 +294,7 @@ def main() -> None:
         raise SystemExit("wrk is needed (apt-get install wrk)")
     seconds = 3 if args.small else 5
     rounds = 2 if args.small else 8
+    paced_seconds = 5 if args.small else 20
     instance = Path(tempfile.mkdtemp(prefix="xinma-bench-"))
     env = dict(os.environ, XINMA_MODE="embedded", XINMA_INSTANCE=str(instance),
                XINMA_DATABASE_URL=args.database_url, XINMA_REDIS_URL=args.redis_url, XINMA_RATE_LIMITS="",
@@ -325,7 +326,7 @@ def main() -> None:
         c = {k: statistics.median(x[k] for x in runs["ceiling"]) for k in runs["ceiling"][0]}
         s = {k: statistics.median(x[k] for x in runs["submit"]) for k in runs["submit"][0]}
         rate = max(1.0, s["rps"] / 2)
-        p = paced(servers["submit"][0], tokens, bodies, rate, 20, threads=32, offset=len(tokens) // 2)
+        p = paced(servers["submit"][0], tokens, bodies, rate, paced_seconds, offset=len(tokens) // 2)
         relayed = relay_rate(args.redis_url)
     finally:
         for _, proc in servers.values():
@@ -349,7 +350,7 @@ def main() -> None:
     print(f"throughput ratio submit/ceiling: median of the rounds {statistics.median(ratios):.2f} (per round, each "
           f"pair of runs back to back: {', '.join(f'{x:.2f}' for x in ratios)}; ratio of the medians "
           f"{s['rps'] / c['rps']:.2f})  (target >= 0.30)")
-    print(f"paced at {p['rate']:.0f} req/s (half the submission throughput) for 20s: "
+    print(f"paced at {p['rate']:.0f} req/s (half the submission throughput) for {paced_seconds}s: "
           f"{p['requests']} requests, {p['failed']} failed, p50 {p['p50']:.1f} ms, p99 {p['p99']:.1f} ms  "
           f"(target p99 < 100 ms)" + (f"; failures: {p['failures']}" if p["failures"] else ""))
     print(f"relay (workers/queues.drain, run by each worker's sweep process, not by the web server): moved the "

@@ -200,7 +200,7 @@ def test_a_batch_waits_for_submissions_on_their_way(client, app, wechat_sandbox,
     if committer is None:
         assert app.extensions["xinma.engine"].dialect.name == "sqlite"
         return
-    monkeypatch.setattr(committer_module, "LINGER", 5.0)
+    monkeypatch.setattr(committer_module, "LINGER", 30.0)
     statements = []
     real = fastpath.write
     monkeypatch.setattr(fastpath, "write", lambda conn, items: statements.append(len(items)) or real(conn, items))
@@ -227,8 +227,8 @@ def test_a_batch_waits_for_submissions_on_their_way(client, app, wechat_sandbox,
         early.join(0.5)
         assert early.is_alive()  # held for the one on its way
         go.set()
-        early.join(2)  # well before LINGER: the wait ends when the late one comes or gives up
-        late.join(2)
+        early.join(15)  # well before LINGER: the wait ends when the late one comes or gives up
+        late.join(15)
         assert not early.is_alive() and not late.is_alive()
     assert statements == [2, 1]
     assert [results[name][0] for name in ("before comes", "comes", "before gives up")] == [201, 201, 201]
