@@ -117,7 +117,8 @@ class _CookieSessions(SecureCookieSessionInterface):
     no session cookie: every mini-program request."""
 
     def open_session(self, app: Flask, request):
-        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+        # The raw header is looked at first: parsing every request's cookies costs more than the rest of this.
+        if app.secret_key and self.get_cookie_name(app) not in request.environ.get("HTTP_COOKIE", ""):
             return self.session_class()
         return super().open_session(app, request)
 
@@ -163,7 +164,7 @@ def _refuse_nul_characters(app: Flask) -> None:
     def _no_nul_characters():
         """A NUL character cannot be stored by PostgreSQL: refuse it in the path, the query or a form before any
         view reads them (JSON bodies: models.web.json_body). Forms past the size limit are the view's to refuse."""
-        fields = list(request.args.items(multi=True))
+        fields = list(request.args.items(multi=True)) if request.environ.get("QUERY_STRING") else []
         if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data") and (
                 request.content_length or 0) <= app.config["MAX_CONTENT_LENGTH"]:
             fields += request.form.items(multi=True)

@@ -127,13 +127,13 @@ def register(app: Flask) -> None:
     setup_rq_connection(app)
     app.register_blueprint(rq_dashboard.blueprint, url_prefix="/ops/rq")
 
-    @app.before_request
     def _dashboard_for_admins():
-        if request.blueprint != "rq_dashboard":
-            return None
         staff = current_staff()
         if staff is None:
             return redirect(url_for("triage.signin", next=request.path))
         if staff.role != StaffRole.admin:
             raise DomainError("not_found", status=404)
         return None
+
+    # Only the dashboard's requests are checked (first of its hooks), not every request of the app.
+    app.before_request_funcs.setdefault(rq_dashboard.blueprint.name, []).insert(0, _dashboard_for_admins)

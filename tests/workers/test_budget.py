@@ -171,6 +171,7 @@ def test_admin_sees_dead_letters_and_resends_one(budget_app, wechat_sandbox, db)
     grid = signed_in(budget_app.test_client(), "ops-grid")
     assert grid.get("/ops/").status_code == 404
     assert grid.get("/ops/metrics").status_code == 404
+    assert grid.get("/ops/rq/").status_code == 404  # the dashboard's own check, on its requests only
     assert budget_app.test_client().get("/ops/rq/").status_code == 302
 
     admin = signed_in(budget_app.test_client(), "ops-admin")
