@@ -47,13 +47,27 @@ WHERE rs.token_hash = ANY(string_to_array(%(hashes)s, ' '))
 
 
 class _Waiting:
-    __slots__ = ("item", "address", "resident_id", "row", "error", "done")
+    """One submission in a batch. Its request's thread waits on a bare lock, released once (`finish`) by the
+    committer: one wake-up, where an Event's wait takes a condition and its lock again after waking."""
+
+    __slots__ = ("item", "address", "resident_id", "row", "error", "done", "_lock")
 
     def __init__(self, item: dict[str, Any], address: str, resident_id: int | None) -> None:
         self.item, self.address, self.resident_id = item, address, resident_id
         self.row: tuple | None = None
         self.error: BaseException | None = None
-        self.done = threading.Event()
+        self.done = False
+        self._lock = threading.Lock()
+        self._lock.acquire()
+
+    def finish(self) -> None:
+        """Wake the request (once: a second call does nothing). Called by the committer's thread only."""
+        if not self.done:
+            self.done = True
+            self._lock.release()
+
+    def wait(self) -> None:
+        self._lock.acquire()
 
 
 class Committer:
@@ -102,14 +116,16 @@ class Committer:
                 self._arrived(None)
 
     def _arrived(self, waiting: _Waiting | None) -> None:
-        """This thread's submission joins the queue (None: it will not come after all)."""
+        """This thread's submission joins the queue (None: it will not come after all). The committer is woken
+        only when that ends its wait: the first submission of a batch, the last one on its way, a full batch."""
         with self._wake:
             if getattr(self._local, "coming", False):
                 self._coming -= 1
                 self._local.coming = False
             if waiting is not None:
                 self._queue.append(waiting)
-            self._wake.notify()
+            if not self._coming or len(self._queue) == 1 or len(self._queue) >= BATCH:
+                self._wake.notify()
 
     def _start(self) -> None:
         if self._pid != os.getpid():  # first use in this process (gunicorn forks after the app is made)
@@ -125,7 +141,7 @@ class Committer:
     def _wait(self, waiting: _Waiting) -> _Waiting:
         self._start()
         self._arrived(waiting)
-        waiting.done.wait()
+        waiting.wait()
         return waiting
 
     def _run(self) -> None:
@@ -142,9 +158,9 @@ class Committer:
             except BaseException:  # the thread must outlive anything: every request waiting is answered
                 log.exception("group commit failed for %d submissions", len(batch))
                 for waiting in batch:
-                    if not waiting.done.is_set():
+                    if not waiting.done:
                         waiting.error = waiting.error or RuntimeError("group commit failed")
-                        waiting.done.set()
+                        waiting.finish()
                 continue
             if later:
                 with self._wake:
@@ -159,7 +175,7 @@ class Committer:
         ready, later, keys = [], [], set()
         for waiting in batch:
             if waiting.error is not None:
-                waiting.done.set()
+                waiting.finish()
             elif waiting.item["key"] is not None and (waiting.resident_id, waiting.item["key"]) in keys:
                 later.append(waiting)
             else:
@@ -170,7 +186,7 @@ class Committer:
         rows = self._statement(ready)
         for waiting, row in zip(ready, rows, strict=True):
             waiting.row = row
-            waiting.done.set()
+            waiting.finish()
         queue = self.app.extensions["xinma.queue"]
         if queue is not None:  # the workers' relay (without one, the sweep finds the rows)
             self._unsent += [[("notification", row[8]), ("content_check", row[7])] for row in rows if row and row[7]]

@@ -50,7 +50,7 @@ def test_one_batch_of_mixed_submissions(client, app, wechat_sandbox, scene):
     later = committer._write(batch)
 
     assert later == [again]  # waits for the next batch, where the first one's key is found
-    assert all(w.done.is_set() for w in batch if w is not again)
+    assert all(w.done for w in batch if w is not again)
     status, body, replayed = answer(app, first)
     assert status == 201 and not replayed and body["data"]["text"] == BODY["text"]
     status, body2, replayed = answer(app, other)
@@ -89,7 +89,7 @@ def test_a_batch_whose_statement_fails_is_written_one_by_one(client, app, wechat
     before = counts(app)
     batch = [waiting(token, dict(BODY, scene=scene), f"alone-key-{n:04d}") for n, token in enumerate(tokens)]
     assert committer._write(batch) == []
-    assert all(w.done.is_set() for w in batch)
+    assert all(w.done for w in batch)
     assert str(batch[1].error) == "the statement failed"  # its request answers 500; the others are written
     assert len({answer(app, w)[1]["data"]["id"] for w in (batch[0], batch[2])}) == 2
     assert counts(app)[0] == before[0] + 2
