@@ -6,7 +6,7 @@ import datetime as dt
 
 from flask import Blueprint, current_app, jsonify, request
 
-from models import DomainError, NotFound
+from models import DomainError, NotFound, utcnow
 from models.messages import error_text
 from models.residents import (
     authenticate_resident,
@@ -51,13 +51,16 @@ def create_session():
     login = wechat_login(body.get("code"))
     ratelimit.hit("login_resident", login.openid)
     settings = current_app.config["XINMA"]
-    _, token = sign_in_resident(db(), login, lifetime=dt.timedelta(days=settings.session_days))
+    lifetime = dt.timedelta(days=settings.session_days)
+    resident, token = sign_in_resident(db(), login, lifetime=lifetime)
+    ratelimit.remember_session(current_app, token_hash(f"Bearer {token}"), resident.id, utcnow() + lifetime)
     return ok({"token": token, "expires_in": settings.session_days * 86400}, 201)
 
 
 @bp.delete("/sessions/current")
 def end_session():
     revoke_resident_session(db(), request.headers.get("Authorization"))
+    ratelimit.forget_session(current_app, token_hash(request.headers.get("Authorization")))
     return ok({"signed_out": True})
 
 

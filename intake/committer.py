@@ -2,8 +2,10 @@
 
 Each web process has one committer thread, with a database connection of its own. A request that takes the
 one-statement path (intake/fastpath.py) hands its submission over and waits; the thread takes every submission
-waiting, checks their sessions in one query, counts their rate limits in one Redis round trip, writes them all in
-one statement (one transaction, one commit flushed to disk) and wakes each request with its own result row, then
+waiting, counts their rate limits in one Redis round trip (Redis names each session's resident, see
+intake/ratelimit.py; sessions it does not know are checked in one query first and counted in a second round trip),
+writes them all in one statement (one transaction, one commit flushed to disk; it checks that each session is
+live) and wakes each request with its own result row, then
 names the rows the workers need in one RPUSH; when more submissions are already waiting, that RPUSH goes with
 their rate-limit count instead, in the same round trip. A submission arriving while a batch is being written waits
 for the next one. A batch about to be written waits (LINGER at most) only for submissions this process is already
@@ -215,26 +217,48 @@ class Committer:
         return [self._statement([w])[0] for w in ready]
 
     def _check(self, first: list[_Waiting]) -> None:
-        """Sign-in check and both rate limits, as the general path does them, for the batch's new submissions."""
+        """Both rate limits for the batch's new submissions, and the sign-in check as the general path does it
+        for those whose session Redis does not know (those it knows are checked by the statement)."""
+        known = ratelimit.count_submissions(
+            self.app, [(w.item["row"]["token_hash"], w.address) for w in first], also=self._hand_over)
+        if known is not None:
+            rest = []
+            for waiting, found in zip(first, known, strict=True):
+                if found is None:
+                    rest.append(waiting)
+                    continue
+                waiting.resident_id, wait = found
+                if wait:
+                    waiting.error = ratelimit.RateLimited(wait)
+            first = rest
+            if not first:
+                return
         hashes = " ".join({w.item["row"]["token_hash"] for w in first})  # one text: half the driver's work of a list
         try:
             sessions = {row[0]: row[1:] for row in self._connection().execute(_SESSIONS, {"hashes": hashes})}
         except Exception:  # a connection broken since the last batch: once more on a new one
             self._drop()
             sessions = {row[0]: row[1:] for row in self._connection().execute(_SESSIONS, {"hashes": hashes})}
-        counted = []
+        counted, live = [], {}
         for waiting in first:
-            session = sessions.get(waiting.item["row"]["token_hash"])
+            token_hash = waiting.item["row"]["token_hash"]
+            session = sessions.get(token_hash)
             try:
                 check_live(session and session[:3], waiting.item["now"])
             except DomainError as exc:
                 waiting.error = exc
                 continue
             waiting.resident_id = session[3]
+            live[token_hash] = (token_hash, session[3], session[1])
             counted.append(waiting)
         checks = [check for w in counted
                   for check in (("submit_address", w.address), ("submit_resident", w.resident_id))]
-        waits = ratelimit.count(self.app, checks, also=self._hand_over)
+
+        def also(redis) -> None:  # the relay's names, if not sent yet, and the sessions for Redis to know next time
+            self._hand_over(redis)
+            ratelimit.remember_sessions(redis, list(live.values()))
+
+        waits = ratelimit.count(self.app, checks, also=also)
         for n, waiting in enumerate(counted):
             wait = max(waits[2 * n], waits[2 * n + 1])
             if wait:

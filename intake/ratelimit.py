@@ -6,6 +6,7 @@ The client address is `request.remote_addr`, which ProxyFix (app.py) sets from t
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import logging
 import threading
@@ -134,23 +135,123 @@ def count(app, checks: list[tuple[str, str | int]], also: Callable[[Any], object
 
 
 def _count_in_redis(connection: Redis, keys: list[str], windows: list[int], also) -> list[int]:
-    """EVALSHA of the counting script in one pipeline with `also`'s commands; the script is loaded again when
-    Redis no longer has it (after a restart or a flush)."""
+    return [int(c) for c in _run_script(connection, _COUNT, _COUNT_SHA, keys, windows, also)]
+
+
+def _run_script(connection: Redis, script: str, sha: str, keys: list[str], args: list, also) -> list:
+    """EVALSHA of a counting script in one pipeline with `also`'s commands; the script is loaded again when Redis
+    no longer has it (after a restart or a flush)."""
     for attempt in range(2):
         pipe = connection.pipeline(transaction=False)
-        pipe.evalsha(_COUNT_SHA, len(keys), *keys, *windows)
+        pipe.evalsha(sha, len(keys), *keys, *args)
         if also is not None and attempt == 0:
             also(pipe)
-        counts, *others = pipe.execute(raise_on_error=False)
+        result, *others = pipe.execute(raise_on_error=False)
         for failed in (x for x in others if isinstance(x, Exception)):
             log.warning("a command sent with the rate-limit count failed: %s", failed)
-        if isinstance(counts, NoScriptError):
-            connection.script_load(_COUNT)
+        if isinstance(result, NoScriptError):
+            connection.script_load(script)
             continue
-        if isinstance(counts, Exception):
-            raise counts
-        return [int(c) for c in counts]
+        if isinstance(result, Exception):
+            raise result
+        return result
     raise RuntimeError("the rate-limit script was not kept by Redis")
+
+
+# --- submissions counted by their session's resident, known to Redis -----------------------------------------
+#
+# Redis keeps, for each session it was told of, the resident whose it is (`xinma:session:<token hash>`, expiring
+# with the session): told at sign-in, and by the committer when it had to look a session up in the database; a
+# sign-out forgets it. With it, a batch of submissions is counted against both submission limits in one Redis
+# round trip, before (and without) a database query for their sessions. The mapping only names the resident: the
+# submission's statement still checks that the session is live, so a session that was revoked or went idle, if
+# Redis still names its resident, is counted once for that resident before its 401.
+
+_SESSION = "xinma:session:"
+
+# KEYS: (session key, address key) per submission. ARGV: the resident key's prefix and suffix (its window's
+# bucket), then the resident and address windows (expiry). Per submission: resident id (-1: session not known, not
+# counted), address count, resident count.
+_COUNT_KNOWN = """
+local out = {}
+for i = 1, #KEYS, 2 do
+    local resident = redis.call('GET', KEYS[i])
+    if resident then
+        local a = redis.call('INCR', KEYS[i + 1])
+        if a == 1 then redis.call('EXPIRE', KEYS[i + 1], ARGV[4]) end
+        local key = ARGV[1] .. resident .. ARGV[2]
+        local r = redis.call('INCR', key)
+        if r == 1 then redis.call('EXPIRE', key, ARGV[3]) end
+        out[#out + 1] = tonumber(resident); out[#out + 1] = a; out[#out + 1] = r
+    else
+        out[#out + 1] = -1; out[#out + 1] = 0; out[#out + 1] = 0
+    end
+end
+return out
+"""
+_COUNT_KNOWN_SHA = hashlib.sha1(_COUNT_KNOWN.encode()).hexdigest()
+
+
+def count_submissions(app, submissions: list[tuple[str, str]], also: Callable[[Any], object] | None = None
+                      ) -> list[tuple[int, int] | None] | None:
+    """Count submissions, given as (session token hash, client address), against both submission limits, in one
+    Redis round trip with `also`'s commands: for each, (resident id, 0 or Retry-After seconds), or None when Redis
+    does not know its session (nothing counted: the caller looks it up and counts it with `count`). None for all
+    when there is no Redis to ask, no limits, or Redis is down (`also` is then not sent)."""
+    limits = _limits(app)
+    queue = app.extensions.get("xinma.queue")
+    if limits is None or queue is None or not submissions:
+        return None
+    now = time.time()
+    (address_allowed, address_window), (resident_allowed, resident_window) = (
+        limits["submit_address"], limits["submit_resident"])
+    address_bucket, resident_bucket = int(now // address_window), int(now // resident_window)
+    keys = []
+    for token_hash, address in submissions:
+        keys += (_SESSION + token_hash, f"xinma:rl:submit_address:{address}:{address_bucket}")
+    args = ["xinma:rl:submit_resident:", f":{resident_bucket}", resident_window + 1, address_window + 1]
+    try:
+        out = _run_script(queue.connection, _COUNT_KNOWN, _COUNT_KNOWN_SHA, keys, args, also)
+    except Exception:  # Redis down: the caller counts the way `count` does without it
+        return None
+    address_wait = max(1, int((address_bucket + 1) * address_window - now))
+    resident_wait = max(1, int((resident_bucket + 1) * resident_window - now))
+    found: list[tuple[int, int] | None] = []
+    for n in range(0, len(out), 3):
+        resident, at_address, for_resident = (int(x) for x in out[n:n + 3])
+        if resident < 0:
+            found.append(None)
+            continue
+        found.append((resident, max(address_wait if at_address > address_allowed else 0,
+                                    resident_wait if for_resident > resident_allowed else 0)))
+    return found
+
+
+def remember_sessions(redis, sessions: list[tuple[str, int, dt.datetime]]) -> None:
+    """Tell Redis (a client or a pipeline) whose these sessions are: (token hash, resident id, expiry) each."""
+    for token_hash, resident_id, expires_at in sessions:
+        redis.set(_SESSION + token_hash, resident_id, exat=max(1, int(expires_at.timestamp())))
+
+
+def remember_session(app, token_hash: str, resident_id: int, expires_at: dt.datetime) -> None:
+    """At sign-in: the new session's submissions can be counted without a database query. Best effort: without
+    it, the session is looked up in the database at its first submission."""
+    queue = app.extensions.get("xinma.queue")
+    if queue is not None:
+        try:
+            remember_sessions(queue.connection, [(token_hash, resident_id, expires_at)])
+        except Exception as exc:
+            log.warning("could not tell Redis of a new session: %s", exc.__class__.__name__)
+
+
+def forget_session(app, token_hash: str) -> None:
+    """At sign-out. Should Redis not hear of it, the session is still refused (401), counted once before."""
+    queue = app.extensions.get("xinma.queue")
+    if queue is not None:
+        try:
+            queue.connection.delete(_SESSION + token_hash)
+        except Exception as exc:
+            log.warning("could not tell Redis of a sign-out: %s", exc.__class__.__name__)
 
 
 def client_address() -> str:

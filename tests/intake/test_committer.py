@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import select
 
 from intake import committer as committer_module
-from intake import fastpath
-from models import Complaint, NotFound, Notification, Unauthorized
+from intake import fastpath, ratelimit
+from models import Complaint, NotFound, Notification, Resident, Unauthorized
 from models.residents import token_hash
 
 from .support import auth, counts, sign_in
@@ -232,3 +232,49 @@ def test_a_batch_waits_for_submissions_on_their_way(client, app, wechat_sandbox,
         assert not early.is_alive() and not late.is_alive()
     assert statements == [2, 1]
     assert [results[name][0] for name in ("before comes", "comes", "before gives up")] == [201, 201, 201]
+
+
+def test_sessions_known_to_redis_are_counted_without_a_query(client, app, wechat_sandbox, scene, settings_env,
+                                                            redis_url, redis, monkeypatch):
+    """Redis names the resident of every session signed in through it, so a batch of those is counted against both
+    limits in its one Redis round trip, with no query for the sessions; the statement still refuses a session that
+    was revoked. A session Redis does not know is looked up and told to Redis; a sign-out makes Redis forget."""
+    import dataclasses
+
+    from app import create_app
+    from models.residents import revoke_all_sessions
+    from models.settings import load_settings
+
+    settings = dataclasses.replace(load_settings(dict(settings_env, XINMA_REDIS_URL=redis_url)),
+                                   rate_limits="submit_resident=2/3600")
+    with_redis = create_app(settings)
+    committer = with_redis.extensions["xinma.committer"]
+    if committer is None:
+        assert with_redis.extensions["xinma.engine"].dialect.name == "sqlite"
+        return
+    try:
+        ours = with_redis.test_client()
+        zhang, wang, li = (sign_in(ours, wechat_sandbox, f"o-known-{n}") for n in range(3))
+        hashes = {token: token_hash(f"Bearer {token}") for token in (zhang, wang, li)}
+        assert all(redis.get(f"xinma:session:{h}") for h in hashes.values())
+        with with_redis.extensions["xinma.sessionmaker"]() as session:
+            revoke_all_sessions(session, session.scalar(select(Resident).where(Resident.openid == "o-known-1")))
+            session.commit()
+        monkeypatch.setattr(committer_module, "_SESSIONS", "SELECT no_such_column FROM resident_sessions")
+        batch = [waiting(token, dict(BODY, scene=scene), None) for token in (zhang, zhang, zhang, wang)]
+        assert committer._write(batch) == []
+        assert [answer(with_redis, w)[0] for w in batch[:2]] == [201, 201]
+        assert isinstance(batch[2].error, ratelimit.RateLimited)  # Zhang's third within the hour
+        with pytest.raises(Unauthorized):
+            answer(with_redis, batch[3])  # Wang's session was revoked: Redis still names him, the statement refuses
+        monkeypatch.undo()
+
+        stranger = sign_in(client, wechat_sandbox, "o-known-elsewhere")  # signed in where no Redis was told
+        batch = [waiting(stranger, dict(BODY, scene=scene), None)]
+        assert committer._write(batch) == [] and answer(with_redis, batch[0])[0] == 201
+        assert redis.get(f"xinma:session:{token_hash(f'Bearer {stranger}')}") is not None
+
+        assert ours.delete("/api/v1/sessions/current", headers=auth(li)).status_code == 200
+        assert redis.get(f"xinma:session:{hashes[li]}") is None
+    finally:
+        with_redis.extensions["xinma.engine"].dispose()
