@@ -256,7 +256,8 @@ class Committer:
 
         def also(redis) -> None:  # the relay's names, if not sent yet, and the sessions for Redis to know next time
             self._hand_over(redis)
-            ratelimit.remember_sessions(redis, list(live.values()))
+            if known is not None:  # else nothing asks Redis for them (no limits, or Redis was down just now)
+                ratelimit.remember_sessions(redis, list(live.values()))
 
         waits = ratelimit.count(self.app, checks, also=also)
         for n, waiting in enumerate(counted):
