@@ -53,6 +53,9 @@ def create_session():
     settings = current_app.config["XINMA"]
     lifetime = dt.timedelta(days=settings.session_days)
     resident, token = sign_in_resident(db(), login, lifetime=lifetime)
+    # Before the commit, as the sign-out's forgetting: Redis only names the session's resident for counting, and
+    # a name for a token never handed out, or one forgotten by a sign-out that rolled back (looked up again at
+    # its next submission), changes nothing else.
     ratelimit.remember_session(current_app, token_hash(f"Bearer {token}"), resident.id, utcnow() + lifetime)
     return ok({"token": token, "expires_in": settings.session_days * 86400}, 201)
 

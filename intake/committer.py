@@ -234,11 +234,14 @@ class Committer:
             if not first:
                 return
         hashes = " ".join({w.item["row"]["token_hash"] for w in first})  # one text: half the driver's work of a list
-        try:
-            sessions = {row[0]: row[1:] for row in self._connection().execute(_SESSIONS, {"hashes": hashes})}
-        except Exception:  # a connection broken since the last batch: once more on a new one
-            self._drop()
-            sessions = {row[0]: row[1:] for row in self._connection().execute(_SESSIONS, {"hashes": hashes})}
+        for attempt in range(2):
+            try:
+                sessions = {row[0]: row[1:] for row in self._connection().execute(_SESSIONS, {"hashes": hashes})}
+                break
+            except Exception:  # a connection broken since the last batch: once more on a new one
+                self._drop()
+                if attempt:
+                    raise
         counted, live = [], {}
         for waiting in first:
             token_hash = waiting.item["row"]["token_hash"]

@@ -120,8 +120,8 @@ def count(app, checks: list[tuple[str, str | int]], also: Callable[[Any], object
     keys = []
     for name, subject in checks:
         allowed, window = limits[name]
-        bucket = int(now // window)
-        keys.append((f"xinma:rl:{name}:{subject}:{bucket}", window, allowed, max(1, int((bucket + 1) * window - now))))
+        bucket, retry_after = _window(now, window)
+        keys.append((_key(name, subject, bucket), window, allowed, retry_after))
     counts = None
     if queue is not None:
         try:
@@ -132,6 +132,16 @@ def count(app, checks: list[tuple[str, str | int]], also: Callable[[Any], object
         local = app.extensions.setdefault("xinma.rate_counters", _LocalCounters())
         counts = [local.hit(key, window, now) for key, window, _, _ in keys]
     return [retry_after if n > allowed else 0 for (_, _, allowed, retry_after), n in zip(keys, counts, strict=True)]
+
+
+def _window(now: float, window: int) -> tuple[int, int]:
+    """The fixed window `now` falls in (its number) and the seconds until it ends (Retry-After)."""
+    bucket = int(now // window)
+    return bucket, max(1, int((bucket + 1) * window - now))
+
+
+def _key(name: str, subject: str | int, bucket: int) -> str:
+    return f"xinma:rl:{name}:{subject}:{bucket}"
 
 
 def _count_in_redis(connection: Redis, keys: list[str], windows: list[int], also) -> list[int]:
@@ -205,17 +215,18 @@ def count_submissions(app, submissions: list[tuple[str, str]], also: Callable[[A
     now = time.time()
     (address_allowed, address_window), (resident_allowed, resident_window) = (
         limits["submit_address"], limits["submit_resident"])
-    address_bucket, resident_bucket = int(now // address_window), int(now // resident_window)
+    (address_bucket, address_wait), (resident_bucket, resident_wait) = (
+        _window(now, address_window), _window(now, resident_window))
     keys = []
     for token_hash, address in submissions:
-        keys += (_SESSION + token_hash, f"xinma:rl:submit_address:{address}:{address_bucket}")
-    args = ["xinma:rl:submit_resident:", f":{resident_bucket}", resident_window + 1, address_window + 1]
+        keys += (_SESSION + token_hash, _key("submit_address", address, address_bucket))
+    # the resident's key, as `count` names it, around the resident id the script reads
+    resident_key = _key("submit_resident", "\0", resident_bucket).split("\0")
+    args = [*resident_key, resident_window + 1, address_window + 1]
     try:
         out = _run_script(queue.connection, _COUNT_KNOWN, _COUNT_KNOWN_SHA, keys, args, also)
     except Exception:  # Redis down: the caller counts the way `count` does without it
         return None
-    address_wait = max(1, int((address_bucket + 1) * address_window - now))
-    resident_wait = max(1, int((resident_bucket + 1) * resident_window - now))
     found: list[tuple[int, int] | None] = []
     for n in range(0, len(out), 3):
         resident, at_address, for_resident = (int(x) for x in out[n:n + 3])
