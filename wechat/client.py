@@ -118,6 +118,10 @@ class WeChatGateway(WeChatClient):
         self.wxa.API_BASE_URL = self.base_url
         self._refresh_lock = threading.Lock()
         self._token_memo: tuple[str, float] | None = None
+        # A token read from the store before another thread forgot the rejected one, or stored a new one, must
+        # not be memoized after that: each starts a new generation, and only a read within one is kept.
+        self._memo_lock = threading.Lock()
+        self._memo_generation = 0
 
     def __repr__(self) -> str:
         return f"WeChatGateway(appid={self.appid!r}, base_url={self.base_url!r})"
@@ -144,9 +148,17 @@ class WeChatGateway(WeChatClient):
         memo = self._token_memo
         if memo is not None and memo[1] > time.monotonic():
             return memo[0]
+        generation = self._memo_generation
         token = super().access_token
-        self._token_memo = (token, time.monotonic() + TOKEN_MEMO_SECONDS)
+        with self._memo_lock:
+            if generation == self._memo_generation:
+                self._token_memo = (token, time.monotonic() + TOKEN_MEMO_SECONDS)
         return token
+
+    def _forget_token(self) -> None:
+        with self._memo_lock:
+            self._memo_generation += 1
+            self._token_memo = None
 
     def fetch_access_token(self, force_refresh: bool = False) -> dict:
         """Get an access token from getStableAccessToken and store it (memory or Redis) with its TTL.
@@ -183,6 +195,7 @@ class WeChatGateway(WeChatClient):
             raise WeChatTokenError(errcode or None, str(result.get("errmsg", "no access_token in answer")))
         expires_in = int(result.get("expires_in") or 7200)
         self.session.set(self.access_token_key, result["access_token"], expires_in)
+        self._forget_token()  # a read of the store that began before this is not memoized
         self.expires_at = int(time.time()) + expires_in
         return {"expires_in": expires_in}
 
@@ -219,9 +232,9 @@ class WeChatGateway(WeChatClient):
         Side effects: at most one forced stable_token fetch per rejected token: threads queue on a lock, and
         with Redis, processes take a short `SET NX` lock; the others wait for the shared token to change.
         """
-        self._token_memo = None
+        self._forget_token()
         with self._refresh_lock:
-            self._token_memo = None
+            self._forget_token()
             shared = self.session.get(self.access_token_key)
             if shared and shared != rejected:
                 return  # another thread or process already refreshed it

@@ -108,6 +108,42 @@ def test_expired_token_is_refreshed_once_and_the_call_succeeds(sandbox, gateway,
     assert calls["endpoints"]["sec_check"] == {"ok": 2, "failed": 1}
 
 
+def test_a_token_read_while_it_is_replaced_is_not_kept(sandbox, gateway, resident):
+    """A thread that read the token from the store just before another thread replaced it (WeChat rejected it)
+    must not keep the old one in the process's memo: the next call would send a token WeChat no longer takes, and
+    a call already past its one refresh would fail."""
+    import threading
+
+    old = gateway.access_token
+    store, read, go = gateway.session, threading.Event(), threading.Event()
+
+    class SlowStore:  # the reading thread is held between its read of the store and its memo
+        def __getattr__(self, name):
+            return getattr(store, name)
+
+        def get(self, key, default=None):
+            value = store.get(key, default)
+            if threading.current_thread().name == "reader":
+                read.set()
+                go.wait(10)
+            return value
+
+    gateway.session = SlowStore()
+    gateway._forget_token()  # the memo is empty: the reader goes to the store
+    reader = threading.Thread(target=lambda: gateway.access_token, name="reader")
+    reader.start()
+    assert read.wait(10)
+    sandbox.control("POST", "/_sandbox/expire_tokens")
+    gateway._refresh_after_rejection(old)  # as a call whose token WeChat rejected
+    go.set()
+    reader.join(10)
+    gateway.session = store
+
+    assert gateway.access_token != old
+    assert gateway.msg_sec_check(resident, "路灯不亮").suggest == "pass"
+    assert sandbox.calls()["endpoints"]["sec_check"] == {"ok": 1, "failed": 0}
+
+
 def test_token_rejected_twice_raises_after_one_refresh(sandbox, gateway, resident):
     sandbox.subscribe(resident, "tpl-received")
     sandbox.fault("subscribe_send", "errcode", 40001, count=None)

@@ -238,7 +238,8 @@ def test_token_expiring_mid_run_is_refreshed_once(fast_app, fast_env, wechat_san
         rows = settle(db, ids)
     finally:
         pool.stop_all()
-    assert {r.state for r in rows.values()} == {S.sent}
+    assert {r.state for r in rows.values()} == {S.sent}, [(r.id, r.state, r.attempts, r.last_error)
+                                                          for r in rows.values() if r.state != S.sent]
     calls = wechat_sandbox.control("GET", "/_sandbox/calls")
     assert calls["tokens_issued"] == 2 and calls["force_refreshes"] == 1, calls
     assert dict(sent_per_row(wechat_sandbox)) == {i: 1 for i in ids}
