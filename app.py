@@ -15,7 +15,6 @@ import sys
 import threading
 import time
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import click
 from flask import Flask, g, jsonify, render_template, request
@@ -26,24 +25,27 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.serving import make_server
 
 import models
+import web
 from intake.committer import Committer
+from models.base import CHINA
 from models.db import make_engine, make_sessionmaker, upgrade
 from models.errors import DomainError
-from models.messages import error_text
-from models.settings import Settings, SettingsError, load_settings
-from models.web import RowIdConverter, csrf_token, current_staff
+from web.auth import csrf_token, current_staff
+from web.http import RowIdConverter
+from web.messages import error_text
+from web.ratelimit import RateLimited
+from web.settings import Settings, SettingsError, load_settings
 from wechat import WeChatGateway
 from workers.queues import install_relay, make_queue, redis_connection
 
 log = logging.getLogger("xinma")
-CHINA = ZoneInfo("Asia/Shanghai")
-MODELS_DIR = Path(models.__file__).parent
+WEB_DIR = Path(web.__file__).parent
 
 
 def create_app(settings: Settings | None = None) -> Flask:
     """The web app for these settings (read from the environment when none are given)."""
     settings = settings or load_settings()
-    app = Flask("xinma", template_folder=str(MODELS_DIR / "templates"), root_path=str(MODELS_DIR))
+    app = Flask("xinma", template_folder=str(WEB_DIR / "templates"), root_path=str(WEB_DIR))
     app.config.update(
         XINMA=settings,
         SECRET_KEY=settings.secret_key,
@@ -163,7 +165,7 @@ def _refuse_nul_characters(app: Flask) -> None:
     @app.before_request
     def _no_nul_characters():
         """A NUL character cannot be stored by PostgreSQL: refuse it in the path, the query or a form before any
-        view reads them (JSON bodies: models.web.json_body). Forms past the size limit are the view's to refuse."""
+        view reads them (JSON bodies: web.http.json_body). Forms past the size limit are the view's to refuse."""
         fields = list(request.args.items(multi=True)) if request.environ.get("QUERY_STRING") else []
         if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data") and (
                 request.content_length or 0) <= app.config["MAX_CONTENT_LENGTH"]:
@@ -175,7 +177,10 @@ def _refuse_nul_characters(app: Flask) -> None:
 def _wire_errors(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain(exc: DomainError):
-        return _error_response(exc.code, exc.status, exc.params)
+        response = app.make_response(_error_response(exc.code, exc.status, exc.params))
+        if isinstance(exc, RateLimited):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):
@@ -331,7 +336,7 @@ def qr_export_cmd(unit_code: str, fmt: str, size: str, out_path: str) -> None:
 @click.option("--backend", default="http://127.0.0.1:8000")
 def sandbox_cmd(host: str, port: int, backend: str) -> None:
     from wechat.sandbox import create_sandbox_app
-    from workers.templates import sandbox_templates
+    from workers.rendering import sandbox_templates
 
     settings = _settings()
     app = create_sandbox_app(appid=settings.wechat_appid, secret=settings.wechat_secret,
@@ -349,7 +354,7 @@ def up_cmd(host: str, port: int) -> None:
     from qr.demo import DEMO_PASSWORD, STAFF, seed_demo
     from qr.services import current_code, scan_url
     from wechat.sandbox import create_sandbox_app
-    from workers.templates import sandbox_templates
+    from workers.rendering import sandbox_templates
 
     base_env = dict(os.environ, XINMA_PORT=str(port))
     try:

@@ -155,7 +155,7 @@ def main() -> None:
 
     from app import create_app
     from models import Staff, StaffRole, Unit, utcnow
-    from models.settings import load_settings
+    from web.settings import load_settings
 
     settings = load_settings({"XINMA_DATABASE_URL": args.url, "XINMA_INSTANCE": "/tmp/xinma-bench",
                               "XINMA_PUBLIC_URL": "http://bench.test"})

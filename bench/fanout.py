@@ -42,7 +42,12 @@ from models import Notification, NotificationState, Resident, utcnow  # noqa: E4
 from models.db import make_engine, make_sessionmaker, upgrade  # noqa: E402
 from models.lifecycle import notify  # noqa: E402
 from models.notify import Subscription  # noqa: E402
-from models.settings import SANDBOX_APPID, SANDBOX_SECRET, load_settings  # noqa: E402
+from web.settings import (  # noqa: E402
+    SANDBOX_APPID,
+    SANDBOX_SECRET,
+    load_settings,
+    template_id,  # noqa: E402
+)
 from workers.queues import (  # noqa: E402
     BATCH_SIZE,
     enqueue,
@@ -52,7 +57,7 @@ from workers.queues import (  # noqa: E402
     redis_connection,
     relay,
 )
-from workers.templates import sandbox_templates, template_id  # noqa: E402
+from workers.rendering import sandbox_templates  # noqa: E402
 
 EVENT = "meeting_invitation"
 LATENCY_MS = 20

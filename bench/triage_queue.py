@@ -27,7 +27,7 @@ from sqlalchemy import select, text  # noqa: E402
 from support import LOCAL, ensure_database  # noqa: E402
 
 from models.db import make_engine, upgrade  # noqa: E402
-from models.messages import COMPLAINT_CATEGORIES  # noqa: E402
+from web.messages import COMPLAINT_CATEGORIES  # noqa: E402
 
 URL = os.environ.get("XINMA_BENCH_DATABASE_URL", LOCAL + "xinma_bench")
 STREETS, COMMUNITIES_PER_STREET, GRIDS_PER_COMMUNITY = 9, 10, 110  # 1 + 9 + 90 + 9,900 = 10,000 units
@@ -134,8 +134,8 @@ def main() -> None:
 
     from app import create_app
     from models import Complaint, ComplaintState, Staff
-    from models.settings import load_settings
     from triage.similar import similar
+    from web.settings import load_settings
 
     instance = tempfile.mkdtemp(prefix="xinma-bench-")
     app = create_app(load_settings({"XINMA_INSTANCE": instance, "XINMA_DATABASE_URL": URL,

@@ -5,10 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, request, url_for
 
 from models import NotFound, Topic
-from models.messages import LEAD_KINDS, OUTCOME_RESULTS, PUBLICATION_KINDS, RATING_LEVELS, TOPIC_STATES
 from models.residents import authenticate_resident
-from models.web import db, json_body, ok
 from qr.services import resolve_scene
+from web.http import db, json_body, ok
+from web.messages import LEAD_KINDS, OUTCOME_RESULTS, PUBLICATION_KINDS, RATING_LEVELS, TOPIC_STATES
 
 from . import disclosure, followup, implementation, meetings
 from .views import photo_response, progress_photo_dir

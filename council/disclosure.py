@@ -8,8 +8,8 @@ from sqlalchemy.orm import Session
 from models import DomainError, Staff, Topic, TopicState, Unit, UnitLevel, utcnow
 from models.council import Publication, PublicationKind
 from models.lifecycle import notify, residents_behind
-from models.messages import PUBLICATION_KINDS
 from models.scope import nearest
+from web.messages import PUBLICATION_KINDS
 
 from . import forms
 

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from models import Actor, Complaint, DomainError, NotFound, Resident, Staff, Topic, TopicState, transition_topic, utcnow
 from models.council import Assignment, Rating, RatingLevel
 from models.lifecycle import residents_behind
-from models.messages import RATING_LEVELS
+from web.messages import RATING_LEVELS
 
 REASON_LIMIT = 500
 

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from models import DomainError
-
-CHINA = ZoneInfo("Asia/Shanghai")
+from models.base import CHINA
 
 
 def text(value: Any, code: str, limit: int | None = None, limit_code: str | None = None) -> str:

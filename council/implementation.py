@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 from models import Actor, Conflict, DomainError, NotFound, Staff, Topic, TopicState, Unit, transition_topic, utcnow
 from models.council import Assignment, LeadKind, ProgressUpdate
 from models.lifecycle import notify, secretaries_of
-from models.messages import LEAD_KINDS
 from models.scope import scope_clause
+from web.messages import LEAD_KINDS
 
 from . import forms
 

@@ -24,8 +24,8 @@ from models import (
 )
 from models.council import MeetingDetail, MeetingOutcome, MeetingParticipant, MeetingRegistration, OutcomeResult
 from models.lifecycle import notify
-from models.messages import MEETING_FORMS, OUTCOME_RESULTS, PARTICIPANT_ROLES
 from models.scope import in_scope, scope_clause
+from web.messages import MEETING_FORMS, OUTCOME_RESULTS, PARTICIPANT_ROLES
 
 from . import forms
 

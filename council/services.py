@@ -20,8 +20,8 @@ from models import (
     transition_topic,
 )
 from models.council import ROUTE_ORDER, RouteStage, RouteStep
-from models.messages import ROUTE_STEPS
 from models.scope import in_scope, scope_clause
+from web.messages import ROUTE_STEPS
 
 from . import forms
 

@@ -17,9 +17,9 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from models import LEVEL_ORDER, CouncilRoom, DomainError, Forbidden, Staff, Unit, stats
-from models.messages import COMPLAINT_STATES, DEFAULT_REASONS, RATING_LEVELS
 from models.scope import in_scope
 from models.stats import BUCKET
+from web.messages import COMPLAINT_STATES, DEFAULT_REASONS, RATING_LEVELS
 
 from .forms import CHINA
 

@@ -8,7 +8,10 @@ from flask import Blueprint, Response, current_app, redirect, render_template, r
 
 from models import DomainError, NotFound, StaffRole, Topic, TopicState, Unit
 from models.lifecycle import residents_behind
-from models.messages import (
+from models.scope import units_in_scope
+from web.auth import check_csrf, current_staff, staff_required
+from web.http import db, private_image
+from web.messages import (
     DELIBERATION_CATEGORIES,
     LEAD_KINDS,
     MEETING_FORMS,
@@ -19,8 +22,6 @@ from models.messages import (
     ROUTE_STEPS,
     TOPIC_STATES,
 )
-from models.scope import units_in_scope
-from models.web import check_csrf, current_staff, db, private_image, staff_required
 
 from . import disclosure, followup, forms, implementation, meetings, services, statistics
 

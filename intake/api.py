@@ -7,7 +7,6 @@ import datetime as dt
 from flask import Blueprint, current_app, jsonify, request
 
 from models import DomainError, NotFound, utcnow
-from models.messages import error_text
 from models.residents import (
     authenticate_resident,
     authenticate_resident_ref,
@@ -15,24 +14,18 @@ from models.residents import (
     sign_in_resident,
     token_hash,
 )
-from models.web import db, json_body, ok, private_image, wechat_login
 from qr.services import resolve_scene
+from web import ratelimit
+from web.auth import wechat_login
+from web.http import db, json_body, ok, private_image
 
-from . import fastpath, idempotency, ratelimit, services
+from . import fastpath, idempotency, services
 from .openapi import openapi_document
 from .photos import photo_dir, photo_json, store_photo, visible_photo
 
 bp = Blueprint("intake", __name__, url_prefix="/api/v1")
 
 COMPLAINT_FIELDS = {"scene", "category", "text", "phone", "location", "photos"}
-
-
-@bp.errorhandler(ratelimit.RateLimited)
-def _rate_limited(exc: ratelimit.RateLimited):
-    response = jsonify({"ok": False, "error": {"code": exc.code, "message": error_text(exc.code)}})
-    response.status_code = 429
-    response.headers["Retry-After"] = str(exc.retry_after)
-    return response
 
 
 def _resident():

@@ -32,9 +32,10 @@ from sqlalchemy import event
 
 from models import Conflict, DomainError
 from models.residents import check_live
+from web import ratelimit
 from workers.queues import handoff
 
-from . import fastpath, ratelimit
+from . import fastpath
 
 log = logging.getLogger(__name__)
 

@@ -28,10 +28,10 @@ from sqlalchemy.engine import Connection
 from models import DomainError, NotFound, utcnow
 from models.intake import mask_phone
 from models.lifecycle import COMPLAINT_NOTIFY
-from models.messages import COMPLAINT_CATEGORIES, COMPLAINT_STATES, TIMELINE
 from models.residents import IDLE, TOUCH_EVERY, check_live
 from models.stats import complaint_keys
 from qr.services import SCENE_ALPHABET
+from web.messages import COMPLAINT_CATEGORIES, COMPLAINT_STATES, TIMELINE
 
 from . import idempotency
 from .services import TEXT_LIMIT, _location, _phone

@@ -17,10 +17,11 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from models import DomainError, NotFound, Resident, utcnow
 from models.intake import PHONE, ComplaintContact, Photo
-from models.messages import COMPLAINT_CATEGORIES, COMPLAINT_STATES, error_text
 from models.qr import TrackingLink
-from models.web import check_csrf, db
 from qr.services import resolve_scene
+from web.auth import check_csrf
+from web.http import db
+from web.messages import COMPLAINT_CATEGORIES, COMPLAINT_STATES, error_text
 
 from . import services
 from .photos import MAX_BYTES, MAX_PER_COMPLAINT, clean_image, keep_photo

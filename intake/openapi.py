@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from models.messages import COMPLAINT_CATEGORIES, PUBLICATION_KINDS, RATING_LEVELS
+from models.message_templates import TEMPLATES
+from web.messages import COMPLAINT_CATEGORIES, PUBLICATION_KINDS, RATING_LEVELS
+from web.settings import template_id
 
 from .photos import MAX_PER_COMPLAINT
 from .services import ADDRESS_LIMIT, TEXT_LIMIT
@@ -159,8 +161,6 @@ SUBSCRIBE_ANSWERS = ["accept", "reject", "ban", "filter"]
 
 
 def _template_ids() -> list[str]:
-    from workers.templates import TEMPLATES, template_id
-
     return sorted(template_id(event) for event in TEMPLATES)
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from models import NotFound, Unauthorized
 from models.intake import Photo
-from models.web import db
+from web.http import db
 from wechat.push import check_push_signature
 
 bp = Blueprint("wechat_push", __name__)

@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session, aliased
 from models import AuditEvent, Complaint, ComplaintState, DomainError, NotFound, QrCode, Resident, Unit
 from models.intake import PHONE, ComplaintContact, Photo, mask_phone
 from models.lifecycle import defer, stub, submit_new_complaint
-from models.messages import COMPLAINT_CATEGORIES, COMPLAINT_STATES, TIMELINE
 from qr.services import SCENE_ALPHABET
+from web.messages import COMPLAINT_CATEGORIES, COMPLAINT_STATES, TIMELINE
 
 from .photos import MAX_PER_COMPLAINT, photo_json
 

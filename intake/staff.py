@@ -6,7 +6,8 @@ from flask import Blueprint, request
 
 from models import Unauthorized
 from models.intake import reveal_phone
-from models.web import check_csrf, current_staff, db, ok
+from web.auth import check_csrf, current_staff
+from web.http import db, ok
 
 from .api import send_photo
 from .photos import visible_photo

@@ -6,10 +6,11 @@ from flask import Blueprint, request
 from sqlalchemy import func, select
 
 from models import DomainError, Notification, NotificationState
+from models.message_templates import TEMPLATES
 from models.notify import Subscription, record_subscription_results
 from models.residents import authenticate_resident
-from models.web import db, json_body, ok
-from workers.templates import TEMPLATES, template_id
+from web.http import db, json_body, ok
+from web.settings import template_id
 
 bp = Blueprint("subscriptions", __name__, url_prefix="/api/v1")
 ANSWERS = {"accept", "reject", "ban", "filter"}

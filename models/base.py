@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import JSON, DateTime, Enum, Integer, MetaData, String, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, mapped_column
@@ -16,6 +17,9 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+CHINA = ZoneInfo("Asia/Shanghai")  # the one zone people read times in
 
 
 def utcnow() -> dt.datetime:

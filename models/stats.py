@@ -25,7 +25,6 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import Counter
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     BigInteger,
@@ -47,11 +46,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from .base import Base, utcnow
+from .base import CHINA, Base, utcnow
 from .council import Assignment, MeetingDetail, MeetingOutcome, OutcomeResult, Rating
 from .entities import AuditEvent, Complaint, Meeting, Topic, Unit
 
-CHINA = ZoneInfo("Asia/Shanghai")
 BUCKET = 360  # seconds: the finest histogram slot, a tenth of an hour (the precision the page shows)
 ANSWERS = ("decline", "solve", "merge", "promote")
 FINISHED = ("not_deliberable", "solved", "closed")

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import LEVEL_ORDER, DomainError, Unit, UnitLevel, utcnow
-from models.messages import error_text
+from web.messages import error_text
 
 from .posters import SIZES, layout, missing_glyphs
 from .services import current_code, issue_code

@@ -7,7 +7,6 @@ import io
 import re
 import secrets
 import warnings
-from zoneinfo import ZoneInfo
 
 from PIL import Image
 from sqlalchemy import func, select
@@ -15,6 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from models import DomainError, NotFound, QrCode, Unit, utcnow
+from models.base import CHINA
 from models.qr import UnitScan
 from wechat import WeChatError
 
@@ -22,7 +22,6 @@ TOKEN_BYTES = 16  # 128 random bits; token_urlsafe gives 22 characters, all in W
 SCENE_MAX = 32  # WeChat's limit for getwxacodeunlimit's scene
 # WeChat's scene alphabet: digits, letters and !#$&'()*+,/:;=?@-._~
 SCENE_ALPHABET = re.compile(r"[0-9A-Za-z!#$&'()*+,/:;=?@\-._~]{1,32}")
-CHINA = ZoneInfo("Asia/Shanghai")
 
 
 def new_token() -> str:

@@ -10,7 +10,8 @@ from flask import Blueprint, Response, current_app, redirect, render_template, r
 from sqlalchemy import or_, select
 
 from models import DomainError, QrCode, StaffRole, Unit
-from models.web import check_csrf, db, staff_required
+from web.auth import check_csrf, staff_required
+from web.http import db
 
 from . import services
 from .export import safe_name, workers_for, write_pdf, write_zip

@@ -17,7 +17,7 @@ from sqlalchemy import select, text
 
 from models import Base
 from models.db import make_engine, make_sessionmaker, upgrade
-from models.settings import load_settings
+from web.settings import load_settings
 from wechat import create_sandbox_app, serve_in_thread
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -151,8 +151,8 @@ class SandboxHandle:
 
 @pytest.fixture
 def wechat_sandbox():
-    from models.settings import SANDBOX_APPID, SANDBOX_SECRET
-    from workers.templates import sandbox_templates
+    from web.settings import SANDBOX_APPID, SANDBOX_SECRET
+    from workers.rendering import sandbox_templates
 
     clock = Clock()
     app = create_sandbox_app(appid=SANDBOX_APPID, secret=SANDBOX_SECRET, templates=sandbox_templates(), clock=clock)

@@ -15,12 +15,12 @@ import requests
 from sqlalchemy import select
 
 from models import Complaint, ComplaintState, QrCode, Topic, TopicState, Unit
-from models.settings import SANDBOX_APPID, SANDBOX_SECRET, load_settings
 from tests import factories
 from tests.browser import assert_fits_phone, new_phone, screenshot, scroll_width
 from tests.conftest import Workers, wait_for
+from web.settings import SANDBOX_APPID, SANDBOX_SECRET, load_settings
 from wechat import create_sandbox_app, serve_in_thread
-from workers.templates import sandbox_templates, template_id
+from workers.rendering import sandbox_templates, template_id
 
 pytestmark = pytest.mark.browser
 

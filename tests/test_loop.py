@@ -12,9 +12,9 @@ import requests
 from sqlalchemy import select
 
 from models import Notification, NotificationState, QrCode, Unit
-from models.settings import SANDBOX_APPID
 from tests.conftest import wait_for
-from workers.templates import template_id
+from web.settings import SANDBOX_APPID
+from workers.rendering import template_id
 
 RESIDENT = "o-resident-zhang"
 SECRETARY = "demo-secretary-liangtang"

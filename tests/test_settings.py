@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from models.settings import SettingsError, load_settings
+from web.settings import SettingsError, load_settings
 
 PRODUCTION = {
     "XINMA_MODE": "production",

@@ -4,20 +4,14 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from intake import ratelimit
-from models.messages import STAFF_ROLES
-from models.web import db, json_body, ok, wechat_login
+from web import ratelimit
+from web.auth import wechat_login
+from web.http import db, json_body, ok
+from web.messages import STAFF_ROLES
 
 from . import binding
 
 bp = Blueprint("triage_api", __name__, url_prefix="/api/v1")
-
-
-@bp.errorhandler(ratelimit.RateLimited)
-def _rate_limited(exc: ratelimit.RateLimited):
-    from intake.api import _rate_limited as answer
-
-    return answer(exc)
 
 
 @bp.post("/staff-bindings")

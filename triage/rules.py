@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import DomainError, Unit, utcnow
-from models.messages import DEFAULT_REASONS, RULE_SET_PRESETS
+from models.base import CHINA
 from models.triage import Holiday, RuleReason, RuleSet
+from web.messages import DEFAULT_REASONS, RULE_SET_PRESETS
 
-CHINA = ZoneInfo("Asia/Shanghai")
 DEFAULT_TRIAGE_DAYS = 3
 
 

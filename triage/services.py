@@ -29,9 +29,9 @@ from models import (
 )
 from models.intake import Photo
 from models.lifecycle import notify
-from models.messages import COMPLAINT_CATEGORIES, DELIBERATION_CATEGORIES, REFERRALS
 from models.scope import in_scope, nearest
 from models.triage import HomeVisit
+from web.messages import COMPLAINT_CATEGORIES, DELIBERATION_CATEGORIES, REFERRALS
 
 from .rules import CHINA, Rules, add_working_days, holidays, rules_for
 

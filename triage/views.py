@@ -8,7 +8,19 @@ from flask import Blueprint, redirect, render_template, request, url_for
 
 from models import DomainError, NotFound, StaffRole, Unit
 from models.intake import complaint_contact, mask_phone, reveal_phone
-from models.messages import (
+from models.scope import units_in_scope
+from web.auth import (
+    accept_invitation,
+    authenticate_staff,
+    check_csrf,
+    create_invitation,
+    current_staff,
+    invitation_for,
+    sign_in,
+    staff_required,
+)
+from web.http import db
+from web.messages import (
     COMPLAINT_CATEGORIES,
     COMPLAINT_STATES,
     DELIBERATION_CATEGORIES,
@@ -17,18 +29,6 @@ from models.messages import (
     STAFF_ROLES,
     TIMELINE,
     error_text,
-)
-from models.scope import units_in_scope
-from models.web import (
-    accept_invitation,
-    authenticate_staff,
-    check_csrf,
-    create_invitation,
-    current_staff,
-    db,
-    invitation_for,
-    sign_in,
-    staff_required,
 )
 
 from . import binding, services
@@ -272,7 +272,7 @@ def visit(staff, item, form):
 def rules():
     """The admin picks the district's rule set (a preset or their own reason codes) and the triage time limit."""
     from models import UnitLevel
-    from models.messages import RULE_SET_PRESETS
+    from web.messages import RULE_SET_PRESETS
 
     from .rules import install_rule_set, parse_reasons
 

@@ -8,15 +8,14 @@ staff daily digest (`workers.periodic`); these jobs remain for running by hand.
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 from council.implementation import send_overdue_digest
 from council.meetings import send_reminders
 from models import utcnow
+from models.base import CHINA
 
 from .runtime import runtime
 
-CHINA = ZoneInfo("Asia/Shanghai")
 REMIND_AHEAD = dt.timedelta(hours=24)
 
 

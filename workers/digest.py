@@ -9,10 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import Staff, utcnow
+from models.base import CHINA
 from models.lifecycle import notify
 from models.notify import DigestItem
-
-from .templates import CHINA
 
 # How each digest event is counted in the one-line summary (a `thing` field: 20 characters at most).
 LABELS = {"complaint_new_in_unit": "新反映", "triage_overdue": "分拣逾期", "implementation_overdue": "落实逾期"}

@@ -19,15 +19,17 @@ from models import (
     transition_complaint,
     utcnow,
 )
+from models.message_templates import TEMPLATES
 from models.notify import exhaust_subscription as ledger_exhaust
 from models.notify import hold_empty_ledger
 from models.notify import left_on_ledger as ledger_left
 from models.notify import refund_subscription as ledger_refund
 from models.notify import spend_subscription as ledger_spend
 from models.notify import spend_subscriptions as ledger_spend_many
+from web.settings import template_id as template_of
 from wechat import WeChatError, WeChatNoSubscription, WeChatOutcomeUnknown, WeChatRetryable, WeChatUserInactive
 
-from . import templates
+from . import rendering
 from .queues import JOBS, enqueue, hand_over
 from .runtime import runtime
 
@@ -104,11 +106,11 @@ def _claim(session, ids: list[int]) -> tuple[list[_Claimed], list[str]]:
     ready, finished = [], []
     wants: dict[str, list[_Claimed]] = {}  # one-time template -> resident rows that spend the ledger
     for row in sorted(claimed, key=lambda r: r.id):
-        spec = templates.TEMPLATES.get(row.event)
+        spec = TEMPLATES.get(row.event)
         if row.ambiguous:
             row.ledger = True  # its unit was spent by the attempt that timed out; it is not spent again
         elif row.openid and spec and row.recipient_kind == "resident" and spec["kind"] == "one_time":
-            wants.setdefault(templates.template_id(row.event), []).append(row)
+            wants.setdefault(template_of(row.event), []).append(row)
         ready.append(row)
     for template_id, rows in wants.items():
         seen: set[int] = set()
@@ -131,7 +133,7 @@ def _send(rt, row: _Claimed) -> _Outcome:
     if not row.openid:
         return _Outcome("undeliverable", "no_openid: recipient has not bound WeChat")
     try:
-        template_id, data, page = templates.render(row.event, row.params)
+        template_id, data, page = rendering.render(row.event, row.params)
     except (KeyError, ValueError) as exc:
         return _Outcome("failed", f"bad_template: {exc.__class__.__name__} {exc}")
     if row.ambiguous:
@@ -180,7 +182,7 @@ def _record(session, row: _Claimed, outcome: _Outcome, retry_intervals: list[flo
 
     Returns the final label ("retry" rows become pending with their back-off time, or failed after the last).
     """
-    template_id = templates.template_id(row.event)
+    template_id = template_of(row.event)
     label, error, retry_at = outcome.label, outcome.error, None
     ambiguous = row.ambiguous
     if label == "unknown":
@@ -208,7 +210,7 @@ def _record(session, row: _Claimed, outcome: _Outcome, retry_intervals: list[flo
 
 def _quota_guards(session, row: _Claimed, template_id: str) -> bool:
     """Whether WeChat's one-time quota stops a re-send of this timed-out row from delivering a second copy."""
-    spec = templates.TEMPLATES.get(row.event) or {}
+    spec = TEMPLATES.get(row.event) or {}
     return (row.ledger and row.recipient_kind == "resident" and spec.get("kind") == "one_time"
             and ledger_left(session, row.recipient_id, template_id) == 0)
 

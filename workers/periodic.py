@@ -26,15 +26,16 @@ from models import (
     Unit,
     utcnow,
 )
+from models.base import CHINA
 from models.council import Assignment, MeetingDetail
 from models.entities import Meeting
 from models.lifecycle import defer, notify, secretaries_of, staff_of
+from models.message_templates import TEMPLATES
 from models.notify import Notice, Subscription, claim_notice
 from triage.rules import add_working_days, holidays, rules_for
+from web.settings import template_id as template_of
 
-from . import templates
 from .runtime import runtime
-from .templates import CHINA
 
 TRIAGE = "triage_overdue"
 IMPLEMENTATION = "implementation_overdue"
@@ -146,9 +147,9 @@ def release_held(session: Session) -> int:
     ever sent twice or lost. Returns how many rows were released.
     """
     by_template: dict[str, list[str]] = {}
-    for event, spec in templates.TEMPLATES.items():
+    for event, spec in TEMPLATES.items():
         if spec["kind"] == "one_time":
-            by_template.setdefault(templates.template_id(event), []).append(event)
+            by_template.setdefault(template_of(event), []).append(event)
     released = 0
     for template_id, events in by_template.items():
         rows = session.execute(select(Notification.id, Notification.recipient_id,

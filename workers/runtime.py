@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from models.db import ProcessEngine
-from models.settings import Settings, load_settings
+from web.settings import Settings, load_settings
 from wechat import WeChatGateway
 
 from .queues import install_relay, make_queue, redis_connection

@@ -11,7 +11,8 @@ from sqlalchemy import func, select, update
 from models import DomainError, Notification, NotificationState, StaffRole, utcnow
 from models.errors import Conflict, NotFound
 from models.lifecycle import defer
-from models.web import check_csrf, current_staff, db, staff_required
+from web.auth import check_csrf, current_staff, staff_required
+from web.http import db
 
 bp = Blueprint("ops", __name__, url_prefix="/ops", template_folder="pages")
 N = NotificationState

@@ -21,7 +21,7 @@ from rq.serializers import JSONSerializer
 from sqlalchemy.orm import configure_mappers
 
 from models import utcnow
-from models.settings import Settings
+from web.settings import Settings
 
 from . import jobs, periodic
 from .digest import due_today

@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import html
 import re
-from zoneinfo import ZoneInfo
 
-CHINA = ZoneInfo("Asia/Shanghai")
+from models.base import CHINA
+
 PASSWORD = "xinma-demo"
 
 

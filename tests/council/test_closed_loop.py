@@ -18,7 +18,7 @@ from models import Complaint, ComplaintState, Notification, NotificationState, Q
 from models.council import MeetingDetail
 from tests.conftest import wait_for
 from workers.queues import make_queue, redis_connection
-from workers.templates import TEMPLATES, template_id
+from workers.rendering import TEMPLATES, template_id
 
 from .support import PASSWORD, china_today, csrf, figures, local_input, version, wechat_time
 

@@ -33,11 +33,11 @@ from models import (
 )
 from models.council import Assignment, MeetingDetail, MeetingOutcome, Rating
 from models.db import make_sessionmaker
-from models.messages import COMPLAINT_STATES, DEFAULT_REASONS, RATING_LEVELS
 from models.stats import StatCell, fold, rebuild
 from tests import factories
 from tests.conftest import empty_tables
 from triage import services as triage
+from web.messages import COMPLAINT_STATES, DEFAULT_REASONS, RATING_LEVELS
 
 # Weighted so that topics often get all the way from a report to a rating.
 ACTIONS = ["walk", "report", "promote", "approve", "meet", "assign", "progress", "rate", "accept", "decline", "solve",

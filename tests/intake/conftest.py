@@ -6,7 +6,7 @@ import pytest
 @pytest.fixture
 def job_runtime(settings_env):
     """Jobs run in this process against the test database and sandbox, as a worker would run them."""
-    from models.settings import load_settings
+    from web.settings import load_settings
     from workers import runtime
 
     previous = runtime._runtime

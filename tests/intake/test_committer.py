@@ -125,7 +125,7 @@ def test_written_submissions_are_handed_over_in_one_rpush(client, app, wechat_sa
     """After the commit the workers' relay gets one list element per written submission, naming its 受理 message
     and its content check; a refused or replayed submission names nothing."""
     from app import create_app
-    from models.settings import load_settings
+    from web.settings import load_settings
     from workers.queues import HANDOFF
 
     with_redis = create_app(load_settings(dict(settings_env, XINMA_REDIS_URL=redis_url)))
@@ -154,7 +154,7 @@ def test_with_more_waiting_the_handoff_goes_with_the_next_count(client, app, wec
     """When submissions are already waiting, a batch's rows are named to the relay in the next batch's Redis round
     trip (its rate-limit count), in their order; none is lost."""
     from app import create_app
-    from models.settings import load_settings
+    from web.settings import load_settings
     from workers.queues import HANDOFF
 
     with_redis = create_app(load_settings(dict(settings_env, XINMA_REDIS_URL=redis_url)))
@@ -243,7 +243,7 @@ def test_sessions_known_to_redis_are_counted_without_a_query(client, app, wechat
 
     from app import create_app
     from models.residents import revoke_all_sessions
-    from models.settings import load_settings
+    from web.settings import load_settings
 
     settings = dataclasses.replace(load_settings(dict(settings_env, XINMA_REDIS_URL=redis_url)),
                                    rate_limits="submit_resident=2/3600")

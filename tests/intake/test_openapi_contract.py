@@ -8,7 +8,7 @@ import schemathesis
 from hypothesis import HealthCheck, seed, settings
 
 from intake.openapi import openapi_document
-from models.settings import load_settings
+from web.settings import load_settings
 
 
 @pytest.fixture
@@ -70,7 +70,7 @@ def test_success_answers_of_the_council_and_subscription_endpoints_match_the_doc
     from models import ComplaintState, QrCode, Resident, TopicState, Unit, utcnow
     from models.council import Assignment, Publication, PublicationKind
     from tests import factories
-    from workers.templates import template_id
+    from workers.rendering import template_id
 
     with contract_app.extensions["xinma.sessionmaker"]() as session:
         resident = session.scalar(select(Resident).where(Resident.openid == "o-fuzz"))

@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from models.settings import load_settings
+from web.settings import load_settings
 
 from .support import auth, counts, refused, sign_in
 
@@ -102,7 +102,7 @@ def test_counting_goes_on_after_redis_lost_its_script(settings_env, redis_url, r
 
 
 def test_limit_spec_is_checked():
-    from intake.ratelimit import DEFAULT_LIMITS, parse_limits
+    from web.ratelimit import DEFAULT_LIMITS, parse_limits
 
     assert parse_limits("off") is None
     assert parse_limits("")["login_address"] == DEFAULT_LIMITS["login_address"]

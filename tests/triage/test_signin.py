@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import select
 
 from models import Staff, StaffRole, Unit
-from models.web import MAX_FAILURES, hash_password
 from tests import factories
 from tests.triage.test_decisions import sign_in, token
+from web.auth import MAX_FAILURES, hash_password
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ from sqlalchemy import select
 
 from models import Notification, NotificationState, Resident, utcnow
 from models.lifecycle import notify
-from models.settings import load_settings
 from tests.conftest import Workers, needs, wait_for
+from web.settings import load_settings
 
 FAST = {"XINMA_DELIVERY_RETRY_INTERVALS": "0.5,0.5,1,1,1", "XINMA_DELIVERY_THREADS": "4"}
 FINAL = {NotificationState.sent, NotificationState.undeliverable, NotificationState.failed,
@@ -93,7 +93,7 @@ def fast_workers(fast_env, tmp_path, request):
 def outbox(app, sandbox, n: int, *, openid: str = "o-resident-fault", event: str = "complaint_received",
            subscribe: bool = True) -> list[int]:
     """Write `n` outbox rows for one resident in one commit (handed over to the workers after it)."""
-    from workers.templates import template_id
+    from workers.rendering import template_id
 
     if subscribe:
         for _ in range(n):

@@ -10,10 +10,10 @@ from sqlalchemy import func, select
 from models import Notification, NotificationState, StaffRole
 from models.lifecycle import notify
 from models.notify import DigestItem, Subscription
-from models.settings import load_settings
 from tests import factories
 from tests.workers.conftest import outbox, sent_per_row
-from workers.templates import template_id
+from web.settings import load_settings
+from workers.rendering import template_id
 
 S = NotificationState
 RECEIVED = template_id("complaint_received")

@@ -9,10 +9,10 @@ import requests
 from sqlalchemy import select
 
 from models import Notification, NotificationState, Resident
-from models.settings import load_settings
 from tests.conftest import LiveServer, Workers, wait_for
 from tests.test_loop import scene_of
 from tests.workers.conftest import FAST, outbox, sent_per_row, settle, wait_started
+from web.settings import load_settings
 
 S = NotificationState
 
@@ -20,7 +20,7 @@ S = NotificationState
 def test_redis_stopped_while_residents_report(own_redis, settings_env, wechat_sandbox, db, tmp_path):
     from app import create_app
     from qr.demo import seed_demo
-    from workers.templates import template_id
+    from workers.rendering import template_id
 
     env = dict(settings_env, XINMA_REDIS_URL=own_redis.url, **FAST)
     seed_demo(db)
@@ -121,11 +121,11 @@ def test_sandbox_5xx_and_45009_for_a_while_then_delivered(fast_app, fast_workers
 
 def test_wechat_unreachable_for_a_while_then_delivered(fast_app, fast_workers, wechat_sandbox, db):
     # A second WeChat on a port that refuses connections until it comes up: a connect failure is safe to retry.
-    from models.settings import SANDBOX_APPID, SANDBOX_SECRET
     from tests.conftest import SandboxHandle
     from tests.workers.conftest import free_port
+    from web.settings import SANDBOX_APPID, SANDBOX_SECRET
     from wechat import create_sandbox_app, serve_in_thread
-    from workers.templates import sandbox_templates
+    from workers.rendering import sandbox_templates
 
     port = free_port()
     env = dict(fast_workers.env, XINMA_WECHAT_API_BASE=f"http://127.0.0.1:{port}/")
@@ -156,7 +156,7 @@ def _attempted(db, ids) -> bool:
 def _ledger(app, openid: str, accepts: int, event: str = "complaint_received") -> None:
     """Record `accepts` taps on 允许 in the resident's ledger, as the subscriptions endpoint does."""
     from models.notify import record_subscription_results
-    from workers.templates import template_id
+    from workers.rendering import template_id
 
     with app.extensions["xinma.sessionmaker"]() as session:
         resident = session.scalar(select(Resident).where(Resident.openid == openid))

@@ -15,7 +15,7 @@ from models.notify import DigestItem, Notice
 from tests import factories
 from tests.conftest import Workers, wait_for
 from tests.workers.conftest import sent_per_row
-from workers.templates import template_id
+from workers.rendering import template_id
 
 
 def _setup(db):
@@ -74,7 +74,7 @@ def test_overdue_and_reminders_are_announced_once_by_two_sweeps(fast_env, fast_a
 
 
 def test_a_restarted_check_announces_nothing_again(fast_env, fast_app, db, wechat_sandbox):
-    from models.settings import load_settings
+    from web.settings import load_settings
     from workers.periodic import check_due
     from workers.runtime import install
 

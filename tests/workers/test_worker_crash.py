@@ -10,7 +10,7 @@ from sqlalchemy import select
 from models import Notification, NotificationState
 from tests.conftest import wait_for
 from tests.test_loop import scene_of
-from workers.templates import template_id
+from workers.rendering import template_id
 
 RESIDENT = "o-resident-crash"
 

@@ -166,3 +166,8 @@ def _positive_int(env: dict[str, str], name: str, default: int, low: int = 1, hi
 def template_override(event: str, env: dict[str, str] | None = None) -> str | None:
     """XINMA_TEMPLATE_<EVENT>: the account's own subscribe-message template id for a notification event."""
     return (os.environ if env is None else env).get(f"XINMA_TEMPLATE_{event.upper()}") or None
+
+
+def template_id(event: str) -> str:
+    """The account's subscribe-message template id for a notification event (XINMA_TEMPLATE_<EVENT>)."""
+    return template_override(event) or f"xinma-{event.replace('_', '-')}"

@@ -1,4 +1,4 @@
-"""Request plumbing every feature package shares: the request's DB session, staff sign-in, CSRF, JSON envelope."""
+"""Who is asking: staff sign-in and invitations, page access by role, CSRF, and residents' WeChat sign-in."""
 
 from __future__ import annotations
 
@@ -8,64 +8,17 @@ import hashlib
 import hmac
 import re
 import secrets
-from typing import Any
 
-from flask import Response, current_app, g, jsonify, redirect, request, session, url_for
+from flask import current_app, g, redirect, request, session, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from werkzeug.routing import IntegerConverter
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from .base import utcnow
-from .entities import Staff, StaffRole, Unit
-from .errors import DomainError, NotFound, Unauthorized
-from .triage import Invitation, SignInThrottle
+from models import DomainError, NotFound, Staff, StaffRole, Unauthorized, Unit, utcnow
+from models.triage import Invitation, SignInThrottle
+from wechat import WeChatLoginCodeInvalid, WeChatRetryable
 
-
-def db() -> Session:
-    """The request's session; app.py commits it once if the response succeeded, else rolls it back."""
-    if "db" not in g:
-        g.db = current_app.extensions["xinma.sessionmaker"]()
-    return g.db
-
-
-class RowIdConverter(IntegerConverter):
-    """`<int:…>` in every route: ids are 32-bit database integers, so a larger number is a plain 404 (never a query
-    that overflows the column)."""
-
-    def __init__(self, map, *args, **kwargs) -> None:  # noqa: A002 - werkzeug's signature
-        kwargs.setdefault("max", 2**31 - 1)
-        super().__init__(map, *args, **kwargs)
-
-
-def ok(data: Any, status: int = 200):
-    return jsonify({"ok": True, "data": data}), status
-
-
-def json_body(allowed: set[str]) -> dict[str, Any]:
-    """The request's JSON object, refusing anything that is not one, that has fields outside `allowed` or that
-    holds a NUL character anywhere (PostgreSQL cannot store one)."""
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise DomainError("json_required")
-    for key in body:
-        if key not in allowed:
-            raise DomainError("unknown_field", field=str(key)[:40])
-    if has_nul(body):
-        raise DomainError("nul_character")
-    return body
-
-
-def has_nul(value: Any) -> bool:
-    """Whether a NUL character is in this string, or in any key or string inside this JSON value."""
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any("\x00" in key or has_nul(item) for key, item in value.items())
-    if isinstance(value, list):
-        return any(has_nul(item) for item in value)
-    return False
-
+from .http import db
 
 # --- staff sign-in -------------------------------------------------------------------------------------------
 
@@ -189,20 +142,8 @@ def current_staff() -> Staff | None:
     return g.staff
 
 
-def private_image(data: bytes, mimetype: str, name: str) -> Response:
-    """An uploaded image under its server-made name: its real type, nosniff, sandboxed, never cached publicly."""
-    response = Response(data, mimetype=mimetype)
-    response.headers["Content-Disposition"] = f'inline; filename="{name}"'
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "private, no-store"
-    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response
-
-
 def wechat_login(code: object):
     """WeChat's answer (openid, session) for a wx.login code sent by the mini-program, as the API's errors."""
-    from wechat import WeChatLoginCodeInvalid, WeChatRetryable
-
     if not isinstance(code, str) or not code.strip() or len(code) > 128:
         raise DomainError("login_code_missing")
     try:
