@@ -17,10 +17,8 @@ import time
 from pathlib import Path
 
 import click
-from flask import Flask, g, jsonify, render_template, request
-from flask.sessions import SecureCookieSessionInterface
+from flask import Flask
 from sqlalchemy import select
-from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.serving import make_server
 
@@ -30,10 +28,10 @@ from intake.committer import Committer
 from models.base import CHINA
 from models.db import make_engine, make_sessionmaker, upgrade
 from models.errors import DomainError
+from web import hooks
 from web.auth import csrf_token, current_staff
 from web.http import RowIdConverter
 from web.messages import error_text
-from web.ratelimit import RateLimited
 from web.settings import Settings, SettingsError, load_settings
 from wechat import WeChatGateway
 from workers.queues import install_relay, make_queue, redis_connection
@@ -57,7 +55,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         JSON_AS_ASCII=False,
     )
     app.json.ensure_ascii = False
-    app.session_interface = _CookieSessions()
+    app.session_interface = hooks.CookieSessions()
 
     engine = make_engine(settings.database_url)
     factory = make_sessionmaker(engine)
@@ -95,9 +93,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     hops = settings.trusted_proxy_hops  # the client address comes only from the trusted proxy hop
     app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
-    _wire_transactions(app)
-    _wire_errors(app)
-    _refuse_nul_characters(app)
+    hooks.wire_transactions(app)
+    hooks.wire_errors(app)
+    hooks.refuse_nul_characters(app)
 
     @app.template_filter("local_time")
     def local_time(value: dt.datetime) -> str:
@@ -112,88 +110,6 @@ def create_app(settings: Settings | None = None) -> Flask:
         return {"ok": True}
 
     return app
-
-
-class _CookieSessions(SecureCookieSessionInterface):
-    """Flask's signed-cookie sessions (staff sign-in), without building the signer for the many requests that carry
-    no session cookie: every mini-program request."""
-
-    def open_session(self, app: Flask, request):
-        # The raw header is looked at first: parsing every request's cookies costs more than the rest of this.
-        if app.secret_key and self.get_cookie_name(app) not in request.environ.get("HTTP_COOKIE", ""):
-            return self.session_class()
-        return super().open_session(app, request)
-
-
-def _wire_transactions(app: Flask) -> None:
-    """One commit per request, only when the response succeeded; side effects follow the commit."""
-
-    @app.after_request
-    def _commit(response):
-        session = g.pop("db", None)
-        if session is None:
-            return response
-        try:
-            if response.status_code < 400:
-                session.commit()
-            else:
-                session.rollback()
-        except Exception:
-            session.rollback()
-            log.exception("commit failed")
-            return _error_response("server_error", 500, {})
-        finally:
-            session.close()
-        return response
-
-    @app.teardown_request
-    def _close(_exc):
-        session = g.pop("db", None)
-        if session is not None:
-            session.rollback()
-            session.close()
-
-
-def _error_response(code: str, status: int, params: dict):
-    message = error_text(code, params)
-    if request.path.startswith("/api/"):
-        return jsonify({"ok": False, "error": {"code": code, "message": message}}), status
-    return render_template("error.html", code=code, message=message), status
-
-
-def _refuse_nul_characters(app: Flask) -> None:
-    @app.before_request
-    def _no_nul_characters():
-        """A NUL character cannot be stored by PostgreSQL: refuse it in the path, the query or a form before any
-        view reads them (JSON bodies: web.http.json_body). Forms past the size limit are the view's to refuse."""
-        fields = list(request.args.items(multi=True)) if request.environ.get("QUERY_STRING") else []
-        if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data") and (
-                request.content_length or 0) <= app.config["MAX_CONTENT_LENGTH"]:
-            fields += request.form.items(multi=True)
-        if "\x00" in request.path or any("\x00" in k or "\x00" in v for k, v in fields):
-            raise DomainError("nul_character")
-
-
-def _wire_errors(app: Flask) -> None:
-    @app.errorhandler(DomainError)
-    def _domain(exc: DomainError):
-        response = app.make_response(_error_response(exc.code, exc.status, exc.params))
-        if isinstance(exc, RateLimited):
-            response.headers["Retry-After"] = str(exc.retry_after)
-        return response
-
-    @app.errorhandler(HTTPException)
-    def _http(exc: HTTPException):
-        code = {404: "not_found", 405: "method_not_allowed", 413: "bad_request"}.get(exc.code, "bad_request")
-        response = app.make_response(_error_response(code, exc.code or 400, {}))
-        if getattr(exc, "valid_methods", None):  # a 405 names the methods that are allowed (RFC 9110)
-            response.headers["Allow"] = ", ".join(exc.valid_methods)
-        return response
-
-    @app.errorhandler(Exception)
-    def _unexpected(exc: Exception):
-        log.exception("unexpected error")
-        return _error_response("server_error", 500, {})
 
 
 # --- the CLI -------------------------------------------------------------------------------------------------
