@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import statistics
+import time
 
 import pytest
 from sqlalchemy import select
@@ -10,7 +12,7 @@ from sqlalchemy import select
 from models import Staff, StaffRole, Unit
 from tests import factories
 from tests.triage.test_decisions import sign_in, token
-from web.auth import MAX_FAILURES, hash_password
+from web.auth import _DUMMY_HASH, MAX_FAILURES, hash_password
 
 
 @pytest.fixture
@@ -83,3 +85,23 @@ def test_invitation_creates_one_account_once(client, app, world):
         assert session.get(Unit, world["grid"]) is not None
     again = client.get(path)
     assert again.status_code == 404 and "邀请链接无效" in again.text
+
+
+def test_an_unknown_username_costs_what_a_wrong_password_costs(client, app, world):
+    """The refusal for a username nobody has must not come back faster than for a real account's wrong password."""
+    assert _DUMMY_HASH.split("$")[0] == hash_password("any password").split("$")[0]  # same method and cost
+    with app.extensions["xinma.sessionmaker"]() as session:
+        session.scalar(select(Staff).where(Staff.username == "worker")).password_hash = hash_password("真正的密码-123")
+        session.commit()
+
+    def refusal_seconds(username: str) -> float:
+        start = time.perf_counter()
+        assert "用户名或密码不正确" in sign_in(client, username, "wrong").text
+        return time.perf_counter() - start
+
+    known, unknown = [], []
+    for i in range(MAX_FAILURES - 1):  # one short of the lock-out, which would answer without checking
+        known.append(refusal_seconds("worker"))
+        unknown.append(refusal_seconds(f"nobody{i}"))
+    ratio = statistics.median(unknown) / statistics.median(known)
+    assert 0.5 < ratio < 2, f"unknown/known refusal time {ratio:.2f}"
