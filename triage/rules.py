@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
+import chinese_calendar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -69,16 +70,29 @@ def install_rule_set(session: Session, district: Unit | None, preset: str, *, tr
 
 
 def holidays(session: Session) -> frozenset[dt.date]:
+    """The district's own days off (the holidays table), on top of the national calendar."""
     return frozenset(session.scalars(select(Holiday.day)))
 
 
+def is_working_day(day: dt.date, off: frozenset[dt.date] = frozenset()) -> bool:
+    """Whether `day` is worked: China's official calendar (调休 weekends are worked, public holidays are not) unless
+    the district made it a day off (`off`). A year the calendar package does not know yet counts Monday to Friday
+    (the State Council publishes each year's days late in the year before; the district can add them meanwhile)."""
+    if day in off:
+        return False
+    try:
+        return chinese_calendar.is_workday(day)
+    except NotImplementedError:
+        return day.weekday() < 5
+
+
 def add_working_days(start: dt.datetime, days: int, off: frozenset[dt.date] = frozenset()) -> dt.datetime:
-    """The end of the `days`-th working day after `start` (local time), skipping weekends and `off` days."""
+    """The end of the `days`-th working day after `start` (local time); see is_working_day."""
     day = start.astimezone(CHINA).date()
     left = days
     while left > 0:
         day += dt.timedelta(days=1)
-        if day.weekday() < 5 and day not in off:
+        if is_working_day(day, off):
             left -= 1
     return dt.datetime.combine(day, dt.time(23, 59, 59), tzinfo=CHINA)
 

@@ -211,10 +211,21 @@ def test_two_decisions_at_once_land_once(app, world, engine):
                                                           AuditEvent.action.in_(["solve", "decline"]))).all()) == 1
 
 
-def test_working_day_deadline_skips_weekends_and_holidays():
+def test_working_day_deadline_follows_the_national_calendar_and_the_districts_days_off():
     friday = dt.datetime(2026, 10, 9, 10, 0, tzinfo=CHINA)
-    assert add_working_days(friday, 3).date() == dt.date(2026, 10, 14)
-    assert add_working_days(friday, 3, frozenset({dt.date(2026, 10, 12)})).date() == dt.date(2026, 10, 15)
+    assert add_working_days(friday, 1).date() == dt.date(2026, 10, 10)  # a 调休 Saturday is worked
+    assert add_working_days(friday, 3).date() == dt.date(2026, 10, 13)
+    before_national_day = dt.datetime(2026, 9, 30, 17, 0, tzinfo=CHINA)
+    assert add_working_days(before_national_day, 1).date() == dt.date(2026, 10, 8)  # 国庆 1-7 October is not
+    friday_before = dt.datetime(2026, 9, 18, 9, 0, tzinfo=CHINA)
+    assert add_working_days(friday_before, 1).date() == dt.date(2026, 9, 20)  # and so is a 调休 Sunday
+    # The district's own day off wins over the national calendar, on a 调休 Saturday as on a plain Monday.
+    assert add_working_days(friday, 1, frozenset({dt.date(2026, 10, 10)})).date() == dt.date(2026, 10, 12)
+    assert add_working_days(friday, 3, frozenset({dt.date(2026, 10, 12)})).date() == dt.date(2026, 10, 14)
+    # A year the calendar does not know: Monday to Friday, less the district's days off.
+    friday_2099 = dt.datetime(2099, 6, 12, 9, 0, tzinfo=CHINA)
+    assert add_working_days(friday_2099, 1).date() == dt.date(2099, 6, 15)
+    assert add_working_days(friday_2099, 1, frozenset({dt.date(2099, 6, 15)})).date() == dt.date(2099, 6, 16)
 
 
 def test_queue_counts_filters_and_overdue(client, app, world):
