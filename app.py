@@ -29,7 +29,7 @@ from models.base import CHINA
 from models.db import make_engine, make_sessionmaker, upgrade
 from models.errors import DomainError
 from web import hooks
-from web.auth import csrf_token, current_staff
+from web.auth import csrf_token, current_staff, protect_response
 from web.http import RowIdConverter
 from web.messages import error_text
 from web.settings import Settings, SettingsError, load_settings
@@ -93,6 +93,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     hops = settings.trusted_proxy_hops  # the client address comes only from the trusted proxy hop
     app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
+    app.after_request(protect_response)  # registered first, so it runs last: the commit's own answers get it too
     hooks.wire_transactions(app)
     hooks.wire_errors(app)
     hooks.refuse_nul_characters(app)

@@ -186,3 +186,17 @@ def check_csrf() -> None:
     sent = request.form.get("csrf_token", "")
     if not sent or "csrf" not in session or not hmac.compare_digest(sent, session["csrf"]):
         raise DomainError("csrf_invalid")
+
+
+# --- framing and referrers -----------------------------------------------------------------------------------
+
+def protect_response(response):
+    """Forbid framing (a framed staff form could be clicked through) and referrers (a private tracking link must
+    not leave in a Referer header) on every response; a policy a view already set keeps its other parts."""
+    policy = response.headers.get("Content-Security-Policy", "")
+    if "frame-ancestors" not in policy:
+        response.headers["Content-Security-Policy"] = f"{policy}; frame-ancestors 'none'" if policy else \
+            "frame-ancestors 'none'"
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    return response
