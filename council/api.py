@@ -11,7 +11,7 @@ from web.http import db, json_body, ok
 from web.messages import LEAD_KINDS, OUTCOME_RESULTS, PUBLICATION_KINDS, RATING_LEVELS, TOPIC_STATES
 
 from . import disclosure, followup, implementation, meetings
-from .views import photo_response, progress_photo_dir
+from .views import photo_response
 
 bp = Blueprint("council_api", __name__, url_prefix="/api/v1")
 
@@ -106,4 +106,4 @@ def board_photo(scene: str, topic_id: int, name: str):
     topic = db().get(Topic, topic_id)
     if topic is None or topic.unit_id != owner.id or not disclosure.result_published(db(), topic):
         raise NotFound("photo_not_found")
-    return photo_response(implementation.progress_photo(db(), topic, name, progress_photo_dir()), name)
+    return photo_response(implementation.progress_photo(db(), topic, name), name)

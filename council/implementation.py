@@ -6,7 +6,6 @@ import datetime as dt
 import io
 import re
 import secrets
-from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 from sqlalchemy import select
@@ -14,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from models import Actor, Conflict, DomainError, NotFound, Staff, Topic, TopicState, Unit, transition_topic, utcnow
 from models.council import Assignment, LeadKind, ProgressUpdate
+from models.intake import PhotoFile, add_photo_file
 from models.lifecycle import notify, secretaries_of
 from models.scope import scope_clause
 from web.messages import LEAD_KINDS
@@ -49,7 +49,8 @@ def assign(session: Session, staff: Staff, topic: Topic, *, lead_kind: str, lead
     return row
 
 
-def _save_photos(files, photo_dir: Path) -> list[str]:
+def _save_photos(session: Session, files) -> list[str]:
+    """Check every uploaded file, then keep each re-encoded as JPEG in the database; returns their server-made names."""
     names = []
     for upload in [f for f in files if f and getattr(f, "filename", "")][:PHOTO_LIMIT]:
         try:
@@ -60,22 +61,23 @@ def _save_photos(files, photo_dir: Path) -> list[str]:
         if image.format not in ("JPEG", "PNG"):
             raise DomainError("photo_invalid")
         names.append((image, f"progress-{secrets.token_hex(8)}.jpg"))
-    photo_dir.mkdir(parents=True, exist_ok=True)
     saved = []
     for image, name in names:  # re-encoded: nothing the uploader embedded (EXIF, location) is kept
-        image.convert("RGB").save(photo_dir / name, "JPEG", quality=85)
+        out = io.BytesIO()
+        image.convert("RGB").save(out, "JPEG", quality=85)
+        add_photo_file(session, name, "image/jpeg", out.getvalue())
         saved.append(name)
     return saved
 
 
 def report_progress(session: Session, staff: Staff, assignment: Assignment, *, percent, note: str = "",
-                    photos=(), photo_dir: Path | None = None) -> ProgressUpdate:
+                    photos=()) -> ProgressUpdate:
     """Record progress (0–100 %, a note, photos); 100 % marks the topic implemented and asks residents to rate it."""
     percent = forms.integer(percent, "percent_out_of_range", 0, 100)
     topic = assignment.topic
     if topic.state != TopicState.implementing:
         raise Conflict("topic_transition_not_allowed", state=topic.state.value, action="progress")
-    names = _save_photos(photos, photo_dir) if photos and photo_dir is not None else []
+    names = _save_photos(session, photos) if photos else []
     update = ProgressUpdate(assignment_id=assignment.id, percent=percent, note=(note or "").strip()[:2000],
                             photos=names, staff_id=staff.id, created_at=utcnow())
     session.add(update)
@@ -88,16 +90,16 @@ def report_progress(session: Session, staff: Staff, assignment: Assignment, *, p
     return update
 
 
-def progress_photo(session: Session, topic: Topic, name: str, photo_dir: Path) -> bytes:
+def progress_photo(session: Session, topic: Topic, name: str) -> bytes:
     """The bytes of one progress photo of this topic, by its server-made name; any other name answers 404."""
     assignment = assignment_of(session, topic)
     names = {n for u in (assignment.updates if assignment else []) for n in (u.photos or [])}
     if not PHOTO_NAME.fullmatch(name or "") or name not in names:
         raise NotFound("photo_not_found")
-    try:
-        return (photo_dir / name).read_bytes()
-    except FileNotFoundError:
-        raise NotFound("photo_not_found") from None
+    stored = session.get(PhotoFile, name)
+    if stored is None:
+        raise NotFound("photo_not_found")
+    return stored.data
 
 
 def overdue(session: Session, staff: Staff, today: dt.date | None = None) -> list[Assignment]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 
-from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, Response, redirect, render_template, request, url_for
 
 from models import DomainError, NotFound, StaffRole, Topic, TopicState, Unit
 from models.lifecycle import residents_behind
@@ -114,7 +114,7 @@ def progress(session, staff, item, f):
     if assignment is None:
         raise DomainError("topic_not_agreed", status=409)
     implementation.report_progress(session, staff, assignment, percent=f.get("percent", ""), note=f.get("note", ""),
-                                   photos=request.files.getlist("photos"), photo_dir=progress_photo_dir())
+                                   photos=request.files.getlist("photos"))
 
 
 @topic_form("visit-rating", StaffRole.secretary, StaffRole.grid_worker)
@@ -129,10 +129,6 @@ def publish(session, staff, item, f):
                        published_on=f.get("published_on") or None)
 
 
-def progress_photo_dir():
-    return current_app.config["XINMA"].instance / "photos" / "progress"
-
-
 def photo_response(data: bytes, name: str):
     """A progress photo under its server-made name (JPEG: re-encoded on upload)."""
     return private_image(data, "image/jpeg", name)
@@ -142,7 +138,7 @@ def photo_response(data: bytes, name: str):
 @staff_required(StaffRole.secretary, StaffRole.grid_worker)
 def progress_photo(topic_id: int, name: str):
     item = services.topic_for(db(), current_staff(), topic_id)
-    return photo_response(implementation.progress_photo(db(), item, name, progress_photo_dir()), name)
+    return photo_response(implementation.progress_photo(db(), item, name), name)
 
 
 # --- meetings ------------------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import datetime as dt
 
 from flask import Blueprint, current_app, jsonify, request
 
-from models import DomainError, NotFound, utcnow
+from models import DomainError, utcnow
 from models.residents import (
     authenticate_resident,
     authenticate_resident_ref,
@@ -21,7 +21,7 @@ from web.http import db, json_body, ok, private_image
 
 from . import fastpath, idempotency, services
 from .openapi import openapi_document
-from .photos import photo_dir, photo_json, store_photo, visible_photo
+from .photos import photo_file, photo_json, store_photo, visible_photo
 
 bp = Blueprint("intake", __name__, url_prefix="/api/v1")
 
@@ -140,24 +140,15 @@ def upload_photo():
     if set(request.form) or set(request.files) - {"file"} or "file" not in request.files:
         raise DomainError("photo_missing")
     data = request.files["file"].read()
-    photo = store_photo(db(), resident, data, instance=current_app.config["XINMA"].instance)
+    photo = store_photo(db(), resident, data)
     return ok(photo_json(photo), 201)
 
 
 def send_photo(photo, thumbnail: bool = False):
-    """The photo's file under its server-made name, with its real type and nosniff; private caching only."""
-    directory = photo_dir(current_app.config["XINMA"].instance)
-    if thumbnail:
-        if photo.thumbnail_name is None:
-            raise DomainError("thumbnail_not_ready", status=404)
-        path, mimetype, name = directory / photo.thumbnail_name, "image/jpeg", photo.thumbnail_name
-    else:
-        path, mimetype, name = directory / photo.name, photo.content_type, photo.name
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise NotFound("photo_not_found") from None
-    return private_image(data, mimetype, name)
+    """The photo's bytes from the database under its server-made name, with its real type and nosniff; private
+    caching only."""
+    stored = photo_file(db(), photo, thumbnail=thumbnail)
+    return private_image(stored.data, stored.content_type, stored.name)
 
 
 @bp.get("/photos/<int:photo_id>")

@@ -36,13 +36,12 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_h5_complaint(session, *, scene, category, text, phone, photos: list[bytes] = (),
-                        instance=None) -> tuple[object, str]:
+def create_h5_complaint(session, *, scene, category, text, phone, photos: list[bytes] = ()) -> tuple[object, str]:
     """Record a complaint from the H5 page for a new channel-"h5" resident; returns it and the raw tracking token.
 
     Every photo is checked and re-encoded (metadata dropped) before anything is written; a refused photo raises
     `h5_photo_refused` naming which one. Side effects: a resident row without openid, the complaint (audit event,
-    outbox row, content check), the contact row when a phone was given, the photo files and rows (each with its
+    outbox row, content check), the contact row when a phone was given, the photos' bytes and rows (each with its
     thumbnail job), and the hashed tracking link.
     """
     phone = phone.strip() if isinstance(phone, str) else ""
@@ -64,9 +63,9 @@ def create_h5_complaint(session, *, scene, category, text, phone, photos: list[b
     complaint = services.submit_complaint(session, resident, scene=scene, category=category, text=text)
     if phone:
         session.add(ComplaintContact(complaint_id=complaint.id, phone=phone))
-    # Files are written last, once the complaint itself has been accepted.
+    # Photos are added last, once the complaint itself has been accepted.
     for clean in cleaned:
-        keep_photo(session, resident, clean, instance=instance).complaint_id = complaint.id
+        keep_photo(session, resident, clean).complaint_id = complaint.id
     token = secrets.token_urlsafe(TRACKING_BYTES)
     session.add(TrackingLink(complaint_id=complaint.id, token_hash=_hash(token), created_at=utcnow()))
     session.flush()
@@ -103,8 +102,7 @@ def report(token: str):
             check_csrf()
             form = {k: request.form.get(k, "") for k in form}
             try:
-                _, tracking = create_h5_complaint(db(), scene=token, **form, photos=_uploads(),
-                                                  instance=current_app.config["XINMA"].instance)
+                _, tracking = create_h5_complaint(db(), scene=token, **form, photos=_uploads())
             except DomainError as exc:
                 if exc.code.startswith("scene_"):
                     raise

@@ -1,6 +1,7 @@
 """Photo uploads: type decided by content, size and pixels bounded before decoding, re-encoded without metadata.
 
-Files live in `<instance>/photos/` under server-made names; the database row says whose photo it is.
+The bytes (and the thumbnail's) live in the database under server-made names, so any node serves any photo; the
+photo's row says whose it is.
 """
 
 from __future__ import annotations
@@ -9,13 +10,12 @@ import io
 import secrets
 import warnings
 from dataclasses import dataclass
-from pathlib import Path
 
 from PIL import Image, ImageOps
 from sqlalchemy.orm import Session
 
 from models import DomainError, NotFound, Resident, utcnow
-from models.intake import Photo, photo_visible_to
+from models.intake import Photo, PhotoFile, add_photo_file, photo_visible_to
 
 MAX_BYTES = 2 * 1024 * 1024 - 64 * 1024  # below the app's request limit, leaving room for the form
 MAX_PIXELS = 12_000_000  # ~4000x3000; Pillow's own bomb threshold is ~89 million
@@ -95,29 +95,23 @@ def clean_image(data: bytes) -> CleanImage:
     return CleanImage(fmt, out.getvalue(), upright.width, upright.height)
 
 
-def photo_dir(instance: Path) -> Path:
-    path = instance / "photos"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def store_photo(session: Session, resident: Resident, data: bytes, *, instance: Path) -> Photo:
+def store_photo(session: Session, resident: Resident, data: bytes) -> Photo:
     """Clean and keep one uploaded photo for the resident; the thumbnail and media check follow in a job.
 
-    Side effects: writes the file under a server-made name; adds the row; defers the `photo` job.
+    Side effects: adds the photo's bytes and its row; defers the `photo` job.
     """
-    return keep_photo(session, resident, clean_image(data), instance=instance)
+    return keep_photo(session, resident, clean_image(data))
 
 
-def keep_photo(session: Session, resident: Resident, clean: CleanImage, *, instance: Path) -> Photo:
+def keep_photo(session: Session, resident: Resident, clean: CleanImage) -> Photo:
     """Keep an image clean_image already accepted; the thumbnail and media check follow in a job.
 
-    Side effects: writes the file under a server-made name; adds the row; defers the `photo` job.
+    Side effects: adds the photo's bytes under a server-made name and its row; defers the `photo` job.
     """
     from models.lifecycle import defer
 
     name = f"{secrets.token_hex(16)}.{clean.suffix}"
-    (photo_dir(instance) / name).write_bytes(clean.data)
+    add_photo_file(session, name, clean.content_type, clean.data)
     photo = Photo(name=name, resident_id=resident.id, content_type=clean.content_type, width=clean.width,
                   height=clean.height, size=len(clean.data), created_at=utcnow())
     session.add(photo)
@@ -126,13 +120,25 @@ def keep_photo(session: Session, resident: Resident, clean: CleanImage, *, insta
     return photo
 
 
-def make_thumbnail(path: Path, thumb_path: Path) -> None:
-    """Write a JPEG thumbnail (THUMB_SIDE on the longer side) of an already cleaned photo."""
-    with Image.open(path) as image:
+def make_thumbnail(data: bytes) -> bytes:
+    """A JPEG thumbnail (THUMB_SIDE on the longer side) of an already cleaned photo."""
+    with Image.open(io.BytesIO(data)) as image:
         image.thumbnail((THUMB_SIDE, THUMB_SIDE))
         if image.mode not in ("RGB", "L"):
             image = image.convert("RGB")
-        image.save(thumb_path, "JPEG", quality=80)
+        out = io.BytesIO()
+        image.save(out, "JPEG", quality=80)
+    return out.getvalue()
+
+
+def photo_file(session: Session, photo: Photo, *, thumbnail: bool = False) -> PhotoFile:
+    """The stored bytes of a photo or of its thumbnail; `thumbnail_not_ready` (404) until the job has made it."""
+    if thumbnail and photo.thumbnail_name is None:
+        raise DomainError("thumbnail_not_ready", status=404)
+    row = session.get(PhotoFile, photo.thumbnail_name if thumbnail else photo.name)
+    if row is None:
+        raise NotFound("photo_not_found")
+    return row
 
 
 def visible_photo(session: Session, photo_id: int, *, resident: Resident | None = None, staff=None) -> Photo:

@@ -116,7 +116,7 @@ def signed_media_url(settings, name: str, ttl: int = 3600) -> str:
 @bp.get("/wechat/media/<name>")
 def media_for_check(name: str):
     """The photo behind a signed, unexpired media URL; anything else is a plain 404."""
-    from .photos import photo_dir
+    from .photos import photo_file
 
     settings = current_app.config["XINMA"]
     expires = request.args.get("e", "")
@@ -127,6 +127,7 @@ def media_for_check(name: str):
     photo = db().scalar(select(Photo).where(Photo.name == name))
     if photo is None:
         raise NotFound("not_found")
-    response = Response((photo_dir(settings.instance) / photo.name).read_bytes(), mimetype=photo.content_type)
+    stored = photo_file(db(), photo)
+    response = Response(stored.data, mimetype=stored.content_type)
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response

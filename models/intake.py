@@ -1,4 +1,4 @@
-"""Intake's own tables: photos, idempotency keys, a complaint's contact details; and who may see them.
+"""Intake's own tables: photos and their bytes, idempotency keys, a complaint's contact details; who may see them.
 
 Other packages (triage, council) use `photo_visible_to` and `mask_phone` instead of deciding on their own.
 """
@@ -8,12 +8,31 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Float, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base, intpk, str32, str64, timestamp
+from .base import Base, intpk, str32, str64, timestamp, utcnow
 from .entities import Complaint, Resident, Staff
 from .scope import in_scope
+
+
+class PhotoFile(Base):
+    """The bytes of one stored image (a complaint's photo, its thumbnail, a 领办 progress photo) under its server-made
+    name. Kept in the database, not on a node's disk, so every web node and worker sees the same images."""
+
+    __tablename__ = "photo_files"
+
+    name: Mapped[str64] = mapped_column(primary_key=True)
+    content_type: Mapped[str32]
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[timestamp]
+
+
+def add_photo_file(session, name: str, content_type: str, data: bytes) -> PhotoFile:
+    """Keep an image's bytes under a server-made name. Side effect: adds the row to the caller's transaction."""
+    row = PhotoFile(name=name, content_type=content_type, data=data, created_at=utcnow())
+    session.add(row)
+    return row
 
 
 class Photo(Base):
@@ -22,14 +41,14 @@ class Photo(Base):
     __tablename__ = "photos"
 
     id: Mapped[intpk]
-    name: Mapped[str64] = mapped_column(unique=True)  # server-made file name, e.g. "3f…a1.jpg"
+    name: Mapped[str64] = mapped_column(unique=True)  # its PhotoFile's server-made name, e.g. "3f…a1.jpg"
     resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"), index=True)
     complaint_id: Mapped[int | None] = mapped_column(ForeignKey("complaints.id"), index=True)
     content_type: Mapped[str32]
     width: Mapped[int] = mapped_column(Integer)
     height: Mapped[int] = mapped_column(Integer)
     size: Mapped[int] = mapped_column(Integer)
-    thumbnail_name: Mapped[str | None] = mapped_column(String(64))
+    thumbnail_name: Mapped[str | None] = mapped_column(String(64))  # its thumbnail's PhotoFile, once made
     media_check: Mapped[str | None] = mapped_column(String(16))  # None (waiting), pass, review, risky
     media_trace_id: Mapped[str | None] = mapped_column(String(64), index=True)
     created_at: Mapped[timestamp]

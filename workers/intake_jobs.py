@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from models.intake import Photo
+from models.intake import Photo, add_photo_file
 from wechat import WeChatRetryable, WeChatUserInactive
 
 from .jobs import _final_attempt
@@ -16,10 +16,11 @@ log = logging.getLogger(__name__)
 def process_photo(photo_id: int) -> str:
     """Make the photo's thumbnail, then submit it to mediaCheckAsync; the verdict arrives on the push endpoint.
 
-    Side effects: writes `<instance>/photos/<name>.thumb.jpg`; one WeChat call; stores the trace id. Retries on
-    transient WeChat errors; a user WeChat will not check (inactive) leaves the photo for staff review.
+    Side effects: adds the thumbnail's bytes (`<name>.thumb.jpg`) in the database, read from and written to nothing
+    else; one WeChat call; stores the trace id. Retries on transient WeChat errors; a user WeChat will not check
+    (inactive) leaves the photo for staff review.
     """
-    from intake.photos import make_thumbnail, photo_dir
+    from intake.photos import make_thumbnail, photo_file
     from intake.push import signed_media_url
 
     rt = runtime()
@@ -27,10 +28,9 @@ def process_photo(photo_id: int) -> str:
         photo = session.get(Photo, photo_id)
         if photo is None:
             return "missing"
-        directory = photo_dir(rt.settings.instance)
         if photo.thumbnail_name is None:
             thumb = photo.name.rsplit(".", 1)[0] + ".thumb.jpg"
-            make_thumbnail(directory / photo.name, directory / thumb)
+            add_photo_file(session, thumb, "image/jpeg", make_thumbnail(photo_file(session, photo).data))
             photo.thumbnail_name = thumb
             session.commit()
         if photo.media_trace_id is not None:

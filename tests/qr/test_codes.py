@@ -390,9 +390,12 @@ def gps_jpeg(size=(60, 40)) -> bytes:
     return out.getvalue()
 
 
-def photo_files(app) -> list[Path]:
-    directory = app.config["XINMA"].instance / "photos"
-    return sorted(directory.iterdir()) if directory.exists() else []
+def photo_files(app) -> list[bytes]:
+    """The bytes of every image the database keeps (photos and thumbnails alike)."""
+    from models.intake import PhotoFile
+
+    with app.extensions["xinma.sessionmaker"]() as session:
+        return list(session.scalars(select(PhotoFile.data).order_by(PhotoFile.name)))
 
 
 def post_form(client, path: str, fields: dict):
@@ -424,8 +427,10 @@ def test_h5_report_with_photos_keeps_them_without_exif(district, client, app):
     photos = db.scalars(select(Photo).where(Photo.complaint_id == complaint.id)).all()
     assert sorted((p.width, p.height) for p in photos) == [(30, 30), (60, 40)]
     assert all(p.resident_id == complaint.resident_id for p in photos)
-    for path in photo_files(app):
-        with Image.open(path) as image:
+    kept = photo_files(app)
+    assert len(kept) == 2
+    for data in kept:
+        with Image.open(io.BytesIO(data)) as image:
             assert dict(image.getexif()) == {} and "exif" not in image.info
     assert '附照片 <span id="photo-count">2</span> 张' in client.get(sent.headers["Location"]).get_data(as_text=True)
 

@@ -27,7 +27,7 @@ def live(app, demo):
 
 
 def test_h5_report_and_tracking_on_a_phone(live, db, browser, app, tmp_path):
-    from models.intake import Photo
+    from models.intake import Photo, PhotoFile
     from tests.qr.test_codes import gps_jpeg
 
 
@@ -60,7 +60,7 @@ def test_h5_report_and_tracking_on_a_phone(live, db, browser, app, tmp_path):
     db.expire_all()
     [photo] = db.scalars(select(Photo)).all()
     assert photo.complaint_id is not None and (photo.width, photo.height) == (120, 90)
-    with Image.open(app.config["XINMA"].instance / "photos" / photo.name) as stored:
+    with Image.open(io.BytesIO(db.get(PhotoFile, photo.name).data)) as stored:
         assert dict(stored.getexif()) == {} and "exif" not in stored.info
     assert_fits_phone(page)
     screenshot(page, "h5-tracking.png")
