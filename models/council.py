@@ -7,7 +7,19 @@ import datetime as dt
 import enum
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, enum_column, intpk, str64, str200, timestamp
@@ -63,15 +75,22 @@ ROUTE_ORDER = [RouteStep.propose, RouteStep.discuss, RouteStep.review, RouteStep
 
 
 class MeetingDetail(Base):
-    """What a meeting needs beyond its row: a title, when it was recorded as held, when reminders went out."""
+    """What a meeting needs beyond its row: a title, when it was recorded as held, when reminders went out, whether
+    anyone in the unit may register (an open meeting, with its public notice on the board) and up to how many, and
+    whether it was cancelled and why."""
 
     __tablename__ = "meeting_details"
+    __table_args__ = (CheckConstraint("capacity IS NULL OR capacity > 0", name="capacity_positive"),)
 
     meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id"), primary_key=True)
     title: Mapped[str200]
     held_at: Mapped[dt.datetime | None]
     reminded_at: Mapped[dt.datetime | None]
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    is_open: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    capacity: Mapped[int | None] = mapped_column(Integer)
+    cancelled_at: Mapped[dt.datetime | None]
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
 
     meeting: Mapped[Meeting] = relationship(lazy="joined")
 
@@ -93,7 +112,8 @@ class MeetingRegistration(Base):
     """A resident behind an agenda topic who said they will attend, and whether they came."""
 
     __tablename__ = "meeting_registrations"
-    __table_args__ = (UniqueConstraint("meeting_id", "resident_id"),)
+    __table_args__ = (UniqueConstraint("meeting_id", "resident_id"),
+                      Index("ix_meeting_registrations_resident", "resident_id"))
 
     id: Mapped[intpk]
     meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id"), index=True)
@@ -102,6 +122,20 @@ class MeetingRegistration(Base):
     created_at: Mapped[timestamp]
 
     resident: Mapped[Resident] = relationship(lazy="joined")
+
+
+class MeetingInvitation(Base):
+    """A resident behind an agenda topic who was invited to the meeting (once, however many of their topics are on
+    it); they also hear of its cancellation or a new time."""
+
+    __tablename__ = "meeting_invitations"
+    __table_args__ = (UniqueConstraint("meeting_id", "resident_id"), Index("ix_meeting_invitations_resident",
+                                                                         "resident_id"))
+
+    id: Mapped[intpk]
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id"))
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"))
+    created_at: Mapped[timestamp]
 
 
 class MeetingOutcome(Base):
