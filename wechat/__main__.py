@@ -1,11 +1,16 @@
-"""Run the WeChat sandbox for people: `python -m wechat --port 8900 --backend-url http://127.0.0.1:5000`."""
+"""Run the WeChat sandbox for people: `python -m wechat --port 8900 --backend-url http://127.0.0.1:5000`.
+
+With `--push-token` (the Token the backend expects) it pushes events to the backend's /wechat/push; `--push-mode`
+and `--push-format` choose how, `--push-aes-key` is the EncodingAESKey compatible and safe mode need.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 
-from .sandbox import create_sandbox_app
+from .sandbox import RedactingRequestHandler, create_sandbox_app
+from .sandbox.state import PushConfig
 
 DEMO_TEMPLATES = {
     "tpl-received": {
@@ -31,6 +36,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--backend-url", default=None)
     parser.add_argument("--templates", help="JSON file {template_id: {title, kind, fields}}")
     parser.add_argument("--token-ttl", type=int, default=7200)
+    parser.add_argument("--latency-ms", type=float, default=0, help="answer every WeChat call after this long")
+    parser.add_argument("--push-token", default="", help="message-push Token; pushes to the backend when set")
+    parser.add_argument("--push-aes-key", default="", help="message-push EncodingAESKey (43 characters)")
+    parser.add_argument("--push-mode", choices=("plain", "compatible", "safe"), default="plain")
+    parser.add_argument("--push-format", choices=("json", "xml"), default="json")
     args = parser.parse_args(argv)
     templates = DEMO_TEMPLATES
     if args.templates:
@@ -42,8 +52,11 @@ def main(argv: list[str] | None = None) -> None:
         templates=templates,
         backend_url=args.backend_url,
         token_ttl=args.token_ttl,
+        latency_ms=args.latency_ms,
+        push=PushConfig(token=args.push_token, aes_key=args.push_aes_key, mode=args.push_mode,
+                        format=args.push_format),
     )
-    app.run(host=args.host, port=args.port, threaded=True)
+    app.run(host=args.host, port=args.port, threaded=True, request_handler=RedactingRequestHandler)
 
 
 if __name__ == "__main__":
