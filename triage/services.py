@@ -7,7 +7,7 @@ import datetime as dt
 import logging
 import math
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, defaultload, lazyload
 
 from models import (
@@ -40,6 +40,10 @@ TITLE_LIMIT = 60
 NOTE_LIMIT = 1000
 PER_PAGE = 30
 QUEUE_STATES = (ComplaintState.awaiting_triage, ComplaintState.submitted, ComplaintState.promoted)
+# What was handled stays findable: decided complaints, by their state, or everything ("all").
+HISTORY_STATES = (ComplaintState.solved, ComplaintState.not_deliberable, ComplaintState.merged, ComplaintState.closed)
+ALL_STATES = "all"
+SEARCH_LIMIT = 50
 JOINABLE_TOPICS = (TopicState.proposed, TopicState.approved, TopicState.scheduled, TopicState.agreed,
                    TopicState.referred, TopicState.implementing)
 MERGEABLE = (ComplaintState.awaiting_triage, ComplaintState.promoted)
@@ -84,8 +88,11 @@ def scope_units(session: Session, staff: Staff) -> list[ScopeUnit]:
 
 
 def queue(session: Session, staff: Staff, *, unit_id: int | None = None, category: str | None = None,
-          state: str | None = None, page: int = 1, now: dt.datetime | None = None) -> QueuePage:
-    """One page of the complaints in the worker's units, oldest deadline first, with counts; reads only."""
+          state: str | None = None, search: str | None = None, page: int = 1,
+          now: dt.datetime | None = None) -> QueuePage:
+    """One page of the complaints in the worker's units, with counts per state; reads only. `state`: one of
+    QUEUE_STATES (oldest deadline first; awaiting triage by default), of HISTORY_STATES or "all" (latest change
+    first), else `queue_state_unknown`. `search`: a number (12, #12, 第12号) or words of the text or reply."""
     now = now or utcnow()
     units = scope_units(session, staff)
     ids = [u.id for u in units]
@@ -99,10 +106,13 @@ def queue(session: Session, staff: Staff, *, unit_id: int | None = None, categor
         if category not in COMPLAINT_CATEGORIES:
             raise DomainError("filter_invalid")
         where.append(Complaint.category == category)
-    chosen_state = ComplaintState(state) if state in {s.value for s in QUEUE_STATES} else None
-    if state and chosen_state is None:
-        raise DomainError("filter_invalid")
-    chosen_state = chosen_state or ComplaintState.awaiting_triage
+    shown = QUEUE_STATES + HISTORY_STATES
+    state = state or ComplaintState.awaiting_triage.value
+    if state != ALL_STATES and state not in {s.value for s in shown}:
+        raise DomainError("queue_state_unknown")
+    search = (search or "").strip()[:SEARCH_LIMIT]
+    if search:
+        where.append(_search_clause(search))
     off = holidays(session)
     rules: dict[int, Rules] = {}
     if units:
@@ -112,19 +122,26 @@ def queue(session: Session, staff: Staff, *, unit_id: int | None = None, categor
     cutoff = _overdue_before(now, next(iter(rules.values())).triage_days if rules else 3, off)
     counts = session.execute(
         select(Complaint.state, func.count(), func.count().filter(Complaint.created_at < cutoff))
-        .where(*where, Complaint.state.in_(QUEUE_STATES)).group_by(Complaint.state)).all()
-    by_state = {s.value: 0 for s in QUEUE_STATES}
+        .where(*where, Complaint.state.in_(shown)).group_by(Complaint.state)).all()
+    by_state = {s.value: 0 for s in shown}
     overdue = 0
     for row_state, count, late in counts:
         by_state[ComplaintState(row_state).value] = count
         if row_state == ComplaintState.awaiting_triage:
             overdue = late
-    where.append(Complaint.state == chosen_state)
-    total = by_state[chosen_state.value]
+    by_state[ALL_STATES] = sum(by_state.values())
+    if state == ALL_STATES:
+        where.append(Complaint.state.in_(shown))
+        order = (Complaint.state_changed_at.desc(), Complaint.id.desc())
+    else:
+        where.append(Complaint.state == ComplaintState(state))
+        order = ((Complaint.created_at, Complaint.id) if ComplaintState(state) in QUEUE_STATES
+                 else (Complaint.state_changed_at.desc(), Complaint.id.desc()))
+    total = by_state[state]
     pages = max(1, math.ceil(total / PER_PAGE))
     page = min(max(1, page), pages)
     items = session.scalars(
-        select(Complaint).where(*where).order_by(Complaint.created_at, Complaint.id)
+        select(Complaint).where(*where).order_by(*order)
         .options(lazyload(Complaint.resident), defaultload(Complaint.unit).lazyload(Unit.parent))
         .offset((page - 1) * PER_PAGE).limit(PER_PAGE)).all()
     rows = []
@@ -133,9 +150,19 @@ def queue(session: Session, staff: Staff, *, unit_id: int | None = None, categor
         if key not in rules:
             rules[key] = rules_for(session, item.unit)
         deadline = add_working_days(item.created_at, rules[key].triage_days, off)
-        rows.append(QueueRow(item, deadline, deadline < now))
-    return QueuePage(rows, total, overdue if chosen_state == ComplaintState.awaiting_triage else 0, by_state,
+        waiting = item.state in (ComplaintState.awaiting_triage, ComplaintState.submitted)
+        rows.append(QueueRow(item, deadline, waiting and deadline < now))
+    return QueuePage(rows, total, overdue if state == ComplaintState.awaiting_triage.value else 0, by_state,
                      units, page, pages)
+
+
+def _search_clause(search: str):
+    """A complaint by its number, or by words of its text or reply (LIKE's wildcards taken literally)."""
+    number = search.lstrip("#第").rstrip("号").strip()
+    words = or_(Complaint.text.contains(search, autoescape=True), Complaint.reply.contains(search, autoescape=True))
+    if number.isdigit() and len(number) < 10:
+        return or_(Complaint.id == int(number), words)
+    return words
 
 
 def _overdue_before(now: dt.datetime, days: int, off: frozenset[dt.date]) -> dt.datetime:

@@ -142,13 +142,16 @@ def wechat_binding():
 @bp.get("/triage/")
 @staff_required(StaffRole.grid_worker)
 def queue():
+    """The worker's queue, and what they handled: by state (?state=solved, ?state=all), unit, category and words."""
     args = request.args
     result = services.queue(db(), current_staff(), unit_id=_int(args.get("unit")), category=args.get("category"),
-                            state=args.get("state") or None, page=_int(args.get("page")) or 1)
+                            state=args.get("state") or None, search=args.get("q"), page=_int(args.get("page")) or 1)
     return render_template("triage/queue.html", result=result, states=COMPLAINT_STATES,
                            categories=COMPLAINT_CATEGORIES, queue_states=services.QUEUE_STATES,
+                           history_states=services.HISTORY_STATES,
                            chosen={"unit": args.get("unit", ""), "category": args.get("category", ""),
-                                   "state": args.get("state", "awaiting_triage")})
+                                   "state": args.get("state") or "awaiting_triage",
+                                   "q": (args.get("q") or "").strip()[:services.SEARCH_LIMIT]})
 
 
 def _complaint_page(complaint_id: int, error: str | None = None, status: int = 200, phone: str | None = None):
