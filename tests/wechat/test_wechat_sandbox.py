@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import time
+
 import pytest
 import requests
 
@@ -173,3 +176,109 @@ def test_inbox_shows_each_persons_messages_escaped(sandbox, gateway, resident):
 def test_index_links_to_the_pages(sandbox):
     html = requests.get(sandbox.url + "/", timeout=5).text
     assert 'href="/inbox"' in html and 'href="/phone"' in html and "受理通知" in html
+
+
+@pytest.mark.parametrize(("value", "ok"), [("不予协商", True), ("不予协商：个体矛盾", False), ("已在网格解决", False),
+                                           ("已办结", True), ("已受理1", False), ("", False)])
+def test_phrase_takes_up_to_five_chinese_characters_only(value, ok):
+    assert value_ok("phrase2", value) is ok
+
+
+def _send(sandbox, token: str, openid: str, page: str | None = None) -> dict:
+    body = {"touser": openid, "template_id": "tpl-received", "data": {k: {"value": v} for k, v in RECEIVED.items()}}
+    if page is not None:
+        body["page"] = page
+    return _post(sandbox, "/cgi-bin/message/subscribe/send", body, access_token=token)
+
+
+def _user(sandbox, openid: str, sends: int = 1) -> None:
+    sandbox.control("POST", "/_sandbox/users", {"openid": openid})
+    sandbox.subscribe(openid, *["tpl-received"] * sends)
+
+
+def test_forced_refreshes_are_limited_to_20_a_day_30_seconds_apart(sandbox, clock):
+    _stable_token(sandbox, force_refresh=True)
+    body = {"grant_type": "client_credential", "appid": APPID, "secret": SECRET, "force_refresh": True}
+
+    assert _post(sandbox, "/cgi-bin/stable_token", body)["errcode"] == 45011  # 30 s not yet passed
+    for _ in range(19):
+        clock.advance(30)
+        assert "access_token" in _post(sandbox, "/cgi-bin/stable_token", body)
+    clock.advance(30)
+    assert _post(sandbox, "/cgi-bin/stable_token", body)["errcode"] == 45009  # the 21st of the day
+    assert "access_token" in _post(sandbox, "/cgi-bin/stable_token", {**body, "force_refresh": False})
+    clock.advance(86400)
+    assert "access_token" in _post(sandbox, "/cgi-bin/stable_token", body)
+    assert sandbox.calls()["force_refreshes"] == 21
+
+
+def test_one_user_logging_in_more_than_100_times_a_minute_is_refused(sandbox, clock):
+    params = {"appid": APPID, "secret": SECRET, "grant_type": "authorization_code"}
+
+    def login(openid: str) -> dict:
+        code = sandbox.login_code(openid)
+        return sandbox.http.get(sandbox.url + "/sns/jscode2session", params={**params, "js_code": code},
+                                timeout=5).json()
+
+    assert all("openid" in login("o-busy") for _ in range(100))
+    assert login("o-busy")["errcode"] == 45011
+    assert "openid" in login("o-other")  # the limit is per user
+    clock.advance(61)
+    assert "openid" in login("o-busy")
+
+
+def test_overlapping_sends_to_one_user_are_refused_with_43108(sandbox):
+    import concurrent.futures
+
+    token = _stable_token(sandbox)
+    _user(sandbox, "o-one", sends=2)
+    _user(sandbox, "o-two")
+    sandbox.fault("subscribe_send", "latency_ms", 300, count=2)
+
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        both = list(pool.map(lambda _: _send(sandbox, token, "o-one"), range(2)))
+    assert sorted(r["errcode"] for r in both) == [0, 43108]
+
+    sandbox.fault("subscribe_send", "latency_ms", 300, count=2)
+    _user(sandbox, "o-one")
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        apart = list(pool.map(lambda oid: _send(sandbox, token, oid), ["o-one", "o-two"]))
+    assert [r["errcode"] for r in apart] == [0, 0]
+    assert _send(sandbox, token, "o-one")["errcode"] == 0  # one after the other is fine
+    assert len(sandbox.messages(openid="o-one")) == 3
+
+
+def test_a_page_the_mini_program_does_not_have_is_refused_when_the_sandbox_knows_its_pages(make_sandbox):
+    sandbox = make_sandbox(app_pages=("pages/complaint/detail", "pages/report/index"))
+    token = _stable_token(sandbox)
+    _user(sandbox, "o-page", sends=2)
+
+    assert _send(sandbox, token, "o-page", page="pages/complaint/missing?id=1")["errcode"] == 41030
+    assert _send(sandbox, token, "o-page", page="/pages/complaint/detail?id=1")["errcode"] == 41030
+    assert _send(sandbox, token, "o-page", page="pages/complaint/detail?id=1&n=7")["errcode"] == 0
+    assert _send(sandbox, token, "o-page")["errcode"] == 0  # no page: the card opens nothing
+    assert [m["page"] for m in sandbox.messages()] == ["pages/complaint/detail?id=1&n=7", None]
+
+
+def test_the_access_log_shows_no_secret_token_or_login_code(sandbox, caplog):
+    caplog.set_level(logging.INFO, logger="werkzeug")
+    token = _stable_token(sandbox)
+    params = {"grant_type": "client_credential", "appid": APPID, "secret": SECRET}
+    sandbox.http.get(sandbox.url + "/cgi-bin/token", params=params, timeout=5)
+    code = sandbox.login_code("o-log")
+    sandbox.http.get(sandbox.url + "/sns/jscode2session", timeout=5,
+                     params={"appid": APPID, "secret": SECRET, "js_code": code, "grant_type": "authorization_code"})
+    _check(sandbox, token)
+
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "/sns/jscode2session" in logged and "/wxa/msg_sec_check" in logged
+    assert SECRET not in logged and token not in logged and code not in logged
+    assert "secret=***" in logged and "access_token=***" in logged and "js_code=***" in logged
+
+
+def test_the_latency_switch_delays_every_call(make_sandbox):
+    sandbox = make_sandbox(latency_ms=150)
+    started = time.monotonic()
+    _stable_token(sandbox)
+    assert time.monotonic() - started >= 0.15
+    assert [f["type"] for f in sandbox.control("GET", "/_sandbox/faults")["faults"]] == ["latency_ms"]

@@ -23,8 +23,13 @@ from .faults import add_fault
 from .serving import RedactingRequestHandler, Served, make_sandbox_server, redact, serve_in_thread
 from .state import PushConfig, Sandbox, State, check_templates, normalise_rules
 
-__all__ = ["RedactingRequestHandler", "Served", "State", "create_sandbox_app", "make_sandbox_server", "redact",
-           "run_sandbox", "serve_in_thread"]
+__all__ = ["PushConfig", "RedactingRequestHandler", "Served", "State", "create_sandbox_app", "make_sandbox_server",
+           "push_config", "redact", "run_sandbox", "serve_in_thread"]
+
+
+def push_config(token: str, aes_key: str = "", fmt: str = "json") -> PushConfig:
+    """The push configuration matching a backend's Token and EncodingAESKey: safe mode when there is a key."""
+    return PushConfig(token=token, aes_key=aes_key, format=fmt, mode="safe" if aes_key else "plain")
 
 
 def create_sandbox_app(
