@@ -228,7 +228,7 @@ def qr_group() -> None:
 def qr_export_cmd(unit_code: str, fmt: str, size: str, out_path: str) -> None:
     from qr.export import workers_for, write_pdf, write_zip
     from qr.posters import page_size
-    from qr.services import current_code, scan_url, subtree, unit_by_code
+    from qr.services import current_code, is_loopback, scan_url, subtree, unit_by_code
 
     settings = _settings()
     with _cli_session(settings, migrate=False) as session:
@@ -238,6 +238,8 @@ def qr_export_cmd(unit_code: str, fmt: str, size: str, out_path: str) -> None:
             raise click.ClickException(error_text(exc.code, exc.params)) from None
         items = [(u.full_name(), u.code, scan_url(settings.public_url, c)) for u in units
                  if (c := current_code(session, u)) is not None]
+    if is_loopback(settings.public_url):
+        click.echo(error_text("public_url_loopback", {"url": settings.public_url}), err=True)
     target = Path(out_path)
     partial = target.with_name(target.name + ".part")
     with click.progressbar(length=len(items), label="生成海报") as bar, partial.open("wb") as out:

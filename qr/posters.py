@@ -3,10 +3,9 @@
 The font is a subset of Noto Sans CJK SC (SIL Open Font License, see qr/fonts/), so Chinese renders on a
 machine with no Chinese fonts installed.
 
-A poster is a 2-bit greyscale image (black, two greys for anti-aliased text, white). It is assembled as
-horizontal bands of rows, each compressed on its own: the bands every poster of a size shares (the
-instruction, the footer, blank space) are compressed once, and only the title, the QR and the unit code are
-drawn and compressed per unit. The same compressed rows become a PNG or a PDF page image.
+A poster is a 2-bit greyscale page (black, two greys for anti-aliased text, white) made of horizontal bands:
+the title, the instruction, the QR, the unit code and the footer. The bands every poster of a size shares are
+drawn once; qr/pngstream.py encodes the bands into a PNG or a PDF page image.
 """
 
 from __future__ import annotations
@@ -14,8 +13,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import io
-import struct
-import zlib
 from pathlib import Path
 
 import qrcode
@@ -24,6 +21,8 @@ from qrcode.constants import ERROR_CORRECT_M
 from qrcode.util import MODE_8BIT_BYTE, QRData
 
 from models import DomainError
+
+from .pngstream import Band, page_image, png_file, zlib_stream
 
 FONT_PATH = Path(__file__).parent / "fonts" / "NotoSansSC-Regular-subset.otf"
 DPI = 150
@@ -212,35 +211,30 @@ def _fonts_for(size_name: str) -> dict[str, ImageFont.FreeTypeFont]:
     return {"instruction": font(round(size.title_px * 0.8)), "small": font(round(size.title_px * 0.42))}
 
 
-# Grey levels: palette index = 2-bit grey value (0 black, 1 and 2 grey, 3 white).
-WHITE = 3
-_TO_LEVEL = bytes(round(v / 85) for v in range(256))
+# Text is drawn anti-aliased and then set to the nearest of the page's four greys.
+_TO_LEVEL = [min(255, round(v / 85) * 85) for v in range(256)]
 
 
 @dataclasses.dataclass(frozen=True)
 class Strip:
     """A line of text drawn on white, cropped to its ink; (left, top) is the ink's offset from the anchor point
     (the middle of the line's top), as ImageDraw.text(anchor="mt") would place it."""
-    image: Image.Image  # mode "P", values are grey levels 0-3
+    image: Image.Image  # mode "L", the page's four greys
     left: int
     top: int
 
 
-def _text_strip(text: str, face: ImageFont.FreeTypeFont, grey: int = 0) -> Strip:
-    left, top, right, bottom = face.getbbox(text, anchor="mt")
+def _text_strip(text: str, face: ImageFont.FreeTypeFont, grey: int = 0, anchor: str = "mt") -> Strip:
+    left, top, right, bottom = face.getbbox(text, anchor=anchor)
     strip = Image.new("L", (max(1, right - left), max(1, bottom - top)), 255)
-    ImageDraw.Draw(strip).text((-left, -top), text, font=face, fill=grey, anchor="mt")
-    return Strip(Image.frombytes("P", strip.size, strip.point(list(_TO_LEVEL)).tobytes()), left, top)
+    ImageDraw.Draw(strip).text((-left, -top), text, font=face, fill=grey, anchor=anchor)
+    return Strip(strip.point(_TO_LEVEL), left, top)
 
 
 @functools.lru_cache(maxsize=1024)
 def _glyph(char: str, face: ImageFont.FreeTypeFont) -> tuple[Strip, float]:
     """One character drawn at the pen position (anchor left-baseline), and its advance."""
-    left, top, right, bottom = face.getbbox(char, anchor="ls")
-    image = Image.new("L", (max(1, right - left), max(1, bottom - top)), 255)
-    ImageDraw.Draw(image).text((-left, -top), char, font=face, fill=0, anchor="ls")
-    return Strip(Image.frombytes("P", image.size, image.point(list(_TO_LEVEL)).tobytes()), left, top), \
-        face.getlength(char)
+    return _text_strip(char, face, anchor="ls"), face.getlength(char)
 
 
 def _glyph_band(text: str, face: ImageFont.FreeTypeFont, centre: int, y: int, width: int) -> Band:
@@ -249,62 +243,18 @@ def _glyph_band(text: str, face: ImageFont.FreeTypeFont, centre: int, y: int, wi
     glyphs = [_glyph(char, face) for char in text]
     top = min(g.top for g, _ in glyphs)
     bottom = max(g.top + g.image.height for g, _ in glyphs)
-    row = Image.new("P", (width, bottom - top), WHITE)
+    row = Image.new("L", (width, bottom - top), 255)
     pen = centre - sum(advance for _, advance in glyphs) / 2
     for glyph, advance in glyphs:
         row.paste(glyph.image, (round(pen) + glyph.left, glyph.top - top))
         pen += advance
-    return _band(y + face.getbbox(text, anchor="mt")[1], row)
+    return Band(y + face.getbbox(text, anchor="mt")[1], row)
 
 
 # Names repeat their first line across a district (铜山区·张集镇·梁堂村·…), so title lines are drawn once each.
 @functools.lru_cache(maxsize=2048)
 def _title_strip(line: str, px: int) -> Strip:
     return _text_strip(line, font(px))
-
-
-@dataclasses.dataclass(frozen=True)
-class Band:
-    """Rows [top, top + height) of a page: PNG scanlines (filter byte 0 + packed 2-bit row), compressed on their
-    own as raw deflate ending on a byte boundary, so bands can be joined into one stream."""
-    top: int
-    height: int
-    compressed: bytes
-    adler: int  # Adler-32 of the uncompressed scanlines
-
-
-def _deflate(scanlines: bytes) -> bytes:
-    packer = zlib.compressobj(1, zlib.DEFLATED, -15)
-    return packer.compress(scanlines) + packer.flush(zlib.Z_FULL_FLUSH)
-
-
-def _scanlines(image: Image.Image) -> bytes:
-    """Filter byte 0 before each packed 2-bit row of a grey-level image."""
-    raw = image.tobytes("raw", "P;2")
-    stride = len(raw) // image.height
-    return b"".join(b"\x00" + raw[i:i + stride] for i in range(0, len(raw), stride))
-
-
-def _band(top: int, image: Image.Image) -> Band:
-    lines = _scanlines(image)
-    return Band(top, image.height, _deflate(lines), zlib.adler32(lines))
-
-
-def _row_bytes(width: int) -> int:
-    return (width * 2 + 7) // 8
-
-
-@functools.lru_cache(maxsize=256)
-def _blank(width: int, height: int) -> tuple[bytes, int]:
-    lines = (b"\x00" + b"\xff" * _row_bytes(width)) * height
-    return _deflate(lines), zlib.adler32(lines)
-
-
-def _strip_band(strip: Strip, centre: int, y: int, width: int) -> Band:
-    """A full-width band holding `strip` placed as text anchored at (centre, y)."""
-    row = Image.new("P", (width, strip.image.height), WHITE)
-    row.paste(strip.image, (centre + strip.left, 0))
-    return _band(y + strip.top, row)
 
 
 @functools.lru_cache(maxsize=16)
@@ -314,46 +264,34 @@ def _fixed_band(kind: str, size: PageSize, y: int) -> Band:
     fonts = _fonts_for(size.name)
     strip = _text_strip(INSTRUCTION, fonts["instruction"]) if kind == "instruction" else \
         _text_strip(FOOTER, fonts["small"], grey=90)
-    return _strip_band(strip, width // 2, y, width)
+    row = Image.new("L", (width, strip.image.height), 255)
+    row.paste(strip.image, (width // 2 + strip.left, 0))
+    return Band(y + strip.top, row, shared=True)
 
 
 def _qr_band(url: str, above: int, below: int, side_px: int, width: int) -> Band:
-    """The QR, centred across the page and between rows `above` and `below`."""
+    """The QR, centred across the page and between rows `above` and `below`; one image row per module row."""
     matrix = qr_matrix(url)
     n = len(matrix)
     box = max(1, side_px // n)
-    top = max(above, above + (below - above - n * box) // 2)
-    modules = Image.frombytes("P", (n, n), bytes(0 if cell else WHITE for row in matrix for cell in row))
-    rows = Image.new("P", (width, n), WHITE)
+    modules = Image.frombytes("L", (n, n), bytes(0 if cell else 255 for row in matrix for cell in row))
+    rows = Image.new("L", (width, n), 255)
     rows.paste(modules.resize((n * box, n), Image.NEAREST), ((width - n * box) // 2, 0))
-    packed = rows.tobytes("raw", "P;2")
-    stride = len(packed) // n
-    # Each row of modules is `box` identical pixel rows.
-    lines = b"".join((b"\x00" + packed[i:i + stride]) * box for i in range(0, len(packed), stride))
-    return Band(top, n * box, _deflate(lines), zlib.adler32(lines))
+    return Band(max(above, above + (below - above - n * box) // 2), rows, repeat=box)
 
 
 def _image_band(image: Image.Image, above: int, below: int, side_px: int, width: int) -> Band:
     """A ready-made code image (a mini-program code) scaled to `side_px`, placed where the QR would be."""
-    grey = image.convert("L").resize((side_px, side_px), Image.LANCZOS).point(list(_TO_LEVEL))
-    rows = Image.new("P", (width, side_px), WHITE)
-    rows.paste(Image.frombytes("P", grey.size, grey.tobytes()), ((width - side_px) // 2, 0))
-    return _band(max(above, above + (below - above - side_px) // 2), rows)
+    grey = image.convert("L").resize((side_px, side_px), Image.LANCZOS).point(_TO_LEVEL)
+    rows = Image.new("L", (width, side_px), 255)
+    rows.paste(grey, ((width - side_px) // 2, 0))
+    return Band(max(above, above + (below - above - side_px) // 2), rows)
 
 
-def _adler_combine(adler1: int, adler2: int, length2: int) -> int:
-    """Adler-32 of A + B from those of A and B and the length of B (zlib's adler32_combine)."""
-    base = 65521
-    rem = length2 % base
-    sum1 = adler1 & 0xFFFF
-    sum2 = (rem * sum1) % base
-    sum1 = (sum1 + (adler2 & 0xFFFF) + base - 1) % base
-    sum2 = (sum2 + (adler1 >> 16) + (adler2 >> 16) + base - rem) % base
-    return sum1 | (sum2 << 16)
-
-
-def _poster_bands(full_name: str, unit_code: str, url: str, size: PageSize,
-                  code_image: Image.Image | None) -> list[Band]:
+def poster_bands(full_name: str, unit_code: str, url: str, size: PageSize,
+                 code_image: Image.Image | None = None) -> list[Band]:
+    """The poster's bands, top to bottom. With `code_image` (a mini-program code) that image is printed in place of
+    the QR for `url`. Raises `poster_name_too_long` (see layout)."""
     plan = _layout(full_name, size)
     width, height = size.pixels
     centre = width // 2
@@ -366,10 +304,10 @@ def _poster_bands(full_name: str, unit_code: str, url: str, size: PageSize,
         strips.append((_title_strip(line, plan.title_px), y))
         y += step
     top = min(s.top + at for s, at in strips)
-    title = Image.new("P", (width, max(s.top + at + s.image.height for s, at in strips) - top), WHITE)
+    title = Image.new("L", (width, max(s.top + at + s.image.height for s, at in strips) - top), 255)
     for strip, at in strips:
         title.paste(strip.image, (centre + strip.left, at + strip.top - top))
-    bands = [_band(top, title)]
+    bands = [Band(top, title)]
     y += mm_to_px(4)
     bands.append(_fixed_band("instruction", size, y))
     y += round(fonts["instruction"].size * 1.25) + mm_to_px(2)
@@ -387,48 +325,23 @@ def _poster_bands(full_name: str, unit_code: str, url: str, size: PageSize,
 
 def poster_stream(full_name: str, unit_code: str, url: str, size: PageSize,
                   code_image: Image.Image | None = None) -> bytes:
-    """The poster's rows as one zlib stream of PNG scanlines (2-bit grey, filter 0): the body of a PNG's IDAT
-    and of a PDF image with /Predictor 15. With `code_image` (a mini-program code) that image is printed in
-    place of the QR for `url`. Raises `poster_name_too_long` (see layout)."""
-    width, height = size.pixels
-    row = 1 + _row_bytes(width)
-    body = [b"\x78\x01"]
-    adler = 1
-    at = 0
-    for band in [*_poster_bands(full_name, unit_code, url, size, code_image), Band(height, 0, b"", 1)]:
-        if band.top < at:
-            raise AssertionError(f"poster bands overlap at row {band.top}")
-        if band.top > at:
-            blank, blank_adler = _blank(width, band.top - at)
-            body.append(blank)
-            adler = _adler_combine(adler, blank_adler, (band.top - at) * row)
-        body.append(band.compressed)
-        adler = _adler_combine(adler, band.adler, band.height * row)
-        at = band.top + band.height
-    if at != height:
-        raise AssertionError("poster bands run past the page")
-    body.append(b"\x03\x00")  # an empty final block (fixed Huffman codes)
-    body.append(struct.pack(">I", adler))
-    return b"".join(body)
-
-
-def _chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    """The poster's rows as one zlib stream of PNG scanlines (see pngstream.zlib_stream): a PNG's IDAT, and a PDF
+    image with /Predictor 15. Raises `poster_name_too_long` (see layout)."""
+    return zlib_stream(poster_bands(full_name, unit_code, url, size, code_image), *size.pixels)
 
 
 def poster_png(full_name: str, unit_code: str, url: str, size: PageSize,
                code_image: Image.Image | None = None) -> bytes:
-    """The poster as a 2-bit greyscale PNG, 150 dpi (see poster_stream)."""
-    width, height = size.pixels
-    per_metre = round(DPI / 0.0254)
-    return b"".join((b"\x89PNG\r\n\x1a\n",
-                     _chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 2, 0, 0, 0, 0)),
-                     _chunk(b"pHYs", struct.pack(">IIB", per_metre, per_metre, 1)),
-                     _chunk(b"IDAT", poster_stream(full_name, unit_code, url, size, code_image)),
-                     _chunk(b"IEND", b"")))
+    """The poster as a 2-bit greyscale PNG, 150 dpi (see poster_bands)."""
+    return png_file(*size.pixels, DPI, poster_stream(full_name, unit_code, url, size, code_image))
 
 
 def poster_image(full_name: str, unit_code: str, url: str, size: PageSize) -> Image.Image:
     """The poster as a greyscale ("L") image, read back from its PNG."""
     with Image.open(io.BytesIO(poster_png(full_name, unit_code, url, size))) as image:
         return image.convert("L")
+
+
+def poster_page(full_name: str, unit_code: str, url: str, size: PageSize) -> Image.Image:
+    """The poster's bands pasted onto one Pillow page (mode "L"), for encoders that take a whole image."""
+    return page_image(poster_bands(full_name, unit_code, url, size), *size.pixels)

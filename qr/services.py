@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import ipaddress
 import re
 import secrets
 import warnings
+from urllib.parse import urlsplit
 
 from PIL import Image
 from sqlalchemy import func, select
@@ -21,7 +23,7 @@ from wechat import WeChatError
 TOKEN_BYTES = 16  # 128 random bits; token_urlsafe gives 22 characters, all in WeChat's scene alphabet
 SCENE_MAX = 32  # WeChat's limit for getwxacodeunlimit's scene
 # WeChat's scene alphabet: digits, letters and !#$&'()*+,/:;=?@-._~
-SCENE_ALPHABET = re.compile(r"[0-9A-Za-z!#$&'()*+,/:;=?@\-._~]{1,32}")
+SCENE_ALPHABET = re.compile(rf"[0-9A-Za-z!#$&'()*+,/:;=?@\-._~]{{1,{SCENE_MAX}}}")  # the project's one scene rule
 
 
 def new_token() -> str:
@@ -68,6 +70,18 @@ def resolve_scene(session: Session, token: str | None) -> QrCode:
 
 def scan_url(public_url: str, code: QrCode) -> str:
     return f"{public_url.rstrip('/')}/q/{code.token}"
+
+
+def is_loopback(public_url: str) -> bool:
+    """Whether the address printed on posters points at the machine itself (XINMA_PUBLIC_URL left unset): a phone
+    scanning such a poster reaches nothing."""
+    host = urlsplit(public_url).hostname or ""
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def retire_unit(session: Session, unit: Unit) -> Unit:

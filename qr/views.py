@@ -12,6 +12,7 @@ from sqlalchemy import or_, select
 from models import DomainError, QrCode, StaffRole, Unit
 from web.auth import check_csrf, staff_required
 from web.http import db
+from web.messages import error_text
 
 from . import services
 from .export import safe_name, workers_for, write_pdf, write_zip
@@ -70,8 +71,10 @@ def unit(unit_id: int):
     unit = services.get_unit(db(), unit_id)
     code = services.current_code(db(), unit)
     counts = services.scan_counts(db(), [unit.id]).get(unit.id, (0, 0))
-    url = services.scan_url(current_app.config["XINMA"].public_url, code) if code else None
-    return render_template("qr/unit.html", unit=unit, code=code, url=url, counts=counts)
+    public_url = current_app.config["XINMA"].public_url
+    url = services.scan_url(public_url, code) if code else None
+    warning = error_text("public_url_loopback", {"url": public_url}) if services.is_loopback(public_url) else None
+    return render_template("qr/unit.html", unit=unit, code=code, url=url, counts=counts, warning=warning)
 
 
 @bp.post("/admin/units/<int:unit_id>/rotate")

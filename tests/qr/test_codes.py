@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from PIL import Image
+from PIL import Image, ImageChops
 from sqlalchemy import func, select
 
 from models import Complaint, DomainError, QrCode, Resident, Unit
@@ -22,7 +22,7 @@ from models.qr import TrackingLink, UnitScan
 from qr import services
 from qr.export import write_pdf, write_zip
 from qr.imports import ImportInvalid, import_units
-from qr.posters import SIZES, layout, mm_to_px, poster_png, poster_stream, qr_png
+from qr.posters import SIZES, layout, mm_to_px, poster_image, poster_page, poster_png, poster_stream, qr_png
 from tests.conftest import ARTIFACTS
 
 zxingcpp = pytest.importorskip("zxingcpp")
@@ -211,6 +211,15 @@ def test_poster_rows_are_one_valid_zlib_stream_of_whole_scanlines():
         assert all(rows[i] == 0 for i in range(0, len(rows), stride))  # filter byte "none" on every row
 
 
+
+def test_the_encoded_poster_is_the_page_pillow_composes():
+    # The hand-made PNG, read back by Pillow, holds exactly the bands pasted onto one page.
+    for size in SIZES.values():
+        for name in ("铜山区·柳泉镇·北庄村", "铜山区·三堡街道·彭城社区·彭城社区第三网格·汉王路东段居民小组"):
+            item = (name, "320312100201-01", f"{PUBLIC}/q/{services.new_token()}", size)
+            assert ImageChops.difference(poster_image(*item), poster_page(*item)).getbbox() is None
+
+
 def test_printed_qr_is_large_enough_for_two_metres(district):
     unit = district.scalar(select(Unit).where(Unit.code == "320312"))
     url = services.scan_url(PUBLIC, services.current_code(district, unit))
@@ -260,6 +269,10 @@ def test_cli_export_writes_the_pdf_with_a_progress_bar(district, settings_env, m
     assert result.exit_code == 0, result.output
     assert "生成海报" in result.output and f"张海报已写入 {out}" in result.output
     assert out.read_bytes().startswith(b"%PDF") and not (tmp_path / "posters.pdf.part").exists()
+    assert "本机地址" not in result.output
+    monkeypatch.setenv("XINMA_PUBLIC_URL", "http://127.0.0.1:8000")
+    local = CliRunner().invoke(app.main, ["qr", "export", "--unit", "320312100200", "--out", str(out)])
+    assert local.exit_code == 0 and "公网地址（XINMA_PUBLIC_URL）是本机地址 http://127.0.0.1:8000" in local.output
     missing = CliRunner().invoke(app.main, ["qr", "export", "--unit", "nope", "--out", str(tmp_path / "x.zip")])
     assert missing.exit_code == 1 and "未找到这个单位。" in missing.output
     assert not (tmp_path / "x.zip").exists() and not (tmp_path / "x.zip.part").exists()
@@ -490,6 +503,17 @@ def test_admin_unit_pages(demo, client, db):
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         assert len(archive.namelist()) == 3
     assert client.get(f"/admin/units/{unit.id}/poster-A3.png").status_code == 400
+
+
+@pytest.mark.parametrize(("public_url", "warned"), [
+    ("http://127.0.0.1:8000", True), ("http://localhost:8000/", True), ("http://[::1]/", True),
+    ("https://xinma.example.cn", False), ("http://10.0.0.5", False)])
+def test_the_unit_page_warns_when_posters_would_carry_a_loopback_address(demo, client, db, app, public_url, warned):
+    app.config["XINMA"] = dataclasses.replace(app.config["XINMA"], public_url=public_url)
+    sign_in(client)
+    unit = db.scalar(select(Unit).where(Unit.name == "梁堂村"))
+    page = client.get(f"/admin/units/{unit.id}").get_data(as_text=True)
+    assert ("海报上的二维码在居民手机上打不开" in page) is warned
 
 
 def test_staff_who_are_not_admins_cannot_see_units(demo, client):
