@@ -24,7 +24,6 @@ from werkzeug.serving import make_server
 
 import models
 import web
-from intake.committer import Committer
 from models.base import CHINA
 from models.db import make_engine, make_sessionmaker, upgrade
 from models.errors import DomainError
@@ -64,16 +63,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     install_relay(factory, lambda: queue)
     app.extensions.update({
         "xinma.engine": engine,
-        # Each statement its own transaction: the submission path's single statement commits by itself.
-        "xinma.autocommit": engine.execution_options(isolation_level="AUTOCOMMIT"),
         "xinma.sessionmaker": factory,
         "xinma.queue": queue,
         "xinma.wechat": WeChatGateway(settings.wechat_appid, settings.wechat_secret,
                                       base_url=settings.wechat_api_base, redis=redis,
                                       timeout=settings.wechat_timeout),
     })
-    # On PostgreSQL, complaint submissions arriving together are written together (intake/committer.py).
-    app.extensions["xinma.committer"] = Committer(app) if engine.dialect.name == "postgresql" else None
 
     app.url_map.converters["int"] = RowIdConverter  # before any route: ids beyond the column's range are 404
     from council.views import bp as council_bp

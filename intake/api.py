@@ -6,20 +6,19 @@ import datetime as dt
 
 from flask import Blueprint, current_app, jsonify, request
 
-from models import DomainError, utcnow
+from models import DomainError
 from models.residents import (
     authenticate_resident,
     authenticate_resident_ref,
     revoke_resident_session,
     sign_in_resident,
-    token_hash,
 )
 from qr.services import resolve_scene
 from web import ratelimit
 from web.auth import wechat_login
 from web.http import db, json_body, ok, private_image
 
-from . import fastpath, idempotency, services
+from . import idempotency, services
 from .openapi import openapi_document
 from .photos import photo_file, photo_json, store_photo, visible_photo
 
@@ -45,18 +44,13 @@ def create_session():
     ratelimit.hit("login_resident", login.openid)
     settings = current_app.config["XINMA"]
     lifetime = dt.timedelta(days=settings.session_days)
-    resident, token = sign_in_resident(db(), login, lifetime=lifetime)
-    # Before the commit, as the sign-out's forgetting: Redis only names the session's resident for counting, and
-    # a name for a token never handed out, or one forgotten by a sign-out that rolled back (looked up again at
-    # its next submission), changes nothing else.
-    ratelimit.remember_session(current_app, token_hash(f"Bearer {token}"), resident.id, utcnow() + lifetime)
+    _resident_row, token = sign_in_resident(db(), login, lifetime=lifetime)
     return ok({"token": token, "expires_in": settings.session_days * 86400}, 201)
 
 
 @bp.delete("/sessions/current")
 def end_session():
     revoke_resident_session(db(), request.headers.get("Authorization"))
-    ratelimit.forget_session(current_app, token_hash(request.headers.get("Authorization")))
     return ok({"signed_out": True})
 
 
@@ -67,55 +61,31 @@ def scene(token: str):
                "categories": services.categories()})
 
 
-def _body_and_key() -> tuple[dict, str | None]:
-    """The submission's body and Idempotency-Key, refused when either is malformed."""
-    body = json_body(COMPLAINT_FIELDS)
-    key = request.headers.get("Idempotency-Key")
-    if key is not None:
-        idempotency.check_key(key)
-    return body, key
-
-
 @bp.post("/complaints")
 def create_complaint():
-    """The hot path. On PostgreSQL a complaint without photos goes to this process's committer, which checks the
-    session and both rate limits and writes it in one statement, together with those arriving at the same time
-    (intake/committer.py, intake/fastpath.py). Anything else is checked (sign-in, limits, body, in that order) and
-    written with Core statements in the request's transaction."""
-    authorization = request.headers.get("Authorization")
-    committer = current_app.extensions["xinma.committer"]
-    if committer is not None:
-        with committer.on_the_way():
-            hashed = token_hash(authorization)
-            try:
-                body, key = _body_and_key()
-            except DomainError:  # refused by the general path, after the sign-in check and the limits, as before
-                body = None
-            if body is not None and fastpath.usable(body):
-                status, answer, replayed = committer.submit(hashed, body, key, ratelimit.client_address())
-                response = current_app.response_class(answer, status=status, mimetype="application/json")
-                if replayed:
-                    response.headers["Idempotent-Replayed"] = "true"
-                return response
-    with current_app.extensions["xinma.autocommit"].connect() as conn:  # the sign-in touch commits at once
-        resident = authenticate_resident_ref(conn, authorization)
+    """The hot path: the sign-in, both rate limits and the body are checked, in that order, and the complaint is
+    written with Core statements in the request's one transaction (services.record_complaint)."""
+    session = db()
+    resident = authenticate_resident_ref(session, request.headers.get("Authorization"))
     ratelimit.hit_many(("submit_address", ratelimit.client_address()), ("submit_resident", resident.id))
-    body, key = _body_and_key()
+    body = json_body(COMPLAINT_FIELDS)
+    key = request.headers.get("Idempotency-Key")
     row_id = None
     if key is not None:
-        row_id, replay = idempotency.claim(db(), resident, key, idempotency.request_hash(body))
+        row_id, replay = idempotency.claim(session, resident, idempotency.check_key(key),
+                                           idempotency.request_hash(body))
         if replay is not None:
             status, payload = replay
             response = jsonify(payload)
             response.status_code = status
             response.headers["Idempotent-Replayed"] = "true"
             return response
-    data = services.record_complaint(db(), resident, scene=body.get("scene"), category=body.get("category"),
+    data = services.record_complaint(session, resident, scene=body.get("scene"), category=body.get("category"),
                                      text=body.get("text"), phone=body.get("phone"),
                                      location=body.get("location"), photos=body.get("photos"))
     payload = {"ok": True, "data": data}
     if row_id is not None:
-        idempotency.record(db(), row_id, 201, payload)
+        idempotency.record(session, row_id, 201, payload)
     return jsonify(payload), 201
 
 

@@ -18,7 +18,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from models import DomainError, NotFound, Resident, utcnow
 from models.intake import PHONE, ComplaintContact, Photo
 from models.qr import TrackingLink
-from qr.services import resolve_scene
+from qr.services import resolve_scene, scene_of
 from web.auth import check_csrf
 from web.http import db
 from web.messages import COMPLAINT_CATEGORIES, COMPLAINT_STATES, error_text
@@ -47,7 +47,7 @@ def create_h5_complaint(session, *, scene, category, text, phone, photos: list[b
     phone = phone.strip() if isinstance(phone, str) else ""
     if phone and not PHONE.match(phone):
         raise DomainError("phone_invalid")
-    resolve_scene(session, scene)
+    scene_of(session, scene)
     if len(photos) > MAX_PER_COMPLAINT:
         raise DomainError("photos_too_many", limit=MAX_PER_COMPLAINT)
     cleaned = []

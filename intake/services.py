@@ -5,13 +5,13 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from sqlalchemy import bindparam, insert, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import insert, or_, select
+from sqlalchemy.orm import Session
 
-from models import AuditEvent, Complaint, ComplaintState, DomainError, NotFound, QrCode, Resident, Unit
+from models import AuditEvent, Complaint, ComplaintState, DomainError, NotFound, Resident
 from models.intake import PHONE, ComplaintContact, Photo, mask_phone
-from models.lifecycle import defer, stub, submit_new_complaint
-from qr.services import SCENE_ALPHABET
+from models.lifecycle import Actor, NewComplaint, transition_complaint
+from qr.services import scene_of
 from web.messages import COMPLAINT_CATEGORIES, COMPLAINT_STATES, TIMELINE
 
 from .photos import MAX_PER_COMPLAINT, photo_json
@@ -68,34 +68,7 @@ def _photos(session: Session, resident: Resident, photo_ids: Any) -> list[Photo]
     return photos
 
 
-_UNITS = [aliased(Unit) for _ in range(5)]  # a grid and up to four levels above it
-_SCENE = (select(QrCode.id, QrCode.revoked_at, _UNITS[0].id, _UNITS[0].retired_at,
-                 *(u.name for u in _UNITS))
-          .join(_UNITS[0], _UNITS[0].id == QrCode.unit_id)
-          .outerjoin(_UNITS[1], _UNITS[1].id == _UNITS[0].parent_id)
-          .outerjoin(_UNITS[2], _UNITS[2].id == _UNITS[1].parent_id)
-          .outerjoin(_UNITS[3], _UNITS[3].id == _UNITS[2].parent_id)
-          .outerjoin(_UNITS[4], _UNITS[4].id == _UNITS[3].parent_id)
-          .where(QrCode.token == bindparam("token")))
 _INSERT_CONTACT = insert(ComplaintContact.__table__)
-
-
-def _scene(session: Session, scene: Any) -> tuple[int, int, str, str]:
-    """`resolve_scene` in one Core query, with the same refusals: (code id, unit id, unit name, full name)."""
-    if not scene or not isinstance(scene, str):
-        raise DomainError("scene_missing")
-    if not SCENE_ALPHABET.fullmatch(scene):
-        raise NotFound("scene_unknown")
-    row = session.connection().execute(_SCENE, {"token": scene}).first()
-    if row is None:
-        raise NotFound("scene_unknown")
-    code_id, revoked_at, unit_id, retired_at, *names = row
-    if retired_at is not None:
-        raise DomainError("scene_unit_retired", status=410)
-    if revoked_at is not None:
-        raise DomainError("scene_revoked", status=410)
-    names = [n for n in names if n is not None]
-    return code_id, unit_id, names[0], "·".join(reversed(names))
 
 
 def record_complaint(session: Session, resident: Any, *, scene: Any, category: Any, text: Any,
@@ -103,10 +76,10 @@ def record_complaint(session: Session, resident: Any, *, scene: Any, category: A
     """Record a complaint for the unit behind the scene token; returns what the resident sees of it (complaint_json).
 
     `resident` is anything with `id` and `openid`. Side effects: the complaint in state `submitted` with its audit
-    event and outbox row (models.lifecycle.submit_new_complaint), its contact row if a phone or location was
-    given, the resident's uploaded photos attached; defers the content-check job. Nothing is committed.
+    event, receipt and content check (models.lifecycle.transition_complaint), its contact row if a phone or
+    location was given, the resident's uploaded photos attached. Nothing is committed.
     """
-    code_id, unit_id, unit_name, full_name = _scene(session, scene)
+    code_id, unit_id, unit_name, full_name = scene_of(session, scene)
     if not isinstance(category, str) or category not in COMPLAINT_CATEGORIES:
         raise DomainError("category_unknown")
     if not isinstance(text, str) or not text.strip():
@@ -117,38 +90,38 @@ def record_complaint(session: Session, resident: Any, *, scene: Any, category: A
     phone = _phone(phone)
     where = _location(location)
     attached = _photos(session, resident, photos)
-    complaint_id, now = submit_new_complaint(session, unit_id=unit_id, unit_name=unit_name, resident_id=resident.id,
-                                             openid=resident.openid, qr_code_id=code_id, category=category,
-                                             text=text)
+    complaint = transition_complaint(
+        session, NewComplaint(unit_id=unit_id, unit_name=unit_name, resident_id=resident.id, openid=resident.openid,
+                              category=category, text=text, qr_code_id=code_id),
+        "submit", actor=Actor("resident", resident.id))
     lat, lng, address = where or (None, None, None)
     if phone or where:
-        session.connection().execute(_INSERT_CONTACT, {"complaint_id": complaint_id, "phone": phone, "latitude": lat,
+        session.connection().execute(_INSERT_CONTACT, {"complaint_id": complaint.id, "phone": phone, "latitude": lat,
                                                        "longitude": lng, "address": address})
     for photo in attached:
-        photo.complaint_id = complaint_id
-    defer(session, "content_check", stub(Complaint, complaint_id))
+        photo.complaint_id = complaint.id
+    now = complaint.created_at.isoformat()
     return {
-        "id": complaint_id,
+        "id": complaint.id,
         "unit": {"name": unit_name, "full_name": full_name},
         "category": category,
         "text": text,
         "state": ComplaintState.submitted.value,
         "state_label": COMPLAINT_STATES[ComplaintState.submitted.value],
         "reply": None,
-        "created_at": now.isoformat(),
+        "created_at": now,
         "phone": mask_phone(phone),
         "location": {"latitude": lat, "longitude": lng, "address": address} if where else None,
         "photos": [photo_json(p) for p in attached],
-        "timeline": [{"at": now.isoformat(), "label": TIMELINE[("complaint", "submit")], "reason": ""}],
+        "timeline": [{"at": now, "label": TIMELINE[("complaint", "submit")], "reason": ""}],
     }
 
 
 def submit_complaint(session: Session, resident: Resident, *, scene: Any, category: Any, text: Any,
                      phone: Any = None, location: Any = None, photos: Any = None) -> Complaint:
-    """record_complaint for callers that want the Complaint itself (the H5 page); loads it after writing."""
+    """record_complaint for callers that want the Complaint itself (the H5 page)."""
     data = record_complaint(session, resident, scene=scene, category=category, text=text, phone=phone,
                             location=location, photos=photos)
-    session.flush()
     return session.get(Complaint, data["id"])
 
 

@@ -7,7 +7,7 @@ from . import council as _council  # noqa: F401,E402 - registers the council tab
 from . import intake as _intake  # noqa: F401,E402 - registers the intake tables
 from . import notify as _notify  # noqa: F401,E402 - registers the subscription ledger and digest tables
 from . import qr as _qr  # noqa: F401,E402 - registers the unit-code tables
-from . import stats as _stats  # noqa: F401,E402 - registers the statistics sums and their flush hook
+from . import stats as _stats  # noqa: F401,E402 - registers the statistics tables
 from . import triage as _triage  # noqa: F401,E402 - registers the triage tables
 from .base import Base, utcnow
 from .entities import (

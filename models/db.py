@@ -61,7 +61,12 @@ def _ping_when_idle(engine: Engine) -> None:
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+    """The project's sessions on `engine`; each keeps the statistics' running sums (models.stats.watch)."""
+    from .stats import watch
+
+    factory = sessionmaker(engine, expire_on_commit=False)
+    watch(factory)
+    return factory
 
 
 def alembic_config(url: str):

@@ -1,7 +1,8 @@
 """The complaint and topic lifecycles: allowed transitions and the one function per lifecycle that changes state.
 
 Each transition stamps the time, writes an audit event and the outbox rows of the notifications it causes,
-all in the caller's transaction. Nothing else in the project assigns `.state`.
+all in the caller's transaction. Nothing else in the project assigns `.state`; `notify` is the one writer of
+outbox rows.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from .entities import (
     staff_units,
 )
 from .errors import Conflict
+from .stats import count_complaint
 
 C = ComplaintState
 T = TopicState
@@ -132,7 +134,8 @@ def _audit(session: Session, kind: str, subject_id: int, action: str, before: An
 
 def notify(session: Session, event: str, *, recipient_kind: str, recipient_id: int, openid: str | None,
            params: dict[str, Any]) -> Notification:
-    """Write one outbox row; app.py hands it over to the workers after commit.
+    """Write one outbox row (the only writer of one): a Core INSERT in the caller's transaction; returns the row as
+    a detached Notification. Side effect: deferred, so it is handed over to the workers after commit.
 
     Staff events listed in `models.notify.DIGEST_EVENTS` wait for the daily digest instead (no row now).
     """
@@ -140,9 +143,10 @@ def notify(session: Session, event: str, *, recipient_kind: str, recipient_id: i
 
     if recipient_kind == "staff" and event in DIGEST_EVENTS:
         return add_digest_item(session, recipient_id, event, params)
-    row = Notification(event=event, recipient_kind=recipient_kind, recipient_id=recipient_id, openid=openid,
-                       params=params, created_at=utcnow())
-    session.add(row)
+    values = {"event": event, "recipient_kind": recipient_kind, "recipient_id": recipient_id, "openid": openid,
+              "params": params, "state": NotificationState.pending, "attempts": 0, "created_at": utcnow()}
+    row_id = session.connection().execute(_INSERT_NOTIFICATION, values).scalar_one()
+    row = stub(Notification, row_id, **values, **_NOTIFICATION_UNSET)
     defer(session, "notification", row)
     return row
 
@@ -152,41 +156,74 @@ def defer(session: Session, kind: str, obj: Any) -> None:
     session.info.setdefault("deferred", []).append((kind, obj))
 
 
-def transition_complaint(session: Session, complaint: Complaint, action: str, *, actor: Actor,
+@dataclasses.dataclass(frozen=True)
+class NewComplaint:
+    """What a resident submits, with what its receipt names (the unit's name, the resident's openid), so the
+    complaint is written without loading its unit or resident."""
+
+    unit_id: int
+    unit_name: str
+    resident_id: int
+    openid: str | None
+    category: str
+    text: str
+    qr_code_id: int | None = None
+
+
+def transition_complaint(session: Session, complaint: Complaint | NewComplaint, action: str, *, actor: Actor,
                          reason: str | None = None, data: dict[str, Any] | None = None,
                          expect: dt.datetime | None = None) -> Complaint:
-    """Move a complaint through `action`; write the audit event and tell its resident where the action says so.
+    """Move a complaint through `action` (a `NewComplaint` through `submit`); the one writer of a complaint's state.
 
+    Side effects: the state and its time, the audit event, the outbox rows of whom the action tells, and for a new
+    complaint its statistics delta and its content check deferred to after commit. A new complaint (every
+    submission) is written with Core INSERTs and returned attached to the session, unloaded parts loading on use.
     With `expect` (the `state_changed_at` the actor saw), the change is a compare-and-set on the row: when another
     transaction changed the complaint meanwhile, `stale_form` is raised and nothing is written.
     """
-    before = complaint.state if complaint.id is not None else None
+    new = isinstance(complaint, NewComplaint)
+    if not new and complaint.id is None:
+        raise TypeError("a complaint is submitted as a NewComplaint")
+    before = None if new else complaint.state
     after = _next_state(COMPLAINT_TRANSITIONS, "complaint", before, action)
     now = utcnow()
-    if expect is not None and complaint.id is not None:
-        claimed = session.execute(
-            update(Complaint)
-            .where(Complaint.id == complaint.id, Complaint.state == before, Complaint.state_changed_at == expect)
-            .values(state=after, state_changed_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        if claimed.rowcount != 1:
-            raise Conflict("stale_form")
-    complaint.state = after
-    complaint.state_changed_at = now
-    if complaint.id is None:
-        complaint.created_at = now
-        session.add(complaint)
-    session.flush()
     data = dict(data or {})
-    _audit(session, "complaint", complaint.id, action, before, after, actor, reason, data)
+    if new:
+        values = {"unit_id": complaint.unit_id, "resident_id": complaint.resident_id,
+                  "qr_code_id": complaint.qr_code_id, "category": complaint.category, "text": complaint.text,
+                  "state": after, "created_at": now, "state_changed_at": now}
+        conn = session.connection()
+        complaint_id = conn.execute(_INSERT_COMPLAINT, values).scalar_one()
+        count_complaint(session, {**values, "reason_code": None})
+        # Core, as the complaint: a submission is never an answer, the one audit the statistics' flush hook reads
+        conn.execute(_INSERT_AUDIT, {
+            "subject_kind": "complaint", "subject_id": complaint_id, "action": action, "from_state": None,
+            "to_state": after.value, "actor_kind": actor.kind, "actor_id": actor.id, "reason": reason, "data": data,
+            "created_at": now})
+        unit_name, resident_id, openid = complaint.unit_name, complaint.resident_id, complaint.openid
+        complaint = stub(Complaint, complaint_id, **values, **_COMPLAINT_UNSET)
+        session.add(complaint)
+        defer(session, "content_check", complaint)
+    else:
+        if expect is not None:
+            claimed = session.execute(
+                update(Complaint)
+                .where(Complaint.id == complaint.id, Complaint.state == before, Complaint.state_changed_at == expect)
+                .values(state=after, state_changed_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            if claimed.rowcount != 1:
+                raise Conflict("stale_form")
+        complaint.state = after
+        complaint.state_changed_at = now
+        session.flush()
+        _audit(session, "complaint", complaint.id, action, before, after, actor, reason, data)
+        unit_name, resident_id, openid = complaint.unit.name, complaint.resident_id, complaint.resident.openid
     event = COMPLAINT_NOTIFY.get(action)
     if event:
-        resident = complaint.resident
-        notify(session, event, recipient_kind="resident", recipient_id=resident.id, openid=resident.openid,
-               params={"complaint_id": complaint.id, "category": complaint.category,
-                       "unit_name": complaint.unit.name, "action": action, "state": after.value,
-                       "reason": reason or "", "at": now.isoformat(), **data})
+        notify(session, event, recipient_kind="resident", recipient_id=resident_id, openid=openid,
+               params={"complaint_id": complaint.id, "category": complaint.category, "unit_name": unit_name,
+                       "action": action, "state": after.value, "reason": reason or "", "at": now.isoformat(), **data})
     if action == "accept":  # it is now in the grid workers' queue: they hear of it in their daily digest
         for worker in staff_of(session, complaint.unit, StaffRole.grid_worker):
             notify(session, "complaint_new_in_unit", recipient_kind="staff", recipient_id=worker.id,
@@ -195,41 +232,10 @@ def transition_complaint(session: Session, complaint: Complaint, action: str, *,
     return complaint
 
 
-def submit_new_complaint(session: Session, *, unit_id: int, unit_name: str, resident_id: int, openid: str | None,
-                         qr_code_id: int | None, category: str, text: str) -> tuple[int, dt.datetime]:
-    """The `submit` transition for a new complaint, written with INSERTs on the session's connection.
-
-    Writes what `transition_complaint(..., "submit")` writes (the complaint in `submitted`, its audit event, the
-    resident's outbox row, deferred to the queue after commit, its statistics delta) without loading ORM objects.
-    Submissions with photos, H5 ones and every one on SQLite take it (the others: intake/fastpath.py). Returns the
-    complaint's id and its creation time.
-    """
-    after = _next_state(COMPLAINT_TRANSITIONS, "complaint", None, "submit")
-    now = utcnow()
-    conn = session.connection()
-    complaint = {"unit_id": unit_id, "resident_id": resident_id, "qr_code_id": qr_code_id, "category": category,
-                 "text": text, "state": after, "created_at": now, "state_changed_at": now}
-    params = {"category": category, "unit_name": unit_name, "action": "submit", "state": after.value, "reason": "",
-              "at": now.isoformat()}
-    from .stats import count_new_complaint
-
-    count_new_complaint(session, {**complaint, "reason_code": None})
-    complaint_id = conn.execute(_INSERT_COMPLAINT, complaint).scalar_one()
-    conn.execute(_INSERT_AUDIT, {
-        "subject_kind": "complaint", "subject_id": complaint_id, "action": "submit", "from_state": None,
-        "to_state": after.value, "actor_kind": "resident", "actor_id": resident_id, "reason": None, "data": {},
-        "created_at": now})
-    notification_id = conn.execute(_INSERT_NOTIFICATION, {
-        "event": COMPLAINT_NOTIFY["submit"], "recipient_kind": "resident", "recipient_id": resident_id,
-        "openid": openid, "params": {"complaint_id": complaint_id, **params}, "state": NotificationState.pending,
-        "attempts": 0, "created_at": now}).scalar_one()
-    defer(session, "notification", stub(Notification, notification_id))
-    return complaint_id, now
-
-
-def stub(cls: type, row_id: int) -> Any:
-    """A detached instance standing for a row written with Core, so `defer` can name it by its identity."""
-    obj = cls(id=row_id)
+def stub(cls: type, row_id: int, **values: Any) -> Any:
+    """A detached instance standing for a row written with Core (its id and `values` loaded), so `defer` can name
+    it by its identity and callers can read it."""
+    obj = cls(id=row_id, **values)
     make_transient_to_detached(obj)
     return obj
 
@@ -237,6 +243,12 @@ def stub(cls: type, row_id: int) -> Any:
 _INSERT_COMPLAINT = insert(Complaint.__table__).returning(Complaint.__table__.c.id)
 _INSERT_AUDIT = insert(AuditEvent.__table__)
 _INSERT_NOTIFICATION = insert(Notification.__table__).returning(Notification.__table__.c.id)
+# The columns a row written with Core leaves empty, loaded as such on its instance (no query to read them).
+_COMPLAINT_UNSET = dict.fromkeys(("content_check", "deliberable", "reason_code", "reply", "topic_id",
+                                  "merged_into_id"))
+_NOTIFICATION_UNSET = dict.fromkeys(("last_error", "claimed_at", "finished_at", "next_attempt_at"))
+
+
 def residents_behind(session: Session, topic: Topic) -> list[Complaint]:
     """The complaints (and so the residents) a topic's news goes to: one per resident."""
     rows = session.scalars(select(Complaint).where(Complaint.topic_id == topic.id).order_by(Complaint.id)).all()

@@ -12,7 +12,6 @@ import hashlib
 import secrets
 
 from sqlalchemy import bindparam, select, update
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from .base import utcnow
@@ -73,66 +72,49 @@ def _bearer(authorization: str | None) -> str:
     return token
 
 
-def resident_session(session: Session, authorization: str | None, *, idle: dt.timedelta = IDLE) -> ResidentSession:
-    """The live session row behind an `Authorization: Bearer` header; 401 with a stable code otherwise.
-
-    Side effect: moves `last_seen_at` forward (at most every few minutes), which keeps the session alive.
-    """
-    row = session.scalar(select(ResidentSession).where(ResidentSession.token_hash == token_hash(authorization)))
-    if row is None:
-        raise Unauthorized("session_invalid")
-    now, seen = utcnow(), row.last_seen_at or row.created_at
-    check_live((row.revoked_at, row.expires_at, seen), now, idle)
-    if now - seen >= TOUCH_EVERY:
-        row.last_seen_at = now
-    return row
-
-
-def authenticate_resident(session: Session, authorization: str | None, *, idle: dt.timedelta = IDLE) -> Resident:
-    """The resident behind an `Authorization: Bearer` header; 401 with a stable code otherwise."""
-    return resident_session(session, authorization, idle=idle).resident
-
-
 @dataclasses.dataclass(frozen=True)
 class ResidentRef:
     """Who is calling, read in one query: enough for writing on the resident's behalf."""
 
     id: int
     openid: str | None
+    session_id: int
 
 
-_SESSION_ROW = (select(ResidentSession.id, ResidentSession.expires_at, ResidentSession.revoked_at,
-                       ResidentSession.last_seen_at, ResidentSession.created_at, Resident.id, Resident.openid)
-                .join(Resident, Resident.id == ResidentSession.resident_id)
-                .where(ResidentSession.token_hash == bindparam("token_hash")))
-_SESSION_ROW_PG = str(_SESSION_ROW.compile(dialect=postgresql.psycopg.dialect()))
+_LIVE = (select(ResidentSession.id, ResidentSession.expires_at, ResidentSession.revoked_at,
+                ResidentSession.last_seen_at, ResidentSession.created_at, Resident.id, Resident.openid)
+         .join(Resident, Resident.id == ResidentSession.resident_id)
+         .where(ResidentSession.token_hash == bindparam("token_hash")))
 _TOUCH = update(ResidentSession).where(ResidentSession.id == bindparam("row_id")).values(last_seen_at=bindparam("now"))
 
 
 def authenticate_resident_ref(session: Session, authorization: str | None, *, idle: dt.timedelta = IDLE
                               ) -> ResidentRef:
-    """`authenticate_resident` in one Core query (no ORM objects): the same checks, codes and touch. `session` may
-    also be a Connection (the submission path's autocommit connection: the touch then commits at once)."""
-    conn = session.connection() if isinstance(session, Session) else session
-    hashed = token_hash(authorization)
-    if conn.dialect.name == "postgresql":  # straight through the driver
-        with conn.connection.driver_connection.cursor() as cur:
-            row = cur.execute(_SESSION_ROW_PG, {"token_hash": hashed}).fetchone()
-    else:
-        row = conn.execute(_SESSION_ROW, {"token_hash": hashed}).first()
+    """Who is behind an `Authorization: Bearer` header, in one Core query; 401 with a stable code when there is no
+    live session (unknown or revoked, past its expiry, or idle). The one check of a resident's session.
+
+    Side effect: moves `last_seen_at` forward (at most every TOUCH_EVERY), which keeps the session alive.
+    """
+    conn = session.connection()
+    row = conn.execute(_LIVE, {"token_hash": token_hash(authorization)}).first()
     session_id, expires_at, revoked_at, last_seen_at, created_at, resident_id, openid = row or (None,) * 7
     now, seen = utcnow(), last_seen_at or created_at
     check_live(row and (revoked_at, expires_at, seen), now, idle)
     if now - seen >= TOUCH_EVERY:
         conn.execute(_TOUCH, {"row_id": session_id, "now": now})
-    return ResidentRef(resident_id, openid)
+    return ResidentRef(resident_id, openid, session_id)
+
+
+def authenticate_resident(session: Session, authorization: str | None, *, idle: dt.timedelta = IDLE) -> Resident:
+    """The resident behind an `Authorization: Bearer` header (`authenticate_resident_ref`), loaded."""
+    return session.get(Resident, authenticate_resident_ref(session, authorization, idle=idle).id)
 
 
 def revoke_resident_session(session: Session, authorization: str | None) -> None:
     """Sign out: the session behind this header stops working at once. Side effect: stamps `revoked_at`."""
-    row = resident_session(session, authorization)
-    row.revoked_at = utcnow()
-    session.flush()
+    ref = authenticate_resident_ref(session, authorization)
+    session.execute(update(ResidentSession).where(ResidentSession.id == ref.session_id)
+                    .values(revoked_at=utcnow()).execution_options(synchronize_session=False))
 
 
 def revoke_all_sessions(session: Session, resident: Resident) -> int:

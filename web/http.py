@@ -31,10 +31,17 @@ def ok(data: Any, status: int = 200):
     return jsonify({"ok": True, "data": data}), status
 
 
+MAX_DEPTH = 32  # nesting levels a body may have: far more than any endpoint accepts, far fewer than recursion
+
+
 def json_body(allowed: set[str]) -> dict[str, Any]:
-    """The request's JSON object, refusing anything that is not one, that has fields outside `allowed` or that
-    holds a NUL character anywhere (PostgreSQL cannot store one)."""
-    body = request.get_json(silent=True)
+    """The request's JSON object, refusing (`json_required`) anything that is not one or is nested deeper than
+    MAX_DEPTH, `unknown_field` for fields outside `allowed`, `nul_character` for a NUL character anywhere
+    (PostgreSQL cannot store one)."""
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # nested deeper than the parser goes
+        body = None
     if not isinstance(body, dict):
         raise DomainError("json_required")
     for key in body:
@@ -46,13 +53,23 @@ def json_body(allowed: set[str]) -> dict[str, Any]:
 
 
 def has_nul(value: Any) -> bool:
-    """Whether a NUL character is in this string, or in any key or string inside this JSON value."""
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any("\x00" in key or has_nul(item) for key, item in value.items())
-    if isinstance(value, list):
-        return any(has_nul(item) for item in value)
+    """Whether a NUL character is in this string, or in any key or string inside this JSON value; a value nested
+    deeper than MAX_DEPTH is refused (`json_required`). Walked without recursion."""
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+            continue
+        if depth >= MAX_DEPTH and isinstance(item, dict | list):
+            raise DomainError("json_required")
+        if isinstance(item, dict):
+            if any("\x00" in key for key in item):
+                return True
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
     return False
 
 

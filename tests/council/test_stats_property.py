@@ -33,6 +33,7 @@ from models import (
 )
 from models.council import Assignment, MeetingDetail, MeetingOutcome, Rating
 from models.db import make_sessionmaker
+from models.lifecycle import NewComplaint
 from models.stats import StatCell, fold, rebuild
 from tests import factories
 from tests.conftest import empty_tables
@@ -138,9 +139,11 @@ def act(w: dict, action: str, data) -> None:
     elif action == "report":
         unit = data.draw(st.sampled_from([u["grid"], u["other_grid"], u["community"]]), label="unit")
         who = data.draw(st.sampled_from(w["residents"]), label="resident")
-        row = Complaint(unit=unit, resident=who, category="设施维修", text="路灯坏了",
-                        qr_code_id=w["code"] if unit is u["grid"] and data.draw(st.booleans(), label="qr") else None)
-        transition_complaint(session, row, "submit", actor=Actor("resident", who.id))
+        code = w["code"] if unit is u["grid"] and data.draw(st.booleans(), label="qr") else None
+        row = transition_complaint(session, NewComplaint(unit_id=unit.id, unit_name=unit.name, resident_id=who.id,
+                                                         openid=who.openid, category="设施维修", text="路灯坏了",
+                                                         qr_code_id=code),
+                                   "submit", actor=Actor("resident", who.id))
         if not data.draw(st.booleans(), label="content check pending"):
             transition_complaint(session, row, "accept", actor=SYSTEM)
     elif action == "accept":

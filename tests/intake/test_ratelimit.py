@@ -86,17 +86,31 @@ def test_limits_are_shared_through_redis_by_every_process(settings_env, redis_ur
             application.extensions["xinma.engine"].dispose()
 
 
-def test_counting_goes_on_after_redis_lost_its_script(settings_env, redis_url, redis, demo, wechat_sandbox):
-    """A Redis restarted (or its scripts flushed) no longer knows the counting script: it is loaded again and the
-    count goes on in Redis, not in the process."""
+def test_a_count_lives_as_long_as_its_window(settings_env, redis_url, redis, demo, wechat_sandbox):
+    """Each window's counter is made with its expiry: Redis forgets it once the window is over."""
     application = make_app(dict(settings_env, XINMA_REDIS_URL=redis_url), rate_limits="login_address=2/60")
     client = application.test_client()
     try:
         assert login(client, wechat_sandbox).status_code == 201
-        redis.script_flush()
         assert login(client, wechat_sandbox).status_code == 201
         refused(login(client, wechat_sandbox), 429, "rate_limited")
-        assert [int(redis.get(key)) for key in redis.keys("xinma:rl:login_address:*")] == [3]
+        keys = redis.keys("xinma:rl:login_address:*")
+        assert [int(redis.get(key)) for key in keys] == [3]
+        assert 0 < redis.ttl(keys[0]) <= 61
+    finally:
+        application.extensions["xinma.engine"].dispose()
+
+
+def test_without_a_reachable_redis_the_process_counts_on_its_own(settings_env, demo, wechat_sandbox):
+    """Redis down: the limits still hold, counted in the process (no 500, no free pass)."""
+    application = make_app(dict(settings_env, XINMA_REDIS_URL="redis://127.0.0.1:1/0"),
+                           rate_limits="login_address=2/60")
+    client = application.test_client()
+    try:
+        for _ in range(2):
+            assert login(client, wechat_sandbox).status_code == 201
+        res = refused(login(client, wechat_sandbox), 429, "rate_limited")
+        assert 1 <= int(res.headers["Retry-After"]) <= 60
     finally:
         application.extensions["xinma.engine"].dispose()
 

@@ -16,7 +16,13 @@ from models import (
     transition_complaint,
     transition_topic,
 )
-from models.lifecycle import COMPLAINT_NOTIFY, COMPLAINT_TRANSITIONS, TOPIC_NOTIFY_RESIDENTS, TOPIC_TRANSITIONS
+from models.lifecycle import (
+    COMPLAINT_NOTIFY,
+    COMPLAINT_TRANSITIONS,
+    TOPIC_NOTIFY_RESIDENTS,
+    TOPIC_TRANSITIONS,
+    NewComplaint,
+)
 from tests import factories
 
 
@@ -39,9 +45,8 @@ def test_every_complaint_transition(db, world, before, action):
     topic = factories.topic(db, world["units"]["community"])
     actor = Actor.staff(world["worker"])
     if before is None:
-        from models import Complaint
-
-        complaint = Complaint(unit=grid, resident=resident, category="停车", text="车位被占")
+        complaint = NewComplaint(unit_id=grid.id, unit_name=grid.name, resident_id=resident.id,
+                                 openid=resident.openid, category="停车", text="车位被占")
     else:
         complaint = factories.complaint(db, grid, resident, state=before, topic=topic)
     if action == "promote":
@@ -50,7 +55,7 @@ def test_every_complaint_transition(db, world, before, action):
         complaint.merged_into_id = factories.complaint(db, grid, resident).id
     audits, notes = _count(db, AuditEvent), _count(db, Notification)
 
-    transition_complaint(db, complaint, action, actor=actor, reason="理由")
+    complaint = transition_complaint(db, complaint, action, actor=actor, reason="理由")
     db.flush()
 
     assert complaint.state == COMPLAINT_TRANSITIONS[(before, action)]
