@@ -123,6 +123,14 @@ ERRORS = {
     "registration_not_behind": "您没有反映过这次议事会的议题，无法报名。",
     "registration_closed": "这次议事会已经召开，报名已截止。",
     "registration_duplicate": "您已经报过名了。",
+    "registration_full": "名额已满（共 {capacity} 个），报名已截止。",
+    "registration_not_in_unit": "这次议事会面向本社区（村）居民：请扫描本社区（村）的心码后报名。",
+    "meeting_cancelled": "这次议事会已经取消。",
+    "meeting_not_started": "议事会 {at} 才开始，开始以后才能记录会议情况。",
+    "meeting_unchanged": "新的时间和地点与原来相同，没有改动。",
+    "cancel_reason_empty": "请填写取消的原因，会告知受邀和已报名的居民。",
+    "capacity_invalid": "名额须是 1 到 10000 之间的整数；不限名额请留空。",
+    "queue_state_unknown": "没有这个状态，请从列表上方的状态中选择。",
     "lead_kind_unknown": "请选择领办主体：支部、书记、党员中心户、骨干党员或部门。",
     "lead_name_empty": "请填写领办人或领办部门。",
     "due_date_in_past": "完成期限不能早于今天。",
@@ -250,6 +258,7 @@ RULE_SET_PRESETS = {
 STAFF_ROLES = {"grid_worker": "网格员", "secretary": "书记 / 召集人", "admin": "管理员"}
 
 MEETING_FORMS = {"forum": "座谈", "hearing": "听证", "home_visit": "上门"}
+MEETING_STATES = {"upcoming": "待召开", "held": "已召开", "cancelled": "已取消"}
 PARTICIPANT_ROLES = {"representative": "议事代表", "party_member": "党员", "legal_adviser": "法律顾问",
                      "department": "相关部门"}
 OUTCOME_RESULTS = {"consensus": "达成共识", "no_consensus": "未达成共识", "referred": "提交居民会议"}
