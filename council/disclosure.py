@@ -42,8 +42,8 @@ def publish(session: Session, staff: Staff, topic: Topic, *, kind: str, text: st
     for complaint in residents_behind(session, topic):
         notify(session, "topic_published", recipient_kind="resident", recipient_id=complaint.resident_id,
                openid=complaint.resident.openid,
-               params={"topic_id": topic.id, "title": topic.title, "kind": kind.value,
-                       "kind_label": PUBLICATION_KINDS[kind.value], "at": utcnow().isoformat()})
+               params={"topic_id": topic.id, "title": topic.title, "kind": kind.value, "result": kind.value,
+                       "at": utcnow().isoformat()})
     return row
 
 

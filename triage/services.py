@@ -31,7 +31,7 @@ from models.intake import Photo
 from models.lifecycle import notify
 from models.scope import in_scope, nearest
 from models.triage import HomeVisit
-from web.messages import COMPLAINT_CATEGORIES, DELIBERATION_CATEGORIES, REFERRALS
+from web.messages import COMPLAINT_CATEGORIES, DELIBERATION_CATEGORIES, MESSAGE_FRAMES, REFERRALS
 
 from .rules import CHINA, Rules, add_working_days, holidays, rules_for
 
@@ -275,12 +275,12 @@ def decline(session: Session, staff: Staff, complaint: Complaint, *, reason_code
     complaint.reason_code = reason_code
     complaint.reply = reply
     data = {"reason_code": reason_code, "reason": rules.reasons[reason_code], "rule_set": rules.code,
-            "result": "不予协商：" + rules.reasons[reason_code]}
+            "result": "decline", "detail": rules.reasons[reason_code]}
     if referral:
         data.update(referral=referral, referral_name=REFERRALS[referral])
     transition_complaint(session, complaint, "decline", actor=Actor.staff(staff), reason=reply, data=data,
                          expect=seen)
-    _tell_followers(session, complaint, "decline", {"reply": reply})
+    _tell_followers(session, complaint, "decline", {"result": "decline", "detail": data["detail"]})
     return complaint
 
 
@@ -290,8 +290,8 @@ def solve(session: Session, staff: Staff, complaint: Complaint, *, note: str, ve
     note = _text(note, "solve_note_empty")
     complaint.reply = note
     transition_complaint(session, complaint, "solve", actor=Actor.staff(staff), reason=note,
-                         data={"result": "已在网格解决"}, expect=seen)
-    _tell_followers(session, complaint, "solve", {"reply": note})
+                         data={"result": "solve"}, expect=seen)
+    _tell_followers(session, complaint, "solve", {"result": "solve"})
     return complaint
 
 
@@ -320,7 +320,8 @@ def merge(session: Session, staff: Staff, complaint: Complaint, *, target_id: in
         follower.merged_into_id = target.id
         follower.topic_id = complaint.topic_id
     return transition_complaint(session, complaint, "merge", actor=Actor.staff(staff), reason=f"#{target.id}",
-                                data={"merged_into": target.id, "result": f"与第 {target.id} 号反映合并办理"},
+                                data={"merged_into": target.id, "result": "merge",
+                                      "detail": MESSAGE_FRAMES["merge"].format(id=target.id)},
                                 expect=seen)
 
 
@@ -340,7 +341,8 @@ def escalate(session: Session, staff: Staff, complaint: Complaint, *, reason: st
     complaint.unit = parent
     return transition_complaint(session, complaint, "escalate", actor=Actor.staff(staff), reason=reason,
                                 data={"from_unit_id": from_unit.id, "to_unit_id": parent.id,
-                                      "result": f"已上报{parent.name}"}, expect=seen)
+                                      "result": "escalate",
+                                      "detail": MESSAGE_FRAMES["escalate"].format(unit=parent.name)}, expect=seen)
 
 
 def promote(session: Session, staff: Staff, complaint: Complaint, *, title: str = "", summary: str = "",
@@ -360,7 +362,7 @@ def promote(session: Session, staff: Staff, complaint: Complaint, *, title: str 
             raise NotFound("topic_not_found")
         if topic.state not in JOINABLE_TOPICS:
             raise DomainError("topic_closed")
-        data = {"topic_id": topic.id, "joined": True, "result": "并入议题：" + topic.title}
+        data = {"topic_id": topic.id, "joined": True, "result": "join", "detail": topic.title}
     else:
         title = (title or "").strip()
         if not title:
@@ -377,9 +379,10 @@ def promote(session: Session, staff: Staff, complaint: Complaint, *, title: str 
     complaint.topic = topic
     if data is None:
         transition_topic(session, topic, "propose", actor=actor, data={"complaint_id": complaint.id})
-        data = {"topic_id": topic.id, "result": "转为议题"}
+        data = {"topic_id": topic.id, "result": "promote", "detail": topic.title}
     transition_complaint(session, complaint, "promote", actor=actor, reason=topic.title, data=data, expect=seen)
-    _tell_followers(session, complaint, "promote", {"topic_id": topic.id})
+    _tell_followers(session, complaint, "promote", {"topic_id": topic.id, "result": data["result"],
+                                                    "detail": topic.title})
     return topic
 
 
@@ -391,5 +394,5 @@ def record_visit(session: Session, staff: Staff, complaint: Complaint, *, notes:
     visit = HomeVisit(complaint_id=complaint.id, staff_id=staff.id, notes=notes, created_at=utcnow())
     session.add(visit)
     transition_complaint(session, complaint, "visit", actor=Actor.staff(staff), reason=notes,
-                         data={"result": "网格员已上门协商"}, expect=seen)
+                         data={"result": "visit"}, expect=seen)
     return visit

@@ -218,6 +218,47 @@ TIMELINE = {
     ("topic", "merge"): "与相同议题合并办理",
 }
 
+# The words of WeChat subscribe messages (models/message_templates.py says which field shows which). WeChat
+# refuses a message whose `phrase` field is not 1 to 5 Chinese characters (no digits, punctuation or letters) or
+# whose `thing` field is over 20 characters, so each outcome has a fixed label that fits; tests check every one.
+# The result of each decision, by message (a `phrase` field).
+MESSAGE_RESULTS = {
+    "complaint_triaged": {
+        "decline": "不予协商", "solve": "已解决", "escalate": "已上报", "visit": "已上门", "merge": "已合并",
+        "promote": "转为议题", "join": "并入议题", "reopen": "重新分拣",
+    },
+    "topic_progress": {
+        "reject": "未通过", "schedule": "已排上议程", "agree": "达成共识", "disagree": "未达共识",
+        "refer": "转居民会议", "start": "正在落实", "reopen": "重新落实", "close": "已办结",
+    },
+    "topic_published": {"decision": "决策公开", "result": "结果公开"},
+}
+# 说明 of a triage decision (a `thing` field) when it has no detail of its own that fits: what the staff typed
+# (a reply, a note) is never put in a message, the resident reads it on the complaint's page.
+MESSAGE_DETAILS = {
+    "decline": "请查看答复", "solve": "请查看回复", "escalate": "已转上级单位办理", "visit": "网格员已上门协商",
+    "merge": "与相同问题合并办理", "promote": "请查看议题详情", "join": "请查看议题详情", "reopen": "网格员将重新分拣",
+}
+# Fixed words of the messages, and what a field says when the text it names (a title, a place) does not fit.
+MESSAGE_WORDS = {
+    "received": "已受理",
+    "approved": "已审定",
+    "approved_next": "将安排议事会协商",
+    "implemented": "已落实",
+    "rate_please": "请对办理结果作出评价",
+    "review_please": "请及时审定议题",
+    "your_complaint": "您反映的问题",
+    "your_topic": "您关注的议题",
+    "your_meeting": "社区议事会",
+    "new_topic": "新提交的议题",
+    "see_place": "请点击查看地点",
+    "see_unit": "请点击查看单位",
+    "digest": "您有新的待办事项",
+    "overdue": "有领办事项已逾期",
+}
+# 说明 of a triage decision with a detail: the parts that frame it (whole words; used only when the whole fits).
+MESSAGE_FRAMES = {"merge": "与第{id}号反映合并办理", "escalate": "转{unit}办理"}
+
 # 三议: the default rule set's deliberable categories, and 四不议: its reason codes for "not deliberable".
 DELIBERATION_CATEGORIES = {
     "major_affairs": "党政工作要事",
