@@ -249,13 +249,14 @@ def qr_export_cmd(unit_code: str, fmt: str, size: str, out_path: str) -> None:
 @click.option("--port", default=8001, type=int)
 @click.option("--backend", default="http://127.0.0.1:8000")
 def sandbox_cmd(host: str, port: int, backend: str) -> None:
-    from wechat.sandbox import create_sandbox_app
+    from wechat.sandbox import create_sandbox_app, make_sandbox_server, push_config
     from workers.rendering import sandbox_templates
 
     settings = _settings()
     app = create_sandbox_app(appid=settings.wechat_appid, secret=settings.wechat_secret,
-                             templates=sandbox_templates(), backend_url=backend)
-    make_server(host, port, app, threaded=True).serve_forever()
+                             templates=sandbox_templates(), backend_url=backend,
+                             push=push_config(settings.push_token, settings.push_aes_key))
+    make_sandbox_server(app, host, port).serve_forever()
 
 
 @main.command("up", help="Run the whole system on embedded defaults: web, Redis, worker, WeChat sandbox.")
@@ -267,7 +268,7 @@ def up_cmd(host: str, port: int) -> None:
 
     from qr.demo import DEMO_PASSWORD, STAFF, seed_demo
     from qr.services import current_code, scan_url
-    from wechat.sandbox import create_sandbox_app
+    from wechat.sandbox import create_sandbox_app, make_sandbox_server, push_config
     from workers.rendering import sandbox_templates
 
     base_env = dict(os.environ, XINMA_PORT=str(port))
@@ -296,8 +297,9 @@ def up_cmd(host: str, port: int) -> None:
                  for unit in session.scalars(select(models.Unit).order_by(models.Unit.path))]
 
     sandbox = create_sandbox_app(appid=settings.wechat_appid, secret=settings.wechat_secret,
-                                 templates=sandbox_templates(), backend_url=public_url)
-    sandbox_server = make_server(host, port + 1, sandbox, threaded=True)
+                                 templates=sandbox_templates(), backend_url=public_url,
+                                 push=push_config(settings.push_token, settings.push_aes_key))
+    sandbox_server = make_sandbox_server(sandbox, host, port + 1)  # its access log shows no secret
     threading.Thread(target=sandbox_server.serve_forever, daemon=True, name="sandbox").start()
     # Demo staff "allow" their long-term templates once, as they would in the mini-program.
     long_term = [tid for tid, spec in sandbox_templates().items() if spec["kind"] == "long_term"]

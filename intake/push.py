@@ -1,29 +1,60 @@
-"""The signed message-push endpoint: WeChat's mediaCheckAsync verdicts arrive here.
+"""The signed message-push endpoint: what WeChat tells us about photos, subscriptions, sends and users.
 
 https://developers.weixin.qq.com/miniprogram/dev/framework/server-ability/message-push.html
-https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/sec-center/sec-check/mediaCheckAsync.html
+Plaintext, compatible and safe mode (XINMA_WECHAT_PUSH_AES_KEY, the console's EncodingAESKey), JSON or XML
+whatever the Content-Type (wechat.push reads them). A push that fails its signature or cannot be read is
+answered 4xx and logged, never `success` (WeChat then tries again). Events acted on:
+- `wxa_media_check`: a photo's verdict (https://developers.weixin.qq.com/miniprogram/dev/server/API/sec-center/
+  sec-check/api_mediacheckasync);
+- `subscribe_msg_popup_event`, `subscribe_msg_change_event`: the resident's subscription ledger;
+- `subscribe_msg_sent_event`: confirms or fails a send whose call timed out
+  (https://developers.weixin.qq.com/miniprogram/dev/framework/open-ability/subscribe-message.html);
+- `user_authorization_revoke`, `user_authorization_cancellation`: the resident's personal data is removed
+  (https://developers.weixin.qq.com/miniprogram/dev/framework/security.html, 授权用户信息变更: "请开发者注意及时
+  删除用户信息").
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
+import secrets
 import threading
 import time
 
 from flask import Blueprint, Response, current_app, request
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 
-from models import NotFound, Unauthorized
-from models.intake import Photo
+from models import (
+    AuditEvent,
+    Complaint,
+    DomainError,
+    NotFound,
+    Notification,
+    NotificationState,
+    Resident,
+    Unauthorized,
+    utcnow,
+)
+from models.intake import ComplaintContact, Photo, PhotoFile
+from models.message_templates import TEMPLATES
+from models.notify import exhaust_subscription, left_on_ledger, record_subscription_results
+from models.residents import revoke_all_sessions
 from web.http import db
-from wechat.push import check_push_signature
+from web.settings import template_id
+from wechat.push import PushRejected, check_push_signature, read_push
+
+from .photos import photo_file
 
 bp = Blueprint("wechat_push", __name__)
 
 # A push is accepted only while its signed timestamp is within this many seconds of our clock (either way),
 # and each nonce only once inside that window: a captured push cannot be replayed later or twice.
 WINDOW = 300
+# A sent event is matched to a timed-out send claimed this long before the event at most.
+SENT_EVENT_REACH = dt.timedelta(minutes=30)
+PRIVACY_EVENTS = ("user_authorization_revoke", "user_authorization_cancellation")
 _local_nonces: dict[str, float] = {}
 _local_lock = threading.Lock()
 
@@ -58,52 +89,178 @@ def _release_nonce(key: str) -> None:
         _local_nonces.pop(key, None)
 
 
-def _verified(*, claim: bool = False) -> str | None:
-    """Check the signature and the time window; with `claim`, also spend the nonce (returns its key)."""
-    args = request.args
-    timestamp, nonce = args.get("timestamp", ""), args.get("nonce", "")
-    if not check_push_signature(current_app.config["XINMA"].push_token, args.get("signature", ""),
-                                timestamp, nonce):
-        raise Unauthorized("push_signature_invalid")
-    now = time.time()
-    if not timestamp.isdigit() or len(timestamp) > 12 or abs(int(timestamp) - now) > WINDOW:
+def _fresh(timestamp: str) -> None:
+    if not timestamp.isdigit() or len(timestamp) > 12 or abs(int(timestamp) - time.time()) > WINDOW:
         raise Unauthorized("push_timestamp_stale")
-    if not claim:
-        return None
-    key = f"xinma:push-nonce:{timestamp}:{hashlib.sha256(nonce.encode()).hexdigest()[:32]}"
-    if not _claim_nonce(key, now):
-        raise Unauthorized("push_replayed")
-    return key
+
+
+def _refuse(code: str, detail: str):
+    current_app.logger.warning("WeChat push refused: %s (%s) from %s", code, detail, request.remote_addr)
+    if code == "push_signature_invalid":
+        raise Unauthorized(code)
+    raise DomainError(code)
 
 
 @bp.get("/wechat/push")
 def verify_server():
     """The console's server check: echo `echostr` when the signature holds."""
-    _verified()
-    return request.args.get("echostr", ""), 200, {"Content-Type": "text/plain; charset=utf-8"}
+    args = request.args
+    if not check_push_signature(current_app.config["XINMA"].push_token, args.get("signature", ""),
+                                args.get("timestamp", ""), args.get("nonce", "")):
+        _refuse("push_signature_invalid", "server check")
+    _fresh(args.get("timestamp", ""))
+    return args.get("echostr", ""), 200, {"Content-Type": "text/plain; charset=utf-8"}
 
 
 @bp.post("/wechat/push")
 def receive_push():
-    """Record a mediaCheckAsync verdict on the photo it belongs to; other events are acknowledged and ignored.
+    """Verify, read and apply one push; `success` once it is committed (unknown events are acknowledged).
 
-    The nonce is spent only once the verdict is committed: a push that failed here can be retried by WeChat.
+    The nonce is spent only once the push is committed: a push that failed here can be retried by WeChat.
     """
-    nonce_key = _verified(claim=True)
+    settings = current_app.config["XINMA"]
     try:
-        body = request.get_json(silent=True)
-        if isinstance(body, dict) and body.get("Event") == "wxa_media_check":
-            trace_id = str(body.get("trace_id") or "")[:64]
-            result = body.get("result") if isinstance(body.get("result"), dict) else {}
-            suggest = result.get("suggest") if result.get("suggest") in ("pass", "review", "risky") else "review"
-            photo = db().scalar(select(Photo).where(Photo.media_trace_id == trace_id)) if trace_id else None
-            if photo is not None:
-                photo.media_check = suggest
-            db().commit()
+        event = read_push(request.args, request.get_data(cache=False), token=settings.push_token,
+                          aes_key=settings.push_aes_key, appid=settings.wechat_appid)
+    except PushRejected as exc:
+        _refuse(exc.code, exc.detail)
+    timestamp = request.args.get("timestamp", "")
+    _fresh(timestamp)
+    nonce = hashlib.sha256(request.args.get("nonce", "").encode()).hexdigest()[:32]
+    nonce_key = f"xinma:push-nonce:{timestamp}:{nonce}"
+    if not _claim_nonce(nonce_key, time.time()):
+        raise Unauthorized("push_replayed")
+    try:
+        handler = HANDLERS.get(str(event.get("Event") or ""))
+        if handler is not None:
+            handler(event)
+        db().commit()
     except Exception:
         _release_nonce(nonce_key)
         raise
     return "success", 200, {"Content-Type": "text/plain"}
+
+
+def _resident(openid) -> Resident | None:
+    return db().scalar(select(Resident).where(Resident.openid == str(openid))) if openid else None
+
+
+def _media_check(event: dict) -> None:
+    """Record a mediaCheckAsync verdict on the photo it belongs to (no verdict, or a failed check: review)."""
+    trace_id = str(event.get("trace_id") or "")[:64]
+    result = event.get("result") if isinstance(event.get("result"), dict) else {}
+    suggest = result.get("suggest") if result.get("suggest") in ("pass", "review", "risky") else "review"
+    if str(event.get("errcode", "0")) not in ("0", ""):
+        suggest = "review"  # -1008: WeChat could not download the image; a person looks at it instead
+    photo = db().scalar(select(Photo).where(Photo.media_trace_id == trace_id)) if trace_id else None
+    if photo is not None:
+        photo.media_check = suggest
+
+
+def _subscriptions(event: dict) -> None:
+    """The resident answered the subscribe popup, or turned templates off in WeChat's settings.
+
+    A reject leaves nothing on the ledger for that template. An accept leaves at least one send: the mini-program
+    also posts the popup's answers (POST /api/v1/subscriptions), and whichever of the two arrives second finds
+    the send already there, so one tap counts once.
+    """
+    resident = _resident(event.get("FromUserName"))
+    if resident is None:
+        return
+    known = {template_id(name): spec["kind"] for name, spec in TEMPLATES.items()}
+    long_term = {tid for tid, kind in known.items() if kind == "long_term"}
+    for item in event["List"]:
+        tid, answer = str(item.get("TemplateId") or ""), item.get("SubscribeStatusString")
+        if tid not in known:
+            continue
+        if answer == "accept" and event["Event"] == "subscribe_msg_popup_event":
+            if not left_on_ledger(db(), resident.id, tid):
+                record_subscription_results(db(), resident.id, {tid: "accept"}, long_term)
+        elif answer == "reject":
+            exhaust_subscription(db(), resident.id, tid)
+
+
+def _sent(event: dict) -> None:
+    """Confirm (ErrorCode 0) or fail a send to this resident whose call timed out, one row per item.
+
+    The timed-out call never returned its msgid, so the row is found by recipient and template: the oldest row
+    waiting on an unknown outcome, claimed before the event. If a send of the same template to the same person
+    finished normally around that time the event may be that one's: the row is left for a person to check.
+    """
+    openid = str(event.get("FromUserName") or "")
+    try:
+        at = dt.datetime.fromtimestamp(int(event.get("CreateTime") or time.time()), dt.UTC)
+    except (TypeError, ValueError, OverflowError):
+        at = utcnow()
+    for item in event["List"]:
+        names = [name for name in TEMPLATES if template_id(name) == str(item.get("TemplateId") or "")]
+        if not openid or not names:
+            continue
+        mine = (Notification.openid == openid, Notification.event.in_(names),
+                Notification.claimed_at >= at - SENT_EVENT_REACH, Notification.claimed_at <= at)
+        row = db().scalar(select(Notification).where(
+            *mine, Notification.state.in_((NotificationState.needs_review, NotificationState.pending)),
+            Notification.last_error.like("%outcome_unknown%")).order_by(Notification.id).limit(1))
+        if row is None:
+            continue
+        clash = db().scalar(select(Notification.id).where(*mine, Notification.id != row.id,
+                                                          Notification.state == NotificationState.sent,
+                                                          Notification.finished_at >= row.claimed_at).limit(1))
+        if clash is not None:
+            current_app.logger.info("sent event for %s matches rows %s and %s; left for review", names, row.id,
+                                    clash)
+            continue
+        code = str(item.get("ErrorCode", "0")).strip()
+        state = NotificationState.sent if code == "0" else NotificationState.failed
+        note = (f"subscribe_msg_sent_event: {'delivered' if code == '0' else 'not delivered'} (ErrorCode {code}, "
+                f"{str(item.get('ErrorStatus') or '')[:80]}, MsgID {str(item.get('MsgID') or '')[:32]})")
+        db().execute(update(Notification).where(Notification.id == row.id, Notification.state == row.state)
+                     .values(state=state, last_error=note, finished_at=utcnow(), next_attempt_at=None)
+                     .execution_options(synchronize_session=False))
+
+
+def _privacy(event: dict) -> None:
+    """Remove what we hold of a person who withdrew their authorisation or deleted their WeChat account.
+
+    Side effects: the openid is replaced; the phones, locations and addresses on their complaints cleared; their
+    photos and the photos' bytes deleted; their sessions ended; openids on their notifications cleared; one audit
+    event.
+    The complaints' text stays: it is the public record of what was reported.
+    """
+    resident = _resident(event.get("OpenID") or event.get("FromUserName"))
+    if resident is None:
+        return
+    session = db()
+    complaint_ids = select(Complaint.id).where(Complaint.resident_id == resident.id).scalar_subquery()
+    contacts = session.execute(update(ComplaintContact).where(ComplaintContact.complaint_id.in_(complaint_ids))
+                               .values(phone=None, latitude=None, longitude=None, address=None)
+                               .execution_options(synchronize_session=False)).rowcount
+    photos = session.scalars(select(Photo).where(Photo.resident_id == resident.id)).all()
+    names = [n for p in photos for n in (p.name, p.thumbnail_name) if n]
+    for photo in photos:
+        session.delete(photo)
+    session.flush()
+    if names:
+        session.execute(delete(PhotoFile).where(PhotoFile.name.in_(names)))
+    ended = revoke_all_sessions(session, resident)
+    session.execute(update(Notification).where(Notification.recipient_kind == "resident",
+                                               Notification.recipient_id == resident.id)
+                    .values(openid=None).execution_options(synchronize_session=False))
+    resident.openid = f"removed-{resident.id}-{secrets.token_hex(8)}"
+    session.add(AuditEvent(subject_kind="resident", subject_id=resident.id, action="personal_data_removed",
+                           actor_kind="wechat", reason=str(event["Event"]),
+                           data={"revoke_info": str(event.get("RevokeInfo") or "")[:64], "photos": len(photos),
+                                 "contacts": contacts, "sessions_ended": ended},
+                           created_at=utcnow()))
+
+
+HANDLERS = {
+    "wxa_media_check": _media_check,
+    "subscribe_msg_popup_event": _subscriptions,
+    "subscribe_msg_change_event": _subscriptions,
+    "subscribe_msg_sent_event": _sent,
+    **dict.fromkeys(PRIVACY_EVENTS, _privacy),
+}
 
 
 def signed_media_url(settings, name: str, ttl: int = 3600) -> str:
@@ -116,8 +273,6 @@ def signed_media_url(settings, name: str, ttl: int = 3600) -> str:
 @bp.get("/wechat/media/<name>")
 def media_for_check(name: str):
     """The photo behind a signed, unexpired media URL; anything else is a plain 404."""
-    from .photos import photo_file
-
     settings = current_app.config["XINMA"]
     expires = request.args.get("e", "")
     sig = request.args.get("s", "")
@@ -127,7 +282,6 @@ def media_for_check(name: str):
     photo = db().scalar(select(Photo).where(Photo.name == name))
     if photo is None:
         raise NotFound("not_found")
-    stored = photo_file(db(), photo)
-    response = Response(stored.data, mimetype=stored.content_type)
+    response = Response(photo_file(db(), photo).data, mimetype=photo.content_type)
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response

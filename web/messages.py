@@ -72,6 +72,7 @@ ERRORS = {
     "push_signature_invalid": "推送签名无效。",
     "push_timestamp_stale": "推送时间戳无效或已过期。",
     "push_replayed": "该推送已处理过，不能重复提交。",
+    "push_unreadable": "推送内容无法读取。",
     "reveal_reason_required": "查看完整手机号需要填写原因。",
     "reveal_reason_too_long": "原因不能超过 {limit} 字。",
     "phone_not_given": "居民没有留下手机号。",

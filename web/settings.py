@@ -12,6 +12,8 @@ import os
 import secrets
 from pathlib import Path
 
+from wechat.push import check_aes_key
+
 SANDBOX_APPID = "wx00sandbox0000001"
 SANDBOX_SECRET = "sandbox-secret-not-for-production"
 
@@ -41,6 +43,7 @@ class Settings:
     trusted_proxy_hops: int = 0  # how many reverse proxies in front of the app set X-Forwarded-For
     rate_limits: str = ""  # overrides, e.g. "login_address=20/60,submit_resident=10/600"; "off" disables
     push_token: str = ""  # the message-push Token set in the mini-program console
+    push_aes_key: str = ""  # its EncodingAESKey (43 characters): compatible and safe-mode pushes are decrypted
     # Notification delivery (workers/):
     # seconds to wait before each retry of a transient WeChat failure; after the last one the row is failed
     # (a dead letter an admin can re-send)
@@ -66,7 +69,7 @@ class Settings:
             "XINMA_SWEEP_INTERVAL": str(self.sweep_interval),
             "XINMA_SWEEP_GRACE_SECONDS": str(self.sweep_grace_seconds),
             "XINMA_TRUSTED_PROXY_HOPS": str(self.trusted_proxy_hops), "XINMA_RATE_LIMITS": self.rate_limits,
-            "XINMA_WECHAT_PUSH_TOKEN": self.push_token,
+            "XINMA_WECHAT_PUSH_TOKEN": self.push_token, "XINMA_WECHAT_PUSH_AES_KEY": self.push_aes_key,
             "XINMA_DELIVERY_RETRY_INTERVALS": ",".join(f"{x:g}" for x in self.delivery_retry_intervals),
             "XINMA_DELIVERY_THREADS": str(self.delivery_threads), "XINMA_DIGEST_HOUR": str(self.digest_hour),
             "XINMA_REMIND_AHEAD_HOURS": f"{self.remind_ahead_hours:g}", "XINMA_METRICS_TOKEN": self.metrics_token,
@@ -124,12 +127,22 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         trusted_proxy_hops=int(env.get("XINMA_TRUSTED_PROXY_HOPS", "0")),
         rate_limits=env.get("XINMA_RATE_LIMITS", ""),
         push_token=env.get("XINMA_WECHAT_PUSH_TOKEN", "") or ("" if production else "sandbox-push-token"),
+        push_aes_key=_aes_key(env.get("XINMA_WECHAT_PUSH_AES_KEY", "")),
         delivery_retry_intervals=_intervals(env.get("XINMA_DELIVERY_RETRY_INTERVALS", "10,60,300,1800,7200")),
         delivery_threads=_positive_int(env, "XINMA_DELIVERY_THREADS", 32),
         digest_hour=_positive_int(env, "XINMA_DIGEST_HOUR", 8, low=0, high=23),
         remind_ahead_hours=_hours(env.get("XINMA_REMIND_AHEAD_HOURS", "24")),
         metrics_token=env.get("XINMA_METRICS_TOKEN", ""),
     )
+
+
+def _aes_key(raw: str) -> str:
+    if raw:
+        try:
+            check_aes_key(raw)
+        except ValueError as exc:
+            raise SettingsError(f"XINMA_WECHAT_PUSH_AES_KEY: {exc}") from None
+    return raw
 
 
 def _intervals(raw: str) -> tuple[float, ...]:
