@@ -33,7 +33,7 @@ from web.http import RowIdConverter
 from web.messages import error_text
 from web.settings import Settings, SettingsError, load_settings
 from wechat import WeChatGateway
-from workers.queues import install_relay, make_queue, redis_connection
+from workers.queues import install_enqueue, make_queue, redis_connection
 
 log = logging.getLogger("xinma")
 WEB_DIR = Path(web.__file__).parent
@@ -60,7 +60,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     factory = make_sessionmaker(engine)
     redis = redis_connection(settings.redis_url) if settings.redis_url else None
     queue = make_queue(redis) if redis is not None else None
-    install_relay(factory, lambda: queue)
+    install_enqueue(factory, lambda: queue)
     app.extensions.update({
         "xinma.engine": engine,
         "xinma.sessionmaker": factory,

@@ -35,7 +35,9 @@ from .errors import (
 log = logging.getLogger(__name__)
 
 REDIS_PREFIX = "xinma:wechat"
-TOKEN_MEMO_SECONDS = 30  # how long a process reuses the shared token before reading the store again
+# WeChat rolls a stable token 5 minutes before it expires (a normal fetch then returns a new one): the store keeps
+# a token until then only, so a call never sends one in its last minutes.
+TOKEN_MARGIN_SECONDS = 300
 
 
 @dataclass(frozen=True)
@@ -116,12 +118,8 @@ class WeChatGateway(WeChatClient):
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
         self.API_BASE_URL = self.base_url + "cgi-bin/"
         self.wxa.API_BASE_URL = self.base_url
+        self._fetch_lock = threading.Lock()
         self._refresh_lock = threading.Lock()
-        self._token_memo: tuple[str, float] | None = None
-        # A token read from the store before another thread forgot the rejected one, or stored a new one, must
-        # not be memoized after that: each starts a new generation, and only a read within one is kept.
-        self._memo_lock = threading.Lock()
-        self._memo_generation = 0
 
     def __repr__(self) -> str:
         return f"WeChatGateway(appid={self.appid!r}, base_url={self.base_url!r})"
@@ -140,34 +138,30 @@ class WeChatGateway(WeChatClient):
 
     @property
     def access_token(self) -> str:
-        """The shared access token, kept in this process for up to TOKEN_MEMO_SECONDS.
+        """The shared access token, read from the token store (Redis when shared) at every call.
 
-        Side effects: reads the token store (Redis when shared) at most once per TOKEN_MEMO_SECONDS instead of
-        once per call; fetches a token when the store has none. A token WeChat rejects is forgotten at once.
+        Side effects: one store read (a Redis GET); when the store has none, one getStableAccessToken fetch in
+        normal mode, by one thread of this process while the others wait for it.
         """
-        memo = self._token_memo
-        if memo is not None and memo[1] > time.monotonic():
-            return memo[0]
-        generation = self._memo_generation
-        token = super().access_token
-        with self._memo_lock:
-            if generation == self._memo_generation:
-                self._token_memo = (token, time.monotonic() + TOKEN_MEMO_SECONDS)
-        return token
-
-    def _forget_token(self) -> None:
-        with self._memo_lock:
-            self._memo_generation += 1
-            self._token_memo = None
+        token = self.session.get(self.access_token_key)
+        if token:
+            return token
+        with self._fetch_lock:
+            return self.session.get(self.access_token_key) or self._fetch_token(force_refresh=False)
 
     def fetch_access_token(self, force_refresh: bool = False) -> dict:
-        """Get an access token from getStableAccessToken and store it (memory or Redis) with its TTL.
+        """Get an access token from getStableAccessToken and store it (memory or Redis); returns its expires_in.
 
         https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/mp-access-token/getStableAccessToken.html
-        Side effects: one POST; writes the shared token storage. force_refresh=True invalidates the
-        previous token for every process (WeChat allows ~20 per day), so it is used only after WeChat
-        rejected the current token.
+        Side effects: one POST; writes the shared token storage, to expire TOKEN_MARGIN_SECONDS before WeChat's
+        expiry. force_refresh=True invalidates the previous token for every process (WeChat allows 20 a day, 30 s
+        apart), so it is used only when a normal fetch returns the very token WeChat just rejected.
         """
+        self._fetch_token(force_refresh)
+        return {"expires_in": self._expires_in}
+
+    def _fetch_token(self, force_refresh: bool, rejected: str | None = None) -> str:
+        """Fetch a token and store it (unless it is `rejected`: the store may hold its replacement by now)."""
         url = self.base_url + "cgi-bin/stable_token"
         body = {
             "grant_type": "client_credential",
@@ -194,10 +188,11 @@ class WeChatGateway(WeChatClient):
                 raise err
             raise WeChatTokenError(errcode or None, str(result.get("errmsg", "no access_token in answer")))
         expires_in = int(result.get("expires_in") or 7200)
-        self.session.set(self.access_token_key, result["access_token"], expires_in)
-        self._forget_token()  # a read of the store that began before this is not memoized
-        self.expires_at = int(time.time()) + expires_in
-        return {"expires_in": expires_in}
+        keep = expires_in - TOKEN_MARGIN_SECONDS if expires_in > 2 * TOKEN_MARGIN_SECONDS else max(expires_in // 2, 1)
+        if result["access_token"] != rejected:
+            self.session.set(self.access_token_key, result["access_token"], keep)
+        self._expires_in = expires_in
+        return result["access_token"]
 
     # -- transport --------------------------------------------------------------------------------
 
@@ -229,23 +224,24 @@ class WeChatGateway(WeChatClient):
     def _refresh_after_rejection(self, rejected: str) -> None:
         """Replace a token WeChat rejected, once for all threads and processes sharing the token storage.
 
-        Side effects: at most one forced stable_token fetch per rejected token: threads queue on a lock, and
-        with Redis, processes take a short `SET NX` lock; the others wait for the shared token to change.
+        Side effects: a normal getStableAccessToken fetch first (WeChat may have rolled the token already); only
+        when that returns the rejected token again, one forced fetch for everyone: threads queue on a lock, and
+        with Redis, processes take a short `SET NX` lock while the others wait for the shared token to change.
         """
-        self._forget_token()
         with self._refresh_lock:
-            self._forget_token()
             shared = self.session.get(self.access_token_key)
             if shared and shared != rejected:
-                return  # another thread or process already refreshed it
+                return  # another thread or process already replaced it
+            if self._fetch_token(force_refresh=False, rejected=rejected) != rejected:
+                return
             redis = getattr(self.session, "redis", None)
             if redis is None:
-                self.fetch_access_token(force_refresh=True)
+                self._fetch_token(force_refresh=True)
                 return
             lock = f"{REDIS_PREFIX}:refresh:{self.appid}"
             if redis.set(lock, "1", nx=True, ex=max(int(self.timeout[0] * 2), 5)):
                 try:
-                    self.fetch_access_token(force_refresh=True)
+                    self._fetch_token(force_refresh=True)
                 finally:
                     redis.delete(lock)
                 return

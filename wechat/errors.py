@@ -41,6 +41,15 @@ class WeChatRateLimited(WeChatRetryable):
     code = "wechat_rate_limited"
 
 
+class WeChatUserBusy(WeChatRetryable):
+    """Another call to the same user is still in flight (43108): the same call succeeds once that one is done.
+
+    https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/mp-message-management/subscribe-message/sendMessage.html
+    """
+
+    code = "wechat_user_busy"
+
+
 class WeChatServerError(WeChatRetryable):
     """WeChat answered HTTP 5xx or errcode -1 (system busy)."""
 
@@ -90,6 +99,7 @@ _BY_ERRCODE: dict[int, type[WeChatError]] = {
     40163: WeChatLoginCodeInvalid,
     40226: WeChatLoginCodeInvalid,
     43101: WeChatNoSubscription,
+    43108: WeChatUserBusy,
     45009: WeChatRateLimited,
     45011: WeChatRateLimited,
     40001: WeChatTokenError,

@@ -7,8 +7,7 @@ import logging
 from models.intake import Photo, add_photo_file
 from wechat import WeChatRetryable, WeChatUserInactive
 
-from .jobs import _final_attempt
-from .runtime import runtime
+from .runtime import final_attempt, runtime
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +47,7 @@ def process_photo(photo_id: int) -> str:
             session.commit()
             return "review"
         except WeChatRetryable:
-            if not _final_attempt():
+            if not final_attempt():
                 raise
             photo.media_check = "review"
             session.commit()

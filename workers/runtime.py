@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
+
+from rq import get_current_job
 
 from models.db import ProcessEngine
 from web.settings import Settings, load_settings
 from wechat import WeChatGateway
 
-from .queues import install_relay, make_queue, redis_connection
+from .queues import install_enqueue, make_queue, redis_connection
 
 
 class Runtime:
@@ -18,23 +21,27 @@ class Runtime:
         self._pid = -1
         self._gateway: WeChatGateway | None = None
         self._redis = None
+        self._queue = None
+        self._pool: ThreadPoolExecutor | None = None
         self.retry_intervals = list(settings.delivery_retry_intervals)
         self.delivery_threads = settings.delivery_threads
 
     def session(self):
         factory = self.engine.sessionmaker()
-        if not getattr(factory, "_xinma_relay", False):
-            install_relay(factory, lambda: self.queue if self.settings.redis_url else None)
-            factory._xinma_relay = True
+        if not getattr(factory, "_xinma_enqueue", False):
+            install_enqueue(factory, lambda: self.queue if self.settings.redis_url else None)
+            factory._xinma_enqueue = True
         return factory()
 
     def _fresh(self) -> None:
         if self._pid != os.getpid():
             self._redis = redis_connection(self.settings.redis_url) if self.settings.redis_url else None
+            self._queue = make_queue(self._redis) if self._redis is not None else None
             s = self.settings
             self._gateway = WeChatGateway(s.wechat_appid, s.wechat_secret, base_url=s.wechat_api_base,
                                           redis=self._redis, timeout=s.wechat_timeout,
                                           pool_size=s.delivery_threads + 2)
+            self._pool = None
             self._pid = os.getpid()
 
     @property
@@ -45,7 +52,16 @@ class Runtime:
     @property
     def queue(self):
         self._fresh()
-        return make_queue(self._redis)
+        return self._queue
+
+    @property
+    def pool(self) -> ThreadPoolExecutor:
+        """The process's threads for WeChat calls in flight at once (XINMA_DELIVERY_THREADS)."""
+        self._fresh()
+        if self._pool is None:
+            self.session().close()  # build this process's engine before the threads share it
+            self._pool = ThreadPoolExecutor(max(1, self.delivery_threads), thread_name_prefix="wechat")
+        return self._pool
 
 
 _runtime: Runtime | None = None
@@ -63,3 +79,9 @@ def install(settings: Settings) -> Runtime:
     global _runtime
     _runtime = Runtime(settings)
     return _runtime
+
+
+def final_attempt() -> bool:
+    """Whether the running RQ job has no retry left (or runs outside RQ)."""
+    job = get_current_job()
+    return job is None or not job.retries_left

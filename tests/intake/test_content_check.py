@@ -22,7 +22,7 @@ def complaint(app, cid) -> Complaint:
 
 
 def test_clean_text_goes_to_triage(client, wechat_sandbox, app, scene, job_runtime):
-    from workers.jobs import check_complaint_content
+    from workers.content_checks import check_complaint_content
 
     cid = submit(client, sign_in(client, wechat_sandbox), scene, "小区垃圾桶满了没人清")
     assert check_complaint_content(cid) == "pass"
@@ -31,7 +31,7 @@ def test_clean_text_goes_to_triage(client, wechat_sandbox, app, scene, job_runti
 
 
 def test_text_the_sandbox_flags_is_kept_out_of_view_and_flagged(client, wechat_sandbox, app, scene, job_runtime):
-    from workers.jobs import check_complaint_content
+    from workers.content_checks import check_complaint_content
 
     token = sign_in(client, wechat_sandbox)
     risky = submit(client, token, scene, "楼下有人聚众赌博")
@@ -46,7 +46,7 @@ def test_text_the_sandbox_flags_is_kept_out_of_view_and_flagged(client, wechat_s
 
 def test_wechat_unreachable_holds_the_complaint_until_the_check_succeeds(client, wechat_sandbox, app, scene,
                                                                          job_runtime):
-    from workers.jobs import check_complaint_content
+    from workers.content_checks import check_complaint_content
 
     cid = submit(client, sign_in(client, wechat_sandbox), scene, "路灯不亮")
     wechat_sandbox.fault("sec_check", "http_500", count=None)
@@ -67,7 +67,7 @@ def test_flagged_complaints_reach_the_staff_review_queue_and_stay_out_of_public_
 
     from models import Staff
     from models.intake import content_review_queue, publicly_visible
-    from workers.jobs import check_complaint_content
+    from workers.content_checks import check_complaint_content
 
     token = sign_in(client, wechat_sandbox)
     ids = [submit(client, token, scene, text) for text in ("楼下有人聚众赌博", "我要投诉某某领导", "井盖丢了")]
@@ -100,7 +100,7 @@ def test_text_wechat_cannot_check_goes_to_manual_review_never_through(client, we
 
     from models import AuditEvent, Staff
     from models.intake import content_review_queue, publicly_visible
-    from workers.jobs import check_complaint_content
+    from workers.content_checks import check_complaint_content
 
     h5 = _h5_complaint(client, scene, "井盖丢了，晚上很危险")
     inactive = submit(client, sign_in(client, wechat_sandbox, "o-away"), scene, "路灯坏了")
@@ -131,7 +131,7 @@ def test_a_submission_is_counted_once_in_the_statistics_and_its_grid_workers_hea
     from models import Staff, Unit
     from models.notify import DigestItem
     from models.stats import StatCell, fold, rebuild
-    from workers.jobs import check_complaint_content
+    from workers.content_checks import check_complaint_content
 
     def state():
         with app.extensions["xinma.sessionmaker"]() as session:

@@ -16,6 +16,7 @@ from wechat import (
     WeChatUserInactive,
     error_for,
 )
+from wechat.errors import WeChatUserBusy
 
 
 @pytest.mark.parametrize(
@@ -25,6 +26,7 @@ from wechat import (
         (40163, WeChatLoginCodeInvalid, False),
         (40226, WeChatLoginCodeInvalid, False),
         (43101, WeChatNoSubscription, False),
+        (43108, WeChatUserBusy, True),
         (45009, WeChatRateLimited, True),
         (45011, WeChatRateLimited, True),
         (-1, WeChatServerError, True),
