@@ -97,7 +97,10 @@ def parse_body(raw: bytes | str) -> dict:
 
 
 def _normalise(event: dict) -> dict:
-    """Give a subscribe event's items one shape: `List` a list of dicts, from JSON or from XML."""
+    """Check a push is a message or an event (WeChat's carry MsgType, events an Event) and give a subscribe
+    event's items one shape: `List` a list of dicts, from JSON or from XML."""
+    if not any(isinstance(event.get(k), str) and event[k] for k in ("MsgType", "Event")):
+        raise PushRejected("push_unreadable", "neither MsgType nor Event: not a message or event push")
     wrapper = LIST_WRAPPERS.get(str(event.get("Event", "")))
     if wrapper is None:
         return event

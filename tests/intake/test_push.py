@@ -44,7 +44,8 @@ def _photo_with_trace(app, client, wechat_sandbox, trace_id: str) -> int:
 
 
 def _push(trace_id: str, suggest: str) -> dict:
-    return {"ToUserName": "gh_x", "FromUserName": "o-zhang", "Event": "wxa_media_check", "appid": "wx",
+    return {"ToUserName": "gh_x", "FromUserName": "o-zhang", "CreateTime": int(time.time()), "MsgType": "event",
+            "Event": "wxa_media_check", "appid": "wx",
             "trace_id": trace_id, "version": 2, "result": {"suggest": suggest, "label": 100}}
 
 

@@ -103,6 +103,14 @@ def test_a_body_that_is_not_a_push_is_unreadable(body):
     assert refused.value.code == "push_unreadable"
 
 
+def test_an_encrypted_body_without_encrypt_type_is_not_taken_for_an_empty_push():
+    query, body, _ = encode_push(POPUP, token="tk", timestamp="1", nonce="n", mode="safe", aes_key=KEY,
+                                 appid="wx-app")
+    plain_query = {k: query[k] for k in ("signature", "timestamp", "nonce")}
+    with pytest.raises(PushRejected, match="push_unreadable"):
+        read_push(plain_query, body, token="tk", aes_key=KEY, appid="wx-app")
+
+
 def test_a_subscribe_event_without_items_is_unreadable():
     query, body, _ = encode_push({**POPUP, "List": "nothing"}, token="tk", timestamp="1", nonce="n")
     with pytest.raises(PushRejected, match="push_unreadable"):
