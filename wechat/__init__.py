@@ -1,7 +1,9 @@
 """The only code that talks to WeChat: client, typed errors, sandbox; imports nothing of the project.
 
 Owns: `WeChatGateway` (access token, timeouts, one bounded token retry, typed errors), the WeChat error
-classes, and `create_sandbox_app` (a faithful fake of the WeChat endpoints with a control API and pages).
+classes, `wechat.push` (reading and building WeChat's message pushes in every mode and format) and
+`create_sandbox_app` (the `wechat.sandbox` package: a fake of the WeChat endpoints as strict as WeChat, which
+pushes what WeChat pushes, with a control API and pages).
 May import: the standard library, wechatpy, requests, flask, werkzeug, qrcode, pillow. Everything else it
 needs (appid, secret, Redis connection, templates, backend URL) is passed in by arguments.
 """
