@@ -260,6 +260,17 @@ def test_a_page_the_mini_program_does_not_have_is_refused_when_the_sandbox_knows
     assert [m["page"] for m in sandbox.messages()] == ["pages/complaint/detail?id=1&n=7", None]
 
 
+def test_the_app_pages_can_be_told_at_run_time(sandbox):
+    token = _stable_token(sandbox)
+    _user(sandbox, "o-told", sends=2)
+    sandbox.control("POST", "/_sandbox/app_pages", {"pages": ["pages/topic/detail"]})
+    assert _send(sandbox, token, "o-told", page="pages/complaint/detail?id=1")["errcode"] == 41030
+    sandbox.control("POST", "/_sandbox/app_pages", {"pages": []})
+    assert _send(sandbox, token, "o-told", page="pages/complaint/detail?id=1")["errcode"] == 0
+    bad = sandbox.http.post(sandbox.url + "/_sandbox/app_pages", json={"pages": ["a?b=1"]}, timeout=5)
+    assert bad.status_code == 400
+
+
 def test_the_access_log_shows_no_secret_token_or_login_code(sandbox, caplog):
     caplog.set_level(logging.INFO, logger="werkzeug")
     token = _stable_token(sandbox)

@@ -142,6 +142,17 @@ def register(app: Flask, sb: Sandbox) -> None:
                 sb.push.delay = float(data["delay"])
         return control_push_config()
 
+    @app.post("/_sandbox/app_pages")
+    def control_app_pages():
+        """Tell the sandbox the mini-program's pages (app.json); subscribe sends naming another page get 41030.
+        An empty list forgets them (no page check)."""
+        pages = _body().get("pages")
+        if not isinstance(pages, list) or not all(isinstance(p, str) and p and "?" not in p for p in pages):
+            return _error("pages is a list of page paths without a query, e.g. pages/complaint/detail")
+        with state.lock:
+            sb.app_pages = tuple(pages) or None
+        return jsonify({"app_pages": list(sb.app_pages or [])})
+
     @app.get("/_sandbox/pushes")
     def control_pushes():
         with state.lock:
