@@ -176,6 +176,12 @@ def test_inbox_shows_each_persons_messages_escaped(sandbox, gateway, resident):
 def test_index_links_to_the_pages(sandbox):
     html = requests.get(sandbox.url + "/", timeout=5).text
     assert 'href="/inbox"' in html and 'href="/phone"' in html and "受理通知" in html
+    assert "消息推送：未配置" in html
+    key = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+    sandbox.control("POST", "/_sandbox/push", {"url": "http://backend.test/wechat/push", "format": "xml",
+                                               "mode": "safe", "aes_key": key})
+    html = requests.get(sandbox.url + "/", timeout=5).text
+    assert "http://backend.test/wechat/push（XML，安全模式）" in html
 
 
 @pytest.mark.parametrize(("value", "ok"), [("不予协商", True), ("不予协商：个体矛盾", False), ("已在网格解决", False),

@@ -30,7 +30,8 @@ def register(app: Flask, sb: Sandbox) -> None:
 
     @app.get("/")
     def index_page():
-        return render_template("sandbox/index.html", appid=sb.appid, backend_url=sb.backend, templates=sb.templates)
+        return render_template("sandbox/index.html", appid=sb.appid, backend_url=sb.backend, templates=sb.templates,
+                               push=sb.push)
 
     @app.get("/inbox")
     def inbox_page():
