@@ -1,19 +1,67 @@
-"""The mini-program's council endpoints: a topic's progress, rating it, registering for a meeting, the public board."""
+"""The mini-program's council endpoints: my topics and meetings, a topic's progress, rating it, a meeting and
+registering for it, the public board. The times added for meetings carry their offset, in China time (+08:00)."""
 
 from __future__ import annotations
 
 from flask import Blueprint, request, url_for
+from sqlalchemy import select, union
+from sqlalchemy.orm import Session
 
-from models import NotFound, Topic
+from models import Complaint, Meeting, NotFound, Resident, Topic, utcnow
+from models.council import MeetingDetail, MeetingInvitation, MeetingRegistration
+from models.entities import meeting_topics
 from models.residents import authenticate_resident
 from qr.services import resolve_scene
 from web.http import db, json_body, ok
-from web.messages import LEAD_KINDS, OUTCOME_RESULTS, PUBLICATION_KINDS, RATING_LEVELS, TOPIC_STATES
+from web.messages import (
+    LEAD_KINDS,
+    MEETING_FORMS,
+    MEETING_STATES,
+    OUTCOME_RESULTS,
+    PUBLICATION_KINDS,
+    RATING_LEVELS,
+    TOPIC_STATES,
+)
 
 from . import disclosure, followup, implementation, meetings
+from .meetings import local_iso, meeting_state
 from .views import photo_response
 
 bp = Blueprint("council_api", __name__, url_prefix="/api/v1")
+MY_LIMIT = 200
+
+
+def topic_meetings(session: Session, topic: Topic) -> list[MeetingDetail]:
+    """The meetings that had or have the topic on their agenda, the earliest first."""
+    return list(session.scalars(select(MeetingDetail).join(Meeting).join(
+        meeting_topics, meeting_topics.c.meeting_id == Meeting.id).where(meeting_topics.c.topic_id == topic.id)
+        .order_by(Meeting.starts_at, Meeting.id)))
+
+
+def resident_meetings(session: Session, resident: Resident) -> list[MeetingDetail]:
+    """The meetings a resident was invited to, registered for or is behind an agenda topic of: those to come first
+    (the next one first), then the others, the latest first."""
+    ids = union(
+        select(MeetingInvitation.meeting_id).where(MeetingInvitation.resident_id == resident.id),
+        select(MeetingRegistration.meeting_id).where(MeetingRegistration.resident_id == resident.id),
+        select(meeting_topics.c.meeting_id).join(Complaint, Complaint.topic_id == meeting_topics.c.topic_id)
+        .where(Complaint.resident_id == resident.id))
+    rows = list(session.scalars(select(MeetingDetail).join(Meeting).where(MeetingDetail.meeting_id.in_(ids))
+                                .order_by(Meeting.starts_at.desc(), Meeting.id.desc()).limit(200)))
+    upcoming = sorted((d for d in rows if meeting_state(d) == "upcoming"), key=lambda d: d.meeting.starts_at)
+    return upcoming + [d for d in rows if meeting_state(d) != "upcoming"]
+
+
+def registered_meeting_ids(session: Session, resident: Resident) -> set[int]:
+    return set(session.scalars(select(MeetingRegistration.meeting_id)
+                               .where(MeetingRegistration.resident_id == resident.id)))
+
+
+def resident_topics(session: Session, resident: Resident) -> list[Topic]:
+    """The topics the resident's complaints are behind, the latest change first."""
+    ids = select(Complaint.topic_id).where(Complaint.resident_id == resident.id, Complaint.topic_id.is_not(None))
+    return list(session.scalars(select(Topic).where(Topic.id.in_(ids))
+                                .order_by(Topic.state_changed_at.desc(), Topic.id.desc()).limit(MY_LIMIT)))
 
 
 def _resident():
@@ -33,7 +81,31 @@ def topic_json(session, topic, resident) -> dict:
         "can_rate": topic.state.value == "implemented" and not any(r.round == round_ for r in mine),
         "my_ratings": [{"round": r.round, "level": r.level.value, "label": RATING_LEVELS[r.level.value],
                         "reason": r.reason} for r in mine],
+        "state_changed_at": local_iso(topic.state_changed_at),
+        "meetings": [meeting_brief(d) for d in topic_meetings(session, topic)],
     }
+
+
+def meeting_brief(detail: MeetingDetail) -> dict:
+    state = meeting_state(detail)
+    return {"id": detail.meeting_id, "title": detail.title, "starts_at": local_iso(detail.meeting.starts_at),
+            "place": detail.meeting.place, "state": state, "state_label": MEETING_STATES[state]}
+
+
+@bp.get("/my/topics")
+def my_topics():
+    """The topics the resident's complaints became or joined, with their meetings."""
+    resident = _resident()
+    return ok([topic_json(db(), t, resident) for t in resident_topics(db(), resident)])
+
+
+@bp.get("/my/meetings")
+def my_meetings():
+    """The meetings the resident was invited to, registered for or is behind an agenda topic of."""
+    resident = _resident()
+    registered = registered_meeting_ids(db(), resident)
+    return ok([meeting_json(db(), d, resident, registered=d.meeting_id in registered)
+               for d in resident_meetings(db(), resident)])
 
 
 @bp.get("/topics/<int:topic_id>")
@@ -59,25 +131,43 @@ def rate_topic(topic_id: int):
 def show_meeting(meeting_id: int):
     resident = _resident()
     detail = meetings.resident_meeting(db(), resident, meeting_id)
-    return ok(_meeting_json(detail))
+    return ok(meeting_json(db(), detail, resident))
 
 
-def _meeting_json(detail) -> dict:
-    outcomes = meetings.outcomes(db(), detail)
-    return {"id": detail.meeting_id, "title": detail.title, "starts_at": detail.meeting.starts_at.isoformat(),
-            "place": detail.meeting.place, "held": detail.held_at is not None,
-            "topics": [{"id": t.id, "title": t.title,
-                        "outcome": OUTCOME_RESULTS[outcomes[t.id].result.value] if t.id in outcomes else None}
-                       for t in detail.meeting.topics]}
+def meeting_json(session: Session, detail: MeetingDetail, resident: Resident, *, registered: bool | None = None
+                 ) -> dict:
+    """A meeting as its page shows it: when and where, its state, registration, its agenda topics with their
+    outcomes, and the minutes once held."""
+    outcomes = meetings.outcomes(session, detail)
+    state = meeting_state(detail)
+    count = meetings.registered_count(session, detail)
+    if registered is None:
+        registered = meetings.is_registered(session, resident, detail)
+    places_left = None if detail.capacity is None else max(0, detail.capacity - count)
+    return {
+        **meeting_brief(detail), "form": detail.meeting.form,
+        "form_label": MEETING_FORMS.get(detail.meeting.form, detail.meeting.form), "held": state == "held",
+        "held_at": local_iso(detail.held_at), "open": detail.is_open, "capacity": detail.capacity,
+        "registered_count": count, "places_left": places_left, "registered": registered,
+        "can_register": (state == "upcoming" and not registered and places_left != 0
+                         and detail.meeting.starts_at > utcnow()),
+        "cancel_reason": detail.cancel_reason if state == "cancelled" else None,
+        "minutes": detail.meeting.minutes if state == "held" else None,
+        "topics": [{"id": t.id, "title": t.title, "state": t.state.value, "state_label": TOPIC_STATES[t.state.value],
+                    "result": outcomes[t.id].result.value if t.id in outcomes else None,
+                    "outcome": OUTCOME_RESULTS[outcomes[t.id].result.value] if t.id in outcomes else None,
+                    "solution": outcomes[t.id].solution if t.id in outcomes else None}
+                   for t in detail.meeting.topics],
+    }
 
 
 @bp.post("/meetings/<int:meeting_id>/registrations")
 def register(meeting_id: int):
     resident = _resident()
-    json_body(set())
+    body = json_body({"scene"})
     detail = meetings.resident_meeting(db(), resident, meeting_id)
-    row = meetings.register(db(), resident, detail)
-    return ok({"id": row.id, "meeting": _meeting_json(detail)}, 201)
+    row = meetings.register(db(), resident, detail, scene=body.get("scene"))
+    return ok({"id": row.id, "meeting": meeting_json(db(), detail, resident, registered=True)}, 201)
 
 
 def _result_photos(scene: str, publication) -> list[str]:

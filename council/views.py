@@ -1,4 +1,5 @@
-"""The secretary's mobile pages: topics, meetings, 领办, 回访, disclosure; and the statistics page with its exports."""
+"""The secretary's mobile pages: topics, meetings, 领办, 回访, disclosure; the statistics page with its exports; and
+the public board of each unit with its open meetings' pages (H5, no sign-in)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import functools
 
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 
-from models import DomainError, NotFound, StaffRole, Topic, TopicState, Unit
+from models import DomainError, NotFound, StaffRole, Topic, TopicState, Unit, utcnow
 from models.lifecycle import residents_behind
 from models.scope import units_in_scope
 from web.auth import check_csrf, current_staff, staff_required
@@ -15,6 +16,7 @@ from web.messages import (
     DELIBERATION_CATEGORIES,
     LEAD_KINDS,
     MEETING_FORMS,
+    MEETING_STATES,
     OUTCOME_RESULTS,
     PARTICIPANT_ROLES,
     PUBLICATION_KINDS,
@@ -23,15 +25,19 @@ from web.messages import (
     TOPIC_STATES,
 )
 
+from . import board as boards
 from . import disclosure, followup, forms, implementation, meetings, services, statistics
 
 bp = Blueprint("council", __name__, url_prefix="/council", template_folder="templates")
+public_bp = Blueprint("board", __name__, template_folder="templates")
 LABELS = {"states": TOPIC_STATES, "categories": DELIBERATION_CATEGORIES, "forms": MEETING_FORMS,
           "roles": PARTICIPANT_ROLES, "results": OUTCOME_RESULTS, "leads": LEAD_KINDS, "levels": RATING_LEVELS,
-          "kinds": PUBLICATION_KINDS, "steps": ROUTE_STEPS}
+          "kinds": PUBLICATION_KINDS, "steps": ROUTE_STEPS, "meeting_states": MEETING_STATES,
+          "meeting_state": meetings.meeting_state}
 
 
 @bp.context_processor
+@public_bp.context_processor
 def _labels():
     return LABELS
 
@@ -164,7 +170,8 @@ def meeting_create():
     if unit is None:
         raise DomainError("field_required", field="单位")
     detail = meetings.schedule_meeting(db(), staff, unit, title=f.get("title", ""), starts_at=f.get("starts_at", ""),
-                                       place=f.get("place", ""), form=f.get("form", ""))
+                                       place=f.get("place", ""), form=f.get("form", ""),
+                                       is_open=f.get("is_open") == "1", capacity=f.get("capacity", ""))
     return redirect(url_for("council.meeting", meeting_id=detail.meeting_id))
 
 
@@ -177,7 +184,8 @@ def meeting(meeting_id: int):
                            candidates=meetings.agenda_candidates(session, detail),
                            participants=meetings.participants(session, detail),
                            registrations=meetings.registrations(session, detail),
-                           outcomes=meetings.outcomes(session, detail), scheduled=TopicState.scheduled)
+                           outcomes=meetings.outcomes(session, detail), scheduled=TopicState.scheduled,
+                           started=detail.meeting.starts_at <= utcnow(), state=meetings.meeting_state(detail))
 
 
 def meeting_form(rule: str):
@@ -211,11 +219,43 @@ def _ids(name: str) -> set[int]:
     return {int(v) for v in request.form.getlist(name) if v.isdigit()}
 
 
+@meeting_form("cancel")
+def cancel(session, staff, detail, f):
+    meetings.cancel(session, staff, detail, reason=f.get("reason", ""))
+
+
+@meeting_form("reschedule")
+def reschedule(session, staff, detail, f):
+    meetings.reschedule(session, staff, detail, starts_at=f.get("starts_at", ""), place=f.get("place", ""),
+                        reason=f.get("reason", ""))
+
+
 @meeting_form("record")
 def record(session, staff, detail, f):
     outcomes = {t.id: (f.get(f"result_{t.id}"), f.get(f"solution_{t.id}", "")) for t in detail.meeting.topics}
     meetings.record(session, staff, detail, minutes=f.get("minutes", ""), outcomes=outcomes,
                     present_participants=_ids("participant"), present_residents=_ids("registration"))
+
+
+# --- the public board (no sign-in) ---------------------------------------------------------------------------
+
+@public_bp.get("/board/<scene>")
+def board(scene: str):
+    """A unit's public board, for anyone who scans its poster: accepted matters and their state, topics and their
+    outcomes, decisions and results made public, open meetings. No personal data."""
+    page = boards.board_for(db(), scene)
+    return render_template("council/board.html", board=page, scene=scene, matter_states=boards.SHOWN_LABELS), \
+        200, {"Cache-Control": "no-cache"}
+
+
+@public_bp.get("/board/<scene>/meetings/<int:meeting_id>")
+def public_meeting(scene: str, meeting_id: int):
+    """An open meeting's public notice, and once held its minutes and outcomes."""
+    owner, detail = boards.open_meeting(db(), scene, meeting_id)
+    return render_template("council/public_meeting.html", owner=owner, detail=detail, meeting=detail.meeting,
+                           outcomes=meetings.outcomes(db(), detail), scene=scene,
+                           registered=meetings.registered_count(db(), detail),
+                           state=meetings.meeting_state(detail)), 200, {"Cache-Control": "no-cache"}
 
 
 # --- statistics ----------------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from typing import Any
 #   "@details"   web.messages.MESSAGE_DETAILS[outcome].
 # A fallback is used when the source's value is missing or does not fit the field type: text people typed (a
 # title, a place, a unit's name) is shown whole when it fits and never cut; the page a tap opens shows it all.
+MEETING_PAGE = "pages/meeting/detail?id={meeting_id}"  # the meeting's own page in the mini-program
 TEMPLATES: dict[str, dict[str, Any]] = {
     "complaint_received": {
         "title": "问题受理通知", "kind": "one_time",
@@ -49,12 +50,12 @@ TEMPLATES: dict[str, dict[str, Any]] = {
                    "thing3": ("温馨提示", "=rate_please"), "time4": ("落实时间", "at")},
     },
     "meeting_registered": {
-        "title": "议事会报名成功通知", "kind": "one_time",
+        "title": "议事会报名成功通知", "kind": "one_time", "page": MEETING_PAGE,
         "fields": {"thing1": ("会议名称", "meeting_title", "=your_meeting"), "time2": ("会议时间", "starts_at"),
                    "thing3": ("会议地点", "place", "=see_place")},
     },
     "meeting_reminder": {
-        "title": "议事会开会提醒", "kind": "one_time",
+        "title": "议事会开会提醒", "kind": "one_time", "page": MEETING_PAGE,
         "fields": {"thing1": ("会议名称", "meeting_title", "=your_meeting"), "time2": ("会议时间", "starts_at"),
                    "thing3": ("会议地点", "place", "=see_place")},
     },
@@ -64,9 +65,15 @@ TEMPLATES: dict[str, dict[str, Any]] = {
                    "time3": ("公开时间", "at")},
     },
     "meeting_invitation": {
-        "title": "议事会参会邀请", "kind": "one_time",
+        "title": "议事会参会邀请", "kind": "one_time", "page": MEETING_PAGE,
         "fields": {"thing1": ("会议名称", "meeting_title", "=your_meeting"), "time2": ("会议时间", "starts_at"),
                    "thing3": ("会议地点", "place", "=see_place")},
+    },
+    "meeting_changed": {
+        "title": "议事会变更通知", "kind": "one_time", "page": MEETING_PAGE,
+        "fields": {"thing1": ("会议名称", "meeting_title", "=your_meeting"), "phrase2": ("变更情况", "@results"),
+                   "time3": ("会议时间", "starts_at"), "thing4": ("会议地点", "place", "=see_place"),
+                   "thing5": ("说明", "reason", "=see_details")},
     },
     "staff_digest": {
         "title": "每日待办汇总", "kind": "long_term",

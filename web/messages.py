@@ -233,6 +233,7 @@ MESSAGE_RESULTS = {
         "refer": "转居民会议", "start": "正在落实", "reopen": "重新落实", "close": "已办结",
     },
     "topic_published": {"decision": "决策公开", "result": "结果公开"},
+    "meeting_changed": {"cancel": "已取消", "reschedule": "已改期"},
 }
 # 说明 of a triage decision (a `thing` field) when it has no detail of its own that fits: what the staff typed
 # (a reply, a note) is never put in a message, the resident reads it on the complaint's page.
@@ -254,6 +255,7 @@ MESSAGE_WORDS = {
     "new_topic": "新提交的议题",
     "see_place": "请点击查看地点",
     "see_unit": "请点击查看单位",
+    "see_details": "请点击查看详情",
     "digest": "您有新的待办事项",
     "overdue": "有领办事项已逾期",
 }

@@ -9,7 +9,7 @@ import re
 
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from models import (
     AuditEvent,
@@ -166,6 +166,10 @@ def test_consensus_needs_the_agreed_solution(client, session):
     sign_in(client, "shuji1")
     url = schedule(client, session)
     assert form_post(client, url, f"{url}/agenda", {"topic_id": topic.id}).status_code == 302
+    # The meeting has started (a record is refused before its time).
+    session.execute(update(Meeting).where(Meeting.id == int(url.rsplit("/", 1)[1]))
+                    .values(starts_at=utcnow() - dt.timedelta(minutes=1)))
+    session.commit()
     before = snapshot(session)
     res = form_post(client, url, f"{url}/record", {"minutes": "纪要", f"result_{topic.id}": "consensus"})
     refused_page(res, 400, "达成共识时请填写议定的解决方案。")

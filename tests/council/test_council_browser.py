@@ -8,9 +8,9 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from models import ComplaintState, TopicState, Unit, utcnow
+from models import ComplaintState, Meeting, TopicState, Unit, utcnow
 from tests import factories
 from tests.browser import assert_fits_phone, new_phone, screenshot
 
@@ -46,7 +46,7 @@ def village(db):
     return {"unit": unit, "topic": topic}
 
 
-def test_a_meeting_is_scheduled_and_recorded_on_a_phone(live_app, browser, village):
+def test_a_meeting_is_scheduled_and_recorded_on_a_phone(live_app, browser, village, db):
     base = live_app.url
     context = new_phone(browser)
     page = context.new_page()
@@ -72,6 +72,12 @@ def test_a_meeting_is_scheduled_and_recorded_on_a_phone(live_app, browser, villa
         with page.expect_navigation():
             page.get_by_role("button", name="邀请").click()
     topic_id = village["topic"].id
+    assert page.locator("#record-later").inner_text() == "会议开始后才能记录会议情况。"
+    # The meeting's time comes.
+    db.execute(update(Meeting).where(Meeting.id == int(page.url.rsplit("/", 1)[1]))
+               .values(starts_at=utcnow() - dt.timedelta(minutes=5)))
+    db.commit()
+    page.reload()
     page.get_by_label("“东门下水道疏通与雨污分流改造”的结果").select_option(label="达成共识")
     page.locator(f"#solution-{topic_id}").fill("由镇城建办疏通东门下水道，年内完成雨污分流改造。")
     page.get_by_label("会议纪要").fill("出席：议事代表、法律顾问、镇城建办。\n议定：疏通下水道并改造雨污分流。")

@@ -177,6 +177,7 @@ def act(w: dict, action: str, data) -> None:
         detail = meetings.schedule_meeting(session, secretary, topic.unit, title="议事会", starts_at=starts,
                                            place="议事室", form="forum")
         meetings.add_topic(session, secretary, detail, str(topic.id))
+        detail.meeting.starts_at = utcnow() - dt.timedelta(minutes=1)  # its time has come: it can be recorded
         result = data.draw(st.sampled_from(["consensus", "consensus", "no_consensus", "referred"]), label="result")
         meetings.record(session, secretary, detail, minutes="纪要", outcomes={topic.id: (result, "更换路灯")},
                         present_participants=set(), present_residents=set())
