@@ -24,7 +24,7 @@ import threading
 import time
 
 from flask import Blueprint, Response, current_app, request
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 
 from models import (
     AuditEvent,
@@ -54,7 +54,11 @@ bp = Blueprint("wechat_push", __name__)
 WINDOW = 300
 # A sent event is matched to a timed-out send claimed this long before the event at most.
 SENT_EVENT_REACH = dt.timedelta(minutes=30)
+CLOCK_SLACK = dt.timedelta(seconds=60)  # WeChat stamps CreateTime in whole seconds, on its own clock
 PRIVACY_EVENTS = ("user_authorization_revoke", "user_authorization_cancellation")
+# How the workers mark a send whose outcome they could not know: its call timed out after WeChat got it, or the
+# worker stopped during the call (the sweep's mark).
+UNKNOWN_OUTCOME = ("outcome_unknown", "worker stopped during the WeChat call")
 _local_nonces: dict[str, float] = {}
 _local_lock = threading.Lock()
 
@@ -180,12 +184,16 @@ def _subscriptions(event: dict) -> None:
             exhaust_subscription(db(), resident.id, tid)
 
 
+SENT_NOTE = "subscribe_msg_sent_event: "
+
+
 def _sent(event: dict) -> None:
-    """Confirm (ErrorCode 0) or fail a send to this resident whose call timed out, one row per item.
+    """Confirm (ErrorCode 0) or fail a send to this resident whose outcome was unknown, one row per item.
 
     The timed-out call never returned its msgid, so the row is found by recipient and template: the oldest row
-    waiting on an unknown outcome, claimed before the event. If a send of the same template to the same person
-    finished normally around that time the event may be that one's: the row is left for a person to check.
+    waiting on an unknown outcome (UNKNOWN_OUTCOME), claimed before the event. An event whose MsgID already
+    settled a row changes nothing. If a send of the same template to the same person finished normally after the
+    row was claimed, the event may be that one's: the row is left for a person to check.
     """
     openid = str(event.get("FromUserName") or "")
     try:
@@ -194,26 +202,31 @@ def _sent(event: dict) -> None:
         at = utcnow()
     for item in event["List"]:
         names = [name for name in TEMPLATES if template_id(name) == str(item.get("TemplateId") or "")]
+        msgid = str(item.get("MsgID") or "")[:32]
         if not openid or not names:
             continue
-        mine = (Notification.openid == openid, Notification.event.in_(names),
-                Notification.claimed_at >= at - SENT_EVENT_REACH, Notification.claimed_at <= at)
+        mine = (Notification.openid == openid, Notification.event.in_(names))
+        if msgid and db().scalar(select(Notification.id).where(
+                *mine, Notification.last_error.like(f"{SENT_NOTE}%MsgID {msgid})")).limit(1)) is not None:
+            continue
         row = db().scalar(select(Notification).where(
-            *mine, Notification.state.in_((NotificationState.needs_review, NotificationState.pending)),
-            Notification.last_error.like("%outcome_unknown%")).order_by(Notification.id).limit(1))
+            *mine, Notification.claimed_at >= at - SENT_EVENT_REACH, Notification.claimed_at <= at + CLOCK_SLACK,
+            Notification.state.in_((NotificationState.needs_review, NotificationState.pending)),
+            or_(*(Notification.last_error.like(f"%{m}%") for m in UNKNOWN_OUTCOME))).order_by(Notification.id).limit(1))
         if row is None:
             continue
-        clash = db().scalar(select(Notification.id).where(*mine, Notification.id != row.id,
-                                                          Notification.state == NotificationState.sent,
-                                                          Notification.finished_at >= row.claimed_at).limit(1))
+        clash = db().scalar(select(Notification.id).where(
+            *mine, Notification.id != row.id, Notification.state == NotificationState.sent,
+            Notification.finished_at >= row.claimed_at, Notification.finished_at <= at + CLOCK_SLACK,
+            or_(Notification.last_error.is_(None), Notification.last_error.not_like(f"{SENT_NOTE}%"))).limit(1))
         if clash is not None:
-            current_app.logger.info("sent event for %s matches rows %s and %s; left for review", names, row.id,
+            current_app.logger.info("sent event for %s may be row %s's or row %s's; left for review", names, row.id,
                                     clash)
             continue
         code = str(item.get("ErrorCode", "0")).strip()
         state = NotificationState.sent if code == "0" else NotificationState.failed
-        note = (f"subscribe_msg_sent_event: {'delivered' if code == '0' else 'not delivered'} (ErrorCode {code}, "
-                f"{str(item.get('ErrorStatus') or '')[:80]}, MsgID {str(item.get('MsgID') or '')[:32]})")
+        note = (f"{SENT_NOTE}{'delivered' if code == '0' else 'not delivered'} (ErrorCode {code}, "
+                f"{str(item.get('ErrorStatus') or '')[:80]}, MsgID {msgid})")
         db().execute(update(Notification).where(Notification.id == row.id, Notification.state == row.state)
                      .values(state=state, last_error=note, finished_at=utcnow(), next_attempt_at=None)
                      .execution_options(synchronize_session=False))

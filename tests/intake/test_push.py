@@ -190,14 +190,15 @@ def test_popup_and_settings_events_keep_the_ledger(app, client, wechat_sandbox, 
     assert received in left["resubscribe"]
 
 
-def _timed_out_row(app, openid: str, event: str, state=NotificationState.needs_review) -> int:
+def _timed_out_row(app, openid: str, event: str, state=NotificationState.needs_review,
+                   error="outcome_unknown: read timeout; WeChat may have delivered it") -> int:
     with app.extensions["xinma.sessionmaker"]() as session:
         resident = session.scalar(select(Resident).where(Resident.openid == openid))
         now = utcnow()
         row = Notification(event=event, recipient_kind="resident", recipient_id=resident.id, openid=openid,
                            params={}, state=state, attempts=1, created_at=now - dt.timedelta(seconds=30),
                            claimed_at=now - dt.timedelta(seconds=20), finished_at=now,
-                           last_error="outcome_unknown: read timeout; WeChat may have delivered it")
+                           last_error=error)
         session.add(row)
         session.commit()
         return row.id
@@ -223,6 +224,25 @@ def test_a_sent_event_confirms_or_fails_a_send_that_timed_out(app, client, wecha
     assert _send_push(app, client, _event("o-sent", "subscribe_msg_sent_event", List=items),
                       fmt="xml").status_code == 200
     assert _row(app, lost)[0] == NotificationState.failed and "10005" in _row(app, lost)[1]
+    # a row whose worker stopped during the call (the sweep's mark) is settled the same way
+    stopped = _timed_out_row(app, "o-sent", "complaint_received",
+                             error="worker stopped during the WeChat call; check before re-sending")
+    items = [{"TemplateId": template_id("complaint_received"), "MsgID": "2000000003", "ErrorCode": 0}]
+    assert _send_push(app, client, _event("o-sent", "subscribe_msg_sent_event", List=items)).status_code == 200
+    assert _row(app, stopped)[0] == NotificationState.sent
+    # the same event again (same MsgID) settles nothing more
+    again = _timed_out_row(app, "o-sent", "complaint_received")
+    assert _send_push(app, client, _event("o-sent", "subscribe_msg_sent_event", List=items)).status_code == 200
+    assert _row(app, again)[0] == NotificationState.needs_review
+
+
+def test_a_sent_event_that_may_be_another_sends_is_left_for_review(app, client, wechat_sandbox, demo):
+    sign_in(client, wechat_sandbox, "o-twice")
+    unknown = _timed_out_row(app, "o-twice", "complaint_received")
+    normal = _timed_out_row(app, "o-twice", "complaint_received", state=NotificationState.sent, error=None)
+    items = [{"TemplateId": template_id("complaint_received"), "MsgID": "2000000009", "ErrorCode": 0}]
+    assert _send_push(app, client, _event("o-twice", "subscribe_msg_sent_event", List=items)).status_code == 200
+    assert _row(app, unknown)[0] == NotificationState.needs_review and _row(app, normal)[0] == NotificationState.sent
 
 
 def test_privacy_events_remove_the_residents_data_and_are_audited(app, client, wechat_sandbox, demo, scene):
