@@ -39,7 +39,7 @@ from models import (
 )
 from models.intake import ComplaintContact, Photo, PhotoFile
 from models.message_templates import TEMPLATES
-from models.notify import exhaust_subscription, left_on_ledger, record_subscription_results
+from models.notify import exhaust_subscription, record_subscription_results
 from models.residents import revoke_all_sessions
 from web.http import db
 from web.settings import template_id
@@ -164,9 +164,10 @@ def _media_check(event: dict) -> None:
 def _subscriptions(event: dict) -> None:
     """The resident answered the subscribe popup, or turned templates off in WeChat's settings.
 
-    A reject leaves nothing on the ledger for that template. An accept leaves at least one send: the mini-program
-    also posts the popup's answers (POST /api/v1/subscriptions), and whichever of the two arrives second finds
-    the send already there, so one tap counts once.
+    A reject leaves nothing on the ledger for that template; each accept adds one send, as it does to WeChat's
+    quota. If the mini-program also posts the same tap (POST /api/v1/subscriptions) the ledger shows one send
+    more than WeChat has: the safe side, since a send WeChat then refuses (43101) empties the ledger, whereas a
+    ledger showing fewer sends than WeChat has could let a timed-out send be re-sent and arrive twice.
     """
     resident = _resident(event.get("FromUserName"))
     if resident is None:
@@ -178,8 +179,7 @@ def _subscriptions(event: dict) -> None:
         if tid not in known:
             continue
         if answer == "accept" and event["Event"] == "subscribe_msg_popup_event":
-            if not left_on_ledger(db(), resident.id, tid):
-                record_subscription_results(db(), resident.id, {tid: "accept"}, long_term)
+            record_subscription_results(db(), resident.id, {tid: "accept"}, long_term)
         elif answer == "reject":
             exhaust_subscription(db(), resident.id, tid)
 
