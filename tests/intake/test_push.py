@@ -308,3 +308,42 @@ def test_the_sandbox_pushes_to_the_live_backend_in_safe_mode(live_app, live_env,
     assert verdict() == "risky"
     pushes = wechat_sandbox.control("GET", "/_sandbox/pushes")["pushes"]
     assert [p["attempts"][-1]["answer"] for p in pushes] == ["success", "success"]
+
+
+def test_a_send_that_timed_out_is_confirmed_by_the_sandboxs_sent_event(live_app, live_env, workers, wechat_sandbox,
+                                                                         db):
+    """End to end with a worker: WeChat answers a receipt too late (the worker's call times out, the outcome is
+    unknown), delivers it anyway, and its subscribe_msg_sent_event settles the row as sent."""
+    from models import QrCode, Unit
+    from qr.demo import seed_demo
+    from web.settings import load_settings
+
+    seed_demo(db)
+    db.commit()
+    unit = db.scalar(select(Unit).where(Unit.name == "梁堂村第一网格"))
+    scene = db.scalar(select(QrCode.token).where(QrCode.unit_id == unit.id, QrCode.revoked_at.is_(None)))
+    settings = load_settings(live_env)
+    wechat_sandbox.control("POST", "/_sandbox/push", {"url": live_app.url + "/wechat/push",
+                                                      "token": settings.push_token, "delay": 0.05})
+    http = requests.Session()
+    token = http.post(f"{live_app.url}/api/v1/sessions", json={"code": wechat_sandbox.login_code("o-late")},
+                      timeout=10).json()["data"]["token"]
+    for _ in range(2):  # two taps of 允许: the resident has a send to spare, so the worker will not re-send
+        wechat_sandbox.subscribe("o-late", template_id("complaint_received"))
+    # WeChat takes longer than the worker waits (XINMA_WECHAT_TIMEOUT=3) but delivers
+    wechat_sandbox.fault("subscribe_send", "timeout", 5, count=1)
+    workers.start()
+    res = http.post(f"{live_app.url}/api/v1/complaints", headers=auth(token), timeout=10,
+                    json={"scene": scene, "category": "设施维修", "text": "路灯坏了两个星期"})
+    assert res.status_code == 201, res.text
+
+    def receipt():
+        db.expire_all()
+        return db.scalar(select(Notification).where(Notification.openid == "o-late",
+                                                    Notification.event == "complaint_received"))
+
+    wait_for(lambda: receipt() is not None and receipt().last_error, timeout=30, what="the receipt's timeout")
+    assert "outcome_unknown" in receipt().last_error
+    wait_for(lambda: receipt().state == NotificationState.sent, timeout=30, what="the sent event")
+    assert receipt().last_error.startswith("subscribe_msg_sent_event: delivered")
+    assert len(wechat_sandbox.messages(openid="o-late")) == 1
