@@ -130,6 +130,16 @@ def _id(name: str) -> dict[str, Any]:
 RATING = {"type": "object", "required": ["round", "level", "label", "reason"], "additionalProperties": False,
           "properties": {"round": {"type": "integer", "minimum": 1}, "level": {"enum": list(RATING_LEVELS)},
                          "label": {"enum": list(RATING_LEVELS.values())}, "reason": {"type": "string"}}}
+MEETING_BRIEF = {
+    "type": "object", "required": ["id", "title", "starts_at", "place", "state", "state_label"],
+    "additionalProperties": False,
+    "properties": {
+        "id": {"type": "integer"}, "title": {"type": "string"},
+        "starts_at": {"type": "string", "format": "date-time", "description": "China time, +08:00"},
+        "place": {"type": "string"}, "state": {"enum": ["upcoming", "held", "cancelled"]},
+        "state_label": {"type": "string"},
+    },
+}
 TOPIC = {
     "type": "object",
     "required": ["id", "title", "unit", "state", "state_label", "solution", "assignment", "can_rate", "my_ratings"],
@@ -143,18 +153,32 @@ TOPIC = {
                            "percent": {"type": "integer", "minimum": 0, "maximum": 100}}}]},
         "can_rate": {"type": "boolean", "description": "true once implemented and not yet rated this round"},
         "my_ratings": {"type": "array", "items": RATING},
+        "state_changed_at": {"type": "string", "format": "date-time", "description": "China time, +08:00"},
+        "meetings": {"type": "array", "description": "the meetings that had or have it on their agenda",
+                     "items": MEETING_BRIEF},
     },
 }
 MEETING = {
-    "type": "object", "required": ["id", "title", "starts_at", "place", "held", "topics"],
+    "type": "object",
+    "required": ["id", "title", "starts_at", "place", "state", "state_label", "form", "form_label", "held",
+                 "held_at", "open", "capacity", "registered_count", "places_left", "registered", "can_register",
+                 "cancel_reason", "minutes", "topics"],
     "additionalProperties": False,
     "properties": {
-        "id": {"type": "integer"}, "title": {"type": "string"}, "starts_at": {"type": "string", "format": "date-time"},
-        "place": {"type": ["string", "null"]}, "held": {"type": "boolean"},
+        **MEETING_BRIEF["properties"], "form": {"type": "string"}, "form_label": {"type": "string"},
+        "held": {"type": "boolean"}, "held_at": {"type": ["string", "null"], "format": "date-time"},
+        "open": {"type": "boolean", "description": "anyone in the unit may register; announced on the board"},
+        "capacity": {"type": ["integer", "null"], "minimum": 1}, "registered_count": {"type": "integer"},
+        "places_left": {"type": ["integer", "null"], "minimum": 0}, "registered": {"type": "boolean"},
+        "can_register": {"type": "boolean"}, "cancel_reason": {"type": ["string", "null"]},
+        "minutes": {"type": ["string", "null"], "description": "once held"},
         "topics": {"type": "array", "items": {
-            "type": "object", "required": ["id", "title", "outcome"], "additionalProperties": False,
-            "properties": {"id": {"type": "integer"}, "title": {"type": "string"},
-                           "outcome": {"type": ["string", "null"]}}}},
+            "type": "object", "required": ["id", "title", "state", "state_label", "result", "outcome", "solution"],
+            "additionalProperties": False,
+            "properties": {"id": {"type": "integer"}, "title": {"type": "string"}, "state": {"type": "string"},
+                           "state_label": {"type": "string"},
+                           "result": {"enum": ["consensus", "no_consensus", "referred", None]},
+                           "outcome": {"type": ["string", "null"]}, "solution": {"type": ["string", "null"]}}}},
     },
 }
 SUBSCRIBE_ANSWERS = ["accept", "reject", "ban", "filter"]
@@ -309,20 +333,33 @@ def openapi_document() -> dict[str, Any]:
                     "properties": {"id": {"type": "integer"}, "round": {"type": "integer"},
                                    "level": {"enum": list(RATING_LEVELS)}, "topic": TOPIC}}), "rated"),
                     **_errors(400, 401, 403, 404, 409)}}},
+            "/my/topics": {"get": {
+                "operationId": "listMyTopics", "security": AUTH,
+                "summary": "the topics my complaints became or joined, the latest change first, with their meetings",
+                "responses": {"200": _json(_ok({"type": "array", "items": TOPIC}), "my topics"), **_errors(401)}}},
+            "/my/meetings": {"get": {
+                "operationId": "listMyMeetings", "security": AUTH,
+                "summary": "meetings I was invited to, registered for or am behind a topic of: those to come first",
+                "responses": {"200": _json(_ok({"type": "array", "items": MEETING}), "my meetings"),
+                              **_errors(401)}}},
             "/meetings/{meeting_id}": {"get": {
-                "operationId": "getMeeting", "summary": "a council meeting about a topic of mine", "security": AUTH,
+                "operationId": "getMeeting", "security": AUTH,
+                "summary": "a council meeting: an open one, or one I was invited to, registered for or am behind",
                 "parameters": [_id("meeting_id")],
                 "responses": {"200": _json(_ok(MEETING), "the meeting"), **_errors(401, 404)}}},
             "/meetings/{meeting_id}/registrations": {"post": {
-                "operationId": "registerForMeeting", "summary": "register to attend (body: {})", "security": AUTH,
+                "operationId": "registerForMeeting", "security": AUTH,
+                "summary": "register to attend, up to the capacity; for an open meeting, anyone in its unit: "
+                           "give the scanned code's scene unless a complaint of mine is there",
                 "parameters": [_id("meeting_id")],
                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                    "type": "object", "additionalProperties": False, "maxProperties": 0}}}},
+                    "type": "object", "additionalProperties": False,
+                    "properties": {"scene": {"type": "string", "minLength": 1, "maxLength": 64}}}}}},
                 "responses": {"201": _json(_ok({"type": "object", "required": ["id", "meeting"],
                                                 "additionalProperties": False,
                                                 "properties": {"id": {"type": "integer"}, "meeting": MEETING}}),
                                            "registered"),
-                              **_errors(400, 401, 403, 404, 409)}}},
+                              **_errors(400, 401, 403, 404, 409, 410)}}},
             "/boards/{scene}": {"get": {
                 "operationId": "getBoard", "security": AUTH,
                 "summary": "the unit's public board: decisions and results made public, no personal data",

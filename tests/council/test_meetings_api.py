@@ -297,3 +297,39 @@ def test_a_bad_capacity_is_refused(client, session, capacity):
     assert snapshot(session) == before
     assert session.scalar(select(func.count()).select_from(MeetingDetail)) == 0
     assert session.scalar(select(func.count()).select_from(Complaint)) == 0
+
+
+def test_the_new_answers_match_the_api_document(client, session, wechat_sandbox):
+    import schemathesis
+
+    from intake.openapi import openapi_document
+
+    contract = schemathesis.openapi.from_dict(openapi_document())
+    token = resident_token(client, wechat_sandbox, "o-contract")
+    topic = topic_behind(session, "梁堂村", resident_row(session, "o-contract"), TopicState.approved)
+    session.commit()
+    sign_in(client, "shuji1")
+    meeting_id = schedule(client, session, is_open=True, capacity="5")
+    agenda(client, meeting_id, topic.id)
+    cancelled = schedule(client, session)
+    page = f"/council/meetings/{cancelled}"
+    form_post(client, page, f"{page}/cancel", {"reason": "改到下周"})
+    auth = bearer(token)
+    here = {"scene": scene_of(session, "梁堂村第一网格")}
+    answers = [
+        ("/meetings/{meeting_id}/registrations", "POST",
+         client.post(f"/api/v1/meetings/{meeting_id}/registrations", json=here, headers=auth), 201),
+        ("/my/topics", "GET", client.get("/api/v1/my/topics", headers=auth), 200),
+        ("/my/meetings", "GET", client.get("/api/v1/my/meetings", headers=auth), 200),
+        ("/meetings/{meeting_id}", "GET", client.get(f"/api/v1/meetings/{meeting_id}", headers=auth), 200),
+        ("/topics/{topic_id}", "GET", client.get(f"/api/v1/topics/{topic.id}", headers=auth), 200),
+    ]
+    started(session, meeting_id)
+    record = {"minutes": "纪要", f"result_{topic.id}": "referred"}
+    assert form_post(client, f"/council/meetings/{meeting_id}", f"/council/meetings/{meeting_id}/record",
+                     record).status_code == 302
+    answers.append(("/my/meetings", "GET", client.get("/api/v1/my/meetings", headers=auth), 200))
+    for path, method, response, status in answers:
+        assert response.status_code == status, (path, response.json)
+        contract[path][method].validate_response(response)
+    assert [m["state"] for m in answers[-1][2].json["data"]] == ["held"]
