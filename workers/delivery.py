@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+import threading
 import time
 from collections import Counter
 
@@ -93,34 +94,55 @@ STATES = {"sent": N.sent, "undeliverable": N.undeliverable, "needs_review": N.ne
 def deliver(bucket: int | None = None, held: bool = False) -> dict[str, int]:
     """Deliver every due outbox row and run every waiting content check; returns outcome counts.
 
-    Side effects: loops claim -> call WeChat -> record while anything is due, for at most MAX_RUN seconds (then
-    wakes the current bucket's job to go on). With `bucket` (a job woken by commits) it does not return before
-    that bucket has ended, so a row committed meanwhile is never left waiting for the sweep. `held`: complaints
-    whose check failed for a transient reason are checked again (the sweep asks for it).
+    Side effects: two loops, deliveries here and content checks on a thread of their own (a slow check never
+    holds a receipt back), each claiming what is due, calling WeChat and recording the outcomes while anything
+    is due, for at most MAX_RUN seconds (then the current bucket's job is woken to go on). With `bucket` (a job
+    woken by commits) neither returns before that bucket has ended, so a row committed meanwhile is never left
+    waiting for the sweep. `held`: complaints whose check failed for a transient reason are checked again.
     """
     rt = runtime()
-    counts: Counter[str] = Counter()
     try:
         _ = rt.wechat.access_token  # fetched before any claim: a worker stuck on WeChat's token holds no row
     except WeChatError:
         pass  # each call meets the same failure and records it
-    started = time.monotonic()
     until = (bucket + 1) * BUCKET + TAIL if bucket is not None else 0.0
-    retry_held = held
+    sent: Counter[str] = Counter()
+    checked: Counter[str] = Counter()
+    left: list[bool] = []  # whether the checks' loop stopped with work left
+
+    def checks() -> None:
+        rounds = iter([held])  # the first round retries held checks if asked, the next ones never
+
+        def check(counts: Counter) -> int:
+            return len(content_checks.check_due(rt, counts, held=next(rounds, False)))
+
+        left.append(_loop(check, checked, until, lambda: None))
+
+    checker = threading.Thread(target=checks, name="content-checks")
+    checker.start()
+    try:
+        unfinished = _loop(lambda counts: deliver_due(rt, counts), sent, until, lambda: _next_due(rt))
+    finally:
+        checker.join()
+    if unfinished or any(left):
+        wake(rt.queue)  # more is due: the current bucket's jobs go on, queued behind whatever waits
+    return dict(sent + checked)
+
+
+def _loop(work, counts: Counter, until: float, next_due) -> bool:
+    """Run `work` while it finds something to do, then until `until` (wall clock) and while `next_due()` says
+    a retry comes due within LINGER; True if it stopped after MAX_RUN with work left."""
+    started = time.monotonic()
     while True:
-        worked = deliver_due(rt, counts) + len(content_checks.check_due(rt, counts, held=retry_held))
-        retry_held = False
-        if worked:
+        if work(counts):
             if time.monotonic() - started < MAX_RUN:
                 continue
-            wake(rt.queue)  # more is due: the current bucket's jobs go on, queued behind whatever waits
-            break
-        soon = _next_due(rt)
+            return True
+        soon = next_due()
         now = time.time()
         if soon is None and now >= until:
-            break
+            return False
         time.sleep(POLL if now < until or soon is None else max(soon, 0.01))
-    return dict(counts)
 
 
 def deliver_due(rt, counts: Counter) -> int:

@@ -203,3 +203,18 @@ def test_admin_sees_dead_letters_and_resends_one(budget_app, wechat_sandbox, db)
     again = admin.post(f"/ops/notifications/{ids[0]}/resend", data={"csrf_token": token})
     assert again.status_code == 409
     assert "不能重发" in again.get_data(as_text=True)
+
+
+def test_sends_go_out_together_but_one_at_a_time_per_resident(budget_app, wechat_sandbox, db):
+    """WeChat refuses a second send to a resident while one is in flight (43108): four residents' three messages
+    each go out four at a time, and none is refused."""
+    import time
+
+    ids = [i for n in range(4) for i in outbox(budget_app, wechat_sandbox, 3, openid=f"o-resident-many-{n}")]
+    wechat_sandbox.fault("subscribe_send", "latency_ms", 500, count=None)
+    started = time.monotonic()
+    assert deliver(ids) == ["sent"] * 12
+    elapsed = time.monotonic() - started
+    assert wechat_sandbox.control("GET", "/_sandbox/calls")["endpoints"]["subscribe_send"] == {"ok": 12, "failed": 0}
+    assert elapsed < 4, f"three rounds of 0.5 s, not twelve sends one after another (6 s): took {elapsed:.1f} s"
+    assert dict(sent_per_row(wechat_sandbox)) == {i: 1 for i in ids}
