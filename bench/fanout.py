@@ -3,14 +3,15 @@
 The WeChat sandbox runs in its own process on a threaded server and answers every send after 20 ms; the
 workers are `xinma worker` processes as deployed. Prints deliveries per second, duplicates (messages beyond
 one per outbox row, counted at the sandbox) and losses (rows not sent, or sent but never received), for the
-batched path and, as the baseline measured in the same run, for one RQ job per row with one send at a time.
+delivery job as configured and, as the baseline measured in the same run, for the same job with one send in
+flight per worker (XINMA_DELIVERY_THREADS=1).
 
     python bench/fanout.py            # 10,000 residents, PostgreSQL xinma_bench_fanout + Redis db 7
     python bench/fanout.py --small    # 1,000 residents
 
-It also measures what the request of every resident submission pays after its commit to hand two rows over (a
-content check and a photo job): one RPUSH to the workers' relay (what runs now) against enqueueing both jobs into
-RQ in one pipeline and one enqueue per job (what ran before), in microseconds and Redis round trips.
+It also measures what the request of every resident submission pays after its commit to put its rows' jobs
+into RQ (the receipt and the content check wake the delivery job, a photo is a job of its own): for the first
+commit of a delivery bucket in a process, and for the later ones, in microseconds and Redis round trips.
 
 Environment: XINMA_BENCH_DATABASE_URL, XINMA_BENCH_REDIS_URL override the defaults. The database's public
 schema is dropped and rebuilt.
@@ -48,15 +49,7 @@ from web.settings import (  # noqa: E402
     load_settings,
     template_id,  # noqa: E402
 )
-from workers.queues import (  # noqa: E402
-    BATCH_SIZE,
-    enqueue,
-    handoff,
-    install_relay,
-    make_queue,
-    redis_connection,
-    relay,
-)
+from workers.queues import BUCKET, enqueue, install_enqueue, make_queue, redis_connection  # noqa: E402
 from workers.rendering import sandbox_templates  # noqa: E402
 
 EVENT = "meeting_invitation"
@@ -143,23 +136,19 @@ class Run:
         time.sleep(3)  # let them connect and register before the fan-out (not part of the measured time)
         return procs
 
-    def fan_out(self, people: list[tuple[int, str]], batched: bool) -> tuple[list[int], float]:
-        """Write the invitation for everyone in one commit; handed over after it, relayed into RQ by the workers."""
+    def fan_out(self, people: list[tuple[int, str]]) -> tuple[list[int], float]:
+        """Write the invitation for everyone in one commit; its after-commit hook wakes the delivery job."""
         engine = make_engine(self.db_url)
         factory = make_sessionmaker(engine)
         queue = make_queue(redis_connection(self.redis_url))
-        if batched:
-            install_relay(factory, lambda: queue)
+        install_enqueue(factory, lambda: queue)
         with factory() as session:
             rows = [notify(session, EVENT, recipient_kind="resident", recipient_id=rid, openid=openid,
                            params={"meeting_title": "幸福社区停车难议事会", "starts_at": utcnow().isoformat(),
                                    "place": "幸福社区议事厅", "topic_id": 1}) for rid, openid in people]
-            started = time.monotonic()  # the clock starts at the commit: it writes the rows, then relays them
+            started = time.monotonic()  # the clock starts at the commit: it writes the rows, then wakes the job
             session.commit()
             ids = [r.id for r in rows]
-        if not batched:  # the baseline: one job per row
-            for i in ids:
-                enqueue(queue, "notification", i)
         engine.dispose()
         return ids, started
 
@@ -191,13 +180,13 @@ class Run:
                 "sent": states.get(NotificationState.sent, 0),
                 "not_sent": len(ids) - states.get(NotificationState.sent, 0)}
 
-    def measure(self, n: int, batched: bool) -> dict:
+    def measure(self, n: int, threads: int | None) -> dict:
         self.reset()
         people = self.residents(n)
-        extra = {} if batched else {"XINMA_DELIVERY_THREADS": "1"}
+        extra = {"XINMA_DELIVERY_THREADS": str(threads)} if threads else {}
         procs = self.workers(2, extra)
         try:
-            ids, started = self.fan_out(people, batched)
+            ids, started = self.fan_out(people)
             elapsed = self.wait(ids, started, timeout=900)
         finally:
             for proc in procs:
@@ -211,10 +200,10 @@ class Run:
         return result
 
 
-def measure_relay(redis_url: str, n: int = 500) -> dict[str, dict[str, float]]:
-    """Cost of handing one submission's rows (content check + photo) over after commit: the RPUSH to the workers'
-    relay against enqueueing into RQ directly (one pipeline; one enqueue per job), on a connection that counts
-    round trips."""
+def measure_enqueue(redis_url: str, n: int = 500) -> dict[str, dict[str, float]]:
+    """Cost of one submission's after-commit enqueue (receipt, content check, photo job) on a connection that
+    counts round trips: the first commit of a delivery bucket in its process (it wakes the delivery jobs too) and
+    a later one (only the photo job goes to Redis)."""
     import redis as redis_lib
 
     class Counting(redis_lib.Connection):
@@ -228,19 +217,18 @@ def measure_relay(redis_url: str, n: int = 500) -> dict[str, dict[str, float]]:
     conn = redis_lib.Redis(connection_pool=pool)
     conn.flushdb()
     queue = make_queue(conn)
-    enqueue(queue, "content_check", 0)  # warm: the server version RQ caches on the connection
+    enqueue(queue, [("photo", 0)])  # warm: the server version RQ caches on the queue, the script Redis caches
     results = {}
-    for name, hand_off, base in (("one enqueue per job", lambda i: (enqueue(queue, "content_check", i),
-                                                                    enqueue(queue, "photo", i)), 1_000_000),
-                                 ("one pipeline", lambda i: relay(queue, [("content_check", i), ("photo", i)]),
-                                  2_000_000),
-                                 ("handoff", lambda i: handoff(conn, [("content_check", i), ("photo", i)]),
-                                  3_000_000)):
-        Counting.trips = 0
-        started = time.perf_counter()
+    for name, fresh, base in (("first in its bucket", True, 1_000_000), ("later in the bucket", False, 2_000_000)):
+        Counting.trips, elapsed = 0, 0.0
         for i in range(base, base + n):
-            hand_off(i)
-        elapsed = time.perf_counter() - started
+            if fresh:
+                queue.xinma_woken = None  # as a process that has not woken this bucket yet
+            else:
+                queue.xinma_woken = int(time.time() // BUCKET)
+            started = time.perf_counter()
+            enqueue(queue, [("notification", i), ("content_check", i), ("photo", i)])
+            elapsed += time.perf_counter() - started
         results[name] = {"us": round(elapsed / n * 1e6), "trips": Counting.trips / n}
     conn.flushdb()
     conn.close()
@@ -250,7 +238,7 @@ def measure_relay(redis_url: str, n: int = 500) -> dict[str, dict[str, float]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--small", action="store_true", help="1,000 residents instead of 10,000")
-    parser.add_argument("--baseline", type=int, default=200, help="rows for the one-job-per-row baseline")
+    parser.add_argument("--baseline", type=int, default=200, help="rows for the one-send-at-a-time baseline")
     args = parser.parse_args()
     n = 1000 if args.small else 10_000
     db_url = ensure_database(os.environ.get("XINMA_BENCH_DATABASE_URL", LOCAL + "xinma_bench_fanout"))
@@ -264,20 +252,20 @@ def main() -> None:
             break
         except requests.RequestException:
             time.sleep(0.1)
-    relayed = measure_relay(redis_url)
-    old, pipe, new = relayed["one enqueue per job"], relayed["one pipeline"], relayed["handoff"]
-    print(f"after-commit hand-over of one submission's rows (content check + photo job): RPUSH to the relay "
-          f"{new['us']} us, {new['trips']:.0f} Redis round trip; into RQ in one pipeline {pipe['us']} us, "
-          f"{pipe['trips']:.0f} round trip; one enqueue per job {old['us']} us, {old['trips']:.0f} round trips")
+    costs = measure_enqueue(redis_url)
+    first, later = costs["first in its bucket"], costs["later in the bucket"]
+    print(f"after-commit enqueue of one submission's rows (receipt, content check, photo job): first in its "
+          f"{BUCKET:g} s bucket {first['us']} us, {first['trips']:.0f} Redis round trip; later in the bucket "
+          f"{later['us']} us, {later['trips']:.0f} round trip")
     try:
         with tempfile.TemporaryDirectory() as tmp:
             run = Run(db_url, redis_url, url, Path(tmp))
-            base = run.measure(min(args.baseline, n), batched=False)
-            print(f"baseline (one job per row, one send at a time), {base['rows']} residents: "
+            base = run.measure(min(args.baseline, n), threads=1)
+            print(f"baseline (the delivery job with one send in flight per worker), {base['rows']} residents: "
                   f"{base['per_second']} deliveries/s, duplicates {base['duplicates']}, losses {base['losses']}")
-            main_run = run.measure(n, batched=True)
+            main_run = run.measure(n, threads=None)
             threads = load_settings().delivery_threads
-            print(f"fan-out (batches of {BATCH_SIZE}, {threads} sends in flight per worker), "
+            print(f"fan-out (the delivery job, up to {threads} sends in flight per worker, one per resident), "
                   f"{main_run['rows']} residents, 2 workers, sandbox {LATENCY_MS} ms per send:")
             print(f"  {main_run['per_second']} deliveries/s ({main_run['seconds']} s from commit to the last row), "
                   f"{main_run['per_second'] / base['per_second']:.1f}x the baseline")
