@@ -84,4 +84,5 @@ def test_a_bad_state_filter_answers_a_clear_400(client, world, state):
     sign_in(client, "worker")
     res = client.get("/triage/", query_string={"state": state})
     assert res.status_code == 400
-    assert re.search(r'role="alert" data-code="queue_state_unknown">没有这个状态，请从列表上方的状态中选择。<', res.text)
+    message = "没有这个状态，请从列表上方的状态中选择。"
+    assert f'role="alert" data-code="queue_state_unknown">{message}<' in res.text
