@@ -333,3 +333,46 @@ def test_the_new_answers_match_the_api_document(client, session, wechat_sandbox)
         assert response.status_code == status, (path, response.json)
         contract[path][method].validate_response(response)
     assert [m["state"] for m in answers[-1][2].json["data"]] == ["held"]
+
+
+def test_two_residents_cannot_both_take_the_last_place(app, session):
+    """PostgreSQL: two registrations for the last place at the same moment; one gets it, the other is told it is
+    full (the meeting's row is locked while its registrations are counted)."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from council.meetings import register
+    from models import DomainError, Resident
+
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("SQLite runs one writer at a time")
+    sign_in(client := app.test_client(), "shuji1")
+    meeting_id = schedule(client, session, is_open=True, capacity="1")
+    grid = session.scalar(select(Unit).where(Unit.name == "梁堂村第一网格"))
+    ids = []
+    for _ in range(2):
+        who = factories.resident(session)
+        factories.complaint(session, grid, who, state=ComplaintState.solved)
+        ids.append(who.id)
+    session.commit()
+    factory = app.extensions["xinma.sessionmaker"]
+    barrier = threading.Barrier(2)
+
+    def attempt(resident_id: int) -> str:
+        with factory() as s:
+            detail, resident = s.get(MeetingDetail, meeting_id), s.get(Resident, resident_id)
+            barrier.wait()
+            try:
+                register(s, resident, detail)
+            except DomainError as exc:
+                s.rollback()
+                return exc.code
+            s.commit()
+            return "registered"
+
+    for _ in range(3):
+        session.execute(MeetingRegistration.__table__.delete())
+        session.commit()
+        with ThreadPoolExecutor(2) as pool:
+            assert sorted(pool.map(attempt, ids)) == ["registered", "registration_full"]
+        assert session.scalar(select(func.count()).select_from(MeetingRegistration)) == 1
