@@ -19,14 +19,15 @@ from .runtime import runtime
 HELD = "held"  # WeChat could not be reached: the complaint stays submitted until the sweep has it checked again
 
 
-def check_due(rt, counts: Counter, *, held: bool = False, ids: list[int] | None = None) -> dict[int, str]:
+def check_due(rt, counts: Counter, *, held: bool = False, ids: list[int] | None = None,
+              pool=None) -> dict[int, str]:
     """Check the text of complaints waiting in `submitted` and let each into triage, flagged if WeChat says so.
 
     Takes those never checked (with `held`, also those WeChat could not check before; with `ids`, exactly
-    those), at most as many as the pool calls at once. Returns each complaint's verdict (HELD if WeChat was
-    unreachable). Side effects: PostgreSQL locks the complaints (`FOR UPDATE SKIP LOCKED`, so two workers take
-    different ones) for the calls; each accepted complaint is moved by `transition_complaint` as a
-    compare-and-set; one commit.
+    those), at most XINMA_DELIVERY_THREADS, calling WeChat on `pool` (one after another without). Returns each
+    complaint's verdict (HELD if WeChat was unreachable). Side effects: PostgreSQL locks the complaints (`FOR
+    UPDATE SKIP LOCKED`, so two workers take different ones) for the calls; each accepted complaint is moved by
+    `transition_complaint` as a compare-and-set; one commit.
     """
     query = (select(Complaint.id, Complaint.text, Resident.openid, Complaint.state_changed_at)
              .join(Resident, Resident.id == Complaint.resident_id)
@@ -45,10 +46,10 @@ def check_due(rt, counts: Counter, *, held: bool = False, ids: list[int] | None 
         for row in rows:
             by_user[row.openid or -row.id].append(row)
         groups = list(by_user.values())
-        if len(groups) == 1:
-            results = [_check_one_user(rt, groups[0])]
+        if pool is None or len(groups) == 1:
+            results = [_check_one_user(rt, group) for group in groups]
         else:
-            results = list(rt.pool.map(lambda group: _check_one_user(rt, group), groups))
+            results = list(pool.map(lambda group: _check_one_user(rt, group), groups))
         verdicts = {}
         for row, (verdict, data) in ((row, result) for group, found in zip(groups, results, strict=True)
                                      for row, result in zip(group, found, strict=True)):

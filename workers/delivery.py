@@ -114,16 +114,17 @@ def deliver(bucket: int | None = None, held: bool = False) -> dict[str, int]:
         rounds = iter([held])  # the first round retries held checks if asked, the next ones never
 
         def check(counts: Counter) -> int:
-            return len(content_checks.check_due(rt, counts, held=next(rounds, False)))
+            return len(content_checks.check_due(rt, counts, held=next(rounds, False), pool=pool))
 
         left.append(_loop(check, checked, until, lambda: None))
 
-    checker = threading.Thread(target=checks, name="content-checks")
-    checker.start()
-    try:
-        unfinished = _loop(lambda counts: deliver_due(rt, counts), sent, until, lambda: _next_due(rt))
-    finally:
-        checker.join()
+    with rt.calls_pool() as pool:
+        checker = threading.Thread(target=checks, name="content-checks")
+        checker.start()
+        try:
+            unfinished = _loop(lambda counts: deliver_due(rt, counts, pool), sent, until, lambda: _next_due(rt))
+        finally:
+            checker.join()
     if unfinished or any(left):
         wake(rt.queue)  # more is due: the current bucket's jobs go on, queued behind whatever waits
     return dict(sent + checked)
@@ -145,20 +146,20 @@ def _loop(work, counts: Counter, until: float, next_due) -> bool:
         time.sleep(POLL if now < until or soon is None else max(soon, 0.01))
 
 
-def deliver_due(rt, counts: Counter) -> int:
+def deliver_due(rt, counts: Counter, pool=None) -> int:
     """Claim up to one row per openid (as many as the pool sends at once), send them, record; returns how many.
 
-    Side effects: two commits (the claim, then the outcomes); WeChat calls on the process's thread pool.
+    Side effects: two commits (the claim, then the outcomes); WeChat calls on `pool` (one after another without).
     """
     with rt.session() as session:
         claimed, finished = _claim(session, rt.delivery_threads)
         counts.update(finished)
         if not claimed:
             return len(finished)
-        if len(claimed) == 1:
-            outcomes = [_send(rt, claimed[0])]
+        if pool is None or len(claimed) == 1:
+            outcomes = [_send(rt, row) for row in claimed]
         else:
-            outcomes = list(rt.pool.map(lambda row: _send(rt, row), claimed))
+            outcomes = list(pool.map(lambda row: _send(rt, row), claimed))
         _relaxed_commit(session)
         sent = [row.id for row, outcome in zip(claimed, outcomes, strict=True)
                 if outcome.label == "sent" and outcome.error is None]

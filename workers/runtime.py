@@ -22,7 +22,6 @@ class Runtime:
         self._gateway: WeChatGateway | None = None
         self._redis = None
         self._queue = None
-        self._pool: ThreadPoolExecutor | None = None
         self.retry_intervals = list(settings.delivery_retry_intervals)
         self.delivery_threads = settings.delivery_threads
 
@@ -41,7 +40,6 @@ class Runtime:
             self._gateway = WeChatGateway(s.wechat_appid, s.wechat_secret, base_url=s.wechat_api_base,
                                           redis=self._redis, timeout=s.wechat_timeout,
                                           pool_size=s.delivery_threads + 2)
-            self._pool = None
             self._pid = os.getpid()
 
     @property
@@ -54,14 +52,14 @@ class Runtime:
         self._fresh()
         return self._queue
 
-    @property
-    def pool(self) -> ThreadPoolExecutor:
-        """The process's threads for WeChat calls in flight at once (XINMA_DELIVERY_THREADS)."""
-        self._fresh()
-        if self._pool is None:
-            self.session().close()  # build this process's engine before the threads share it
-            self._pool = ThreadPoolExecutor(max(1, self.delivery_threads), thread_name_prefix="wechat")
-        return self._pool
+    def calls_pool(self) -> ThreadPoolExecutor:
+        """Threads for WeChat calls in flight at once (XINMA_DELIVERY_THREADS), for one job: use it in a `with`.
+
+        Not kept between jobs: RQ forks its scheduler between jobs, and a fork taken while other threads run
+        may inherit a lock one of them held and hang.
+        """
+        self.session().close()  # build this process's engine before the threads share it
+        return ThreadPoolExecutor(max(1, self.delivery_threads), thread_name_prefix="wechat")
 
 
 _runtime: Runtime | None = None

@@ -48,7 +48,9 @@ def sweep_forever(settings: Settings, parent: int) -> None:
             schedule_digest(rt)
         except Exception:  # a DB or Redis outage must not end the sweeper; it tries again next round
             log.exception("sweep failed")
-        time.sleep(settings.sweep_interval)
+        next_round = time.monotonic() + settings.sweep_interval
+        while os.getppid() == parent and time.monotonic() < next_round:
+            time.sleep(min(1.0, max(0.0, next_round - time.monotonic())))  # a second at most without the worker
 
 
 def run_worker(settings: Settings, *, burst: bool = False) -> None:
@@ -66,3 +68,6 @@ def run_worker(settings: Settings, *, burst: bool = False) -> None:
     finally:
         sweeper.terminate()
         sweeper.join(5)
+        if sweeper.is_alive():  # stuck in a database or Redis call: the worker's exit must not wait for it
+            sweeper.kill()
+            sweeper.join(5)
