@@ -20,7 +20,6 @@ import argparse
 import io
 import itertools
 import os
-import resource
 import secrets
 import subprocess
 import sys
@@ -32,7 +31,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import img2pdf  # noqa: E402
 import qrcode  # noqa: E402
 
 from qr.export import BATCH, _pool_context, write_pdf, write_zip  # noqa: E402
@@ -47,8 +45,13 @@ def items(count: int) -> list[tuple[str, str, str]]:
             for i in range(count)]
 
 
-def peak_rss_mb(who: int = resource.RUSAGE_SELF) -> float:
-    return resource.getrusage(who).ru_maxrss / 1024
+def peak_rss_mb(pid: int | str = "self") -> float:
+    """The process's peak RSS (VmHWM). Not getrusage's ru_maxrss: Linux carries that over an exec from the process
+    forked to run it, so a child of this (large) benchmark would report the benchmark's own size."""
+    for line in (Path("/proc") / str(pid) / "status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def qrcode_standard(url: str) -> bytes:
@@ -81,6 +84,8 @@ def to_zip(out, work: list, render, workers: int) -> None:
 def library_pdf(out, part: list, workers: int) -> None:
     """Pillow's poster PNGs into one PDF by img2pdf (it copies each PNG's data as the page image, like PdfWriter,
     but holds the whole document until it writes it)."""
+    import img2pdf  # only here, so the project's exports are measured without it loaded
+
     img2pdf.convert(list(pooled(part, library_png, workers)), outputstream=out,
                     layout_fun=img2pdf.get_fixed_dpi_layout_fun((DPI, DPI)))
 
@@ -104,12 +109,9 @@ def _descendants_peak_mb(peaks: dict[int, float], stop: threading.Event) -> None
             grew = bool(new)
         for pid in below - {me}:
             try:
-                status = (Path("/proc") / str(pid) / "status").read_text()
+                peaks[pid] = max(peaks.get(pid, 0.0), peak_rss_mb(pid))
             except OSError:
                 continue
-            for line in status.splitlines():
-                if line.startswith("VmHWM:"):
-                    peaks[pid] = max(peaks.get(pid, 0.0), int(line.split()[1]) / 1024)
 
 
 def rss_only(count: int, workers: int, library: bool) -> None:
