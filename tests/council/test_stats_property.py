@@ -140,10 +140,9 @@ def act(w: dict, action: str, data) -> None:
         unit = data.draw(st.sampled_from([u["grid"], u["other_grid"], u["community"]]), label="unit")
         who = data.draw(st.sampled_from(w["residents"]), label="resident")
         code = w["code"] if unit is u["grid"] and data.draw(st.booleans(), label="qr") else None
-        row = transition_complaint(session, NewComplaint(unit_id=unit.id, unit_name=unit.name, resident_id=who.id,
-                                                         openid=who.openid, category="设施维修", text="路灯坏了",
-                                                         qr_code_id=code),
-                                   "submit", actor=Actor("resident", who.id))
+        new = NewComplaint(unit_id=unit.id, unit_name=unit.name, resident_id=who.id, openid=who.openid,
+                           category="设施维修", text="路灯坏了", qr_code_id=code)
+        row = session.get(Complaint, transition_complaint(session, new, "submit", actor=Actor("resident", who.id)).id)
         if not data.draw(st.booleans(), label="content check pending"):
             transition_complaint(session, row, "accept", actor=SYSTEM)
     elif action == "accept":
