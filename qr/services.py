@@ -19,7 +19,9 @@ from sqlalchemy.orm import Session, aliased
 from models import DomainError, NotFound, QrCode, Unit, utcnow
 from models.base import CHINA
 from models.qr import UnitScan
+from web.auth import wechat_misconfigured
 from wechat import WeChatError
+from wechat.errors import WeChatMisconfigured
 
 TOKEN_BYTES = 16  # 128 random bits; token_urlsafe gives 22 characters, all in WeChat's scene alphabet
 SCENE_MAX = 32  # WeChat's limit for getwxacodeunlimit's scene
@@ -200,12 +202,14 @@ def miniprogram_code(gateway, code: QrCode, *, state: str = "formal") -> Image.I
     """The unit's mini-program code from WeChat's getwxacodeunlimit, carrying the code's token as its scene.
 
     Side effects: one WeChat call. Raises `wxacode_failed` (502) when WeChat refuses or answers with anything
-    but an image, so a broken code is never printed.
+    but an image, so a broken code is never printed; `wechat_misconfigured` (503, logged) for wrong settings.
     """
     try:
         data = gateway.get_wxacode_unlimited(code.token, page=MINIPROGRAM_PAGE, width=WXACODE_WIDTH,
                                              check_path=state == "formal",
                                              env_version=ENV_VERSIONS.get(state, "release"))
+    except WeChatMisconfigured as exc:
+        raise wechat_misconfigured(exc) from None
     except WeChatError as exc:
         raise DomainError("wxacode_failed", status=502, detail=getattr(exc, "errcode", None) or "网络") from None
     try:

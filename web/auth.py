@@ -6,6 +6,7 @@ import datetime as dt
 import functools
 import hashlib
 import hmac
+import logging
 import re
 import secrets
 
@@ -17,8 +18,11 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from models import DomainError, NotFound, Staff, StaffRole, Unauthorized, Unit, utcnow
 from models.triage import Invitation, SignInThrottle
 from wechat import WeChatLoginCodeInvalid, WeChatRetryable
+from wechat.errors import WeChatLoginBlocked, WeChatMisconfigured
 
 from .http import db
+
+log = logging.getLogger(__name__)
 
 # --- staff sign-in -------------------------------------------------------------------------------------------
 
@@ -147,15 +151,33 @@ def current_staff() -> Staff | None:
 
 
 def wechat_login(code: object):
-    """WeChat's answer (openid, session) for a wx.login code sent by the mini-program, as the API's errors."""
+    """WeChat's answer (openid, session) for a wx.login code sent by the mini-program, as the API's errors.
+
+    A high-risk user WeChat blocks (40226) is told so (`login_user_risky`, 403: a new code is blocked too, so the
+    mini-program must not retry); wrong account settings are `wechat_misconfigured` (503, logged).
+    """
     if not isinstance(code, str) or not code.strip() or len(code) > 128:
         raise DomainError("login_code_missing")
     try:
         return current_app.extensions["xinma.wechat"].code_to_session(code.strip())
     except WeChatLoginCodeInvalid:
         raise DomainError("login_code_invalid") from None
+    except WeChatLoginBlocked:
+        raise DomainError("login_user_risky", status=403) from None
+    except WeChatMisconfigured as exc:
+        raise wechat_misconfigured(exc) from None
     except WeChatRetryable:
         raise DomainError("wechat_unavailable", status=503) from None
+
+
+def wechat_misconfigured(exc: WeChatMisconfigured) -> DomainError:
+    """The clean 503 for a WeChat call refused because of the account's settings (appid, AppSecret, IP whitelist).
+
+    Side effect: logs an error naming the errcode, for the operator (the resident sees only that it is down).
+    """
+    log.error("WeChat refused the account's settings (errcode %s: %s): check XINMA_WECHAT_APPID, "
+              "XINMA_WECHAT_SECRET and the API IP whitelist", exc.errcode, exc.errmsg)
+    return DomainError("wechat_misconfigured", status=503)
 
 
 def staff_required(*roles: StaffRole):

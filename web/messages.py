@@ -12,6 +12,9 @@ ERRORS = {
     "login_code_missing": "缺少微信登录凭证，请重新进入小程序。",
     "login_code_invalid": "微信登录凭证无效或已过期，请重新进入小程序。",
     "wechat_unavailable": "微信服务暂时无法连接，请稍后再试。",
+    "login_user_risky": "微信提示当前账号存在安全风险，暂时无法登录。请在微信“我-设置-账号与安全”中处理后再试，"
+                        "或拨打 12345 反映。",
+    "wechat_misconfigured": "系统与微信的连接配置有误，工作人员正在处理，请稍后再试。",
     "session_missing": "请先登录。",
     "session_invalid": "登录状态无效，请重新进入小程序。",
     "session_expired": "登录已过期，请重新进入小程序。",

@@ -10,7 +10,7 @@ import logging
 import os
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -23,7 +23,9 @@ from .errors import (
     TOKEN_INVALID_ERRCODES,
     WeChatError,
     WeChatLoginCodeInvalid,
+    WeChatMisconfigured,
     WeChatOutcomeUnknown,
+    WeChatPhoneCodeInvalid,
     WeChatRequestInvalid,
     WeChatRetryable,
     WeChatServerError,
@@ -65,6 +67,14 @@ class TextCheck:
     @property
     def passed(self) -> bool:
         return self.suggest == "pass"
+
+
+@dataclass(frozen=True)
+class PhoneNumber:
+    """What getuserphonenumber returns: the number without country code, and the country code."""
+
+    phone: str = field(repr=False)  # out of logs and tracebacks
+    country_code: str = ""
 
 
 def _unreachable(exc: requests.RequestException, what: str) -> WeChatUnreachable:
@@ -184,7 +194,7 @@ class WeChatGateway(WeChatClient):
         errcode = int(result.get("errcode") or 0)
         if errcode or "access_token" not in result:
             err = error_for(errcode, str(result.get("errmsg", "")))
-            if isinstance(err, WeChatRetryable):
+            if isinstance(err, WeChatRetryable | WeChatMisconfigured):
                 raise err
             raise WeChatTokenError(errcode or None, str(result.get("errmsg", "no access_token in answer")))
         expires_in = int(result.get("expires_in") or 7200)
@@ -289,6 +299,24 @@ class WeChatGateway(WeChatClient):
         if not errcode:
             raise WeChatLoginCodeInvalid(None, "no openid in code2Session answer")
         raise error_for(errcode, errmsg)
+
+    def get_phone_number(self, code: str, openid: str | None = None) -> PhoneNumber:
+        """The phone number behind a getPhoneNumber button's code (phonenumber.getPhoneNumber).
+
+        https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/user-info/phone-number/getPhoneNumber.html
+        Side effects: one POST (plus a token fetch if needed); WeChat consumes the code (single use, 5 minutes)
+        and bills the call. With `openid`, WeChat also checks the code was made for that user. Raises
+        WeChatPhoneCodeInvalid (40029) for a bad, expired, used or mismatched code.
+        """
+        body = {"code": code, **({"openid": openid} if openid else {})}
+        try:
+            result = self.wxa._post("wxa/business/getuserphonenumber", data=body)
+        except WeChatLoginCodeInvalid as exc:  # 40029 is "invalid code" on every API that takes one
+            raise WeChatPhoneCodeInvalid(exc.errcode, exc.errmsg) from None
+        info = result.get("phone_info") if isinstance(result, dict) else None
+        if not isinstance(info, dict) or not info.get("purePhoneNumber"):
+            raise WeChatRequestInvalid(None, "no phone_info in getuserphonenumber answer")
+        return PhoneNumber(phone=str(info["purePhoneNumber"]), country_code=str(info.get("countryCode") or ""))
 
     def send_subscribe_message(
         self,

@@ -18,9 +18,27 @@ class WeChatError(Exception):
 
 
 class WeChatLoginCodeInvalid(WeChatError):
-    """The wx.login code is unknown, expired, already used (40029, 40163) or blocked (40226)."""
+    """The wx.login code is unknown, expired or already used (40029, 40163)."""
 
     code = "wechat_login_code_invalid"
+
+
+class WeChatLoginBlocked(WeChatError):
+    """WeChat blocked the login of a high-risk user (40226, "code blocked"): a new code is blocked the same way.
+
+    https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/user-login/code2Session.html
+    """
+
+    code = "wechat_login_blocked"
+
+
+class WeChatPhoneCodeInvalid(WeChatError):
+    """The getPhoneNumber button's code is unknown, expired, already used or another app's (40029).
+
+    https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/user-info/phone-number/getPhoneNumber.html
+    """
+
+    code = "wechat_phone_code_invalid"
 
 
 class WeChatNoSubscription(WeChatError):
@@ -78,6 +96,15 @@ class WeChatTokenError(WeChatError):
     code = "wechat_token_error"
 
 
+class WeChatMisconfigured(WeChatTokenError):
+    """The account's settings are wrong: appid (40013), AppSecret (40125) or the API IP whitelist (40164).
+
+    Nothing works until an operator fixes them; retrying will not help.
+    """
+
+    code = "wechat_misconfigured"
+
+
 class WeChatRequestInvalid(WeChatError):
     """WeChat refused the request itself (bad argument, template, openid...); retrying will not help."""
 
@@ -97,7 +124,7 @@ _BY_ERRCODE: dict[int, type[WeChatError]] = {
     -1: WeChatServerError,
     40029: WeChatLoginCodeInvalid,
     40163: WeChatLoginCodeInvalid,
-    40226: WeChatLoginCodeInvalid,
+    40226: WeChatLoginBlocked,
     43101: WeChatNoSubscription,
     43108: WeChatUserBusy,
     45009: WeChatRateLimited,
@@ -107,9 +134,9 @@ _BY_ERRCODE: dict[int, type[WeChatError]] = {
     42001: WeChatTokenError,
     41001: WeChatTokenError,
     40002: WeChatTokenError,
-    40013: WeChatTokenError,
-    40125: WeChatTokenError,
-    40164: WeChatTokenError,
+    40013: WeChatMisconfigured,
+    40125: WeChatMisconfigured,
+    40164: WeChatMisconfigured,
     61010: WeChatUserInactive,
 }
 
