@@ -8,6 +8,7 @@ from models.message_templates import TEMPLATES
 from web.messages import COMPLAINT_CATEGORIES, PUBLICATION_KINDS, RATING_LEVELS
 from web.settings import template_id
 
+from .phone import PHONE_PATH
 from .photos import MAX_PER_COMPLAINT
 from .services import ADDRESS_LIMIT, TEXT_LIMIT
 
@@ -40,7 +41,7 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
 
 
 def _errors(*statuses: int) -> dict[str, Any]:
-    text = {400: "请求不符合要求", 401: "未登录或登录失效", 403: "不是您反映过的议题", 404: "不存在或无权查看",
+    text = {400: "请求不符合要求", 401: "未登录或登录失效", 403: "不允许（见 error.code）", 404: "不存在或无权查看",
             405: "不支持的请求方式",
             409: "同一请求正在处理", 410: "二维码已更换", 413: "照片或请求太大", 415: "照片格式不支持",
             422: "请求编号已用于其他内容", 429: "太频繁（见 Retry-After）", 503: "微信暂不可用"}
@@ -147,6 +148,8 @@ TOPIC = {
     "properties": {
         "id": {"type": "integer"}, "title": {"type": "string"}, "unit": {"type": "string"},
         "state": {"type": "string"}, "state_label": {"type": "string"}, "solution": {"type": "string"},
+        "reply": {"type": ["string", "null"], "description": "what residents were answered when it was rejected or "
+                                                            "closed (also closed by the 居民会议's resolution)"},
         "assignment": {"oneOf": [{"type": "null"}, {
             "type": "object", "required": ["lead", "due_on", "percent"], "additionalProperties": False,
             "properties": {"lead": {"type": "string"}, "due_on": {"type": "string", "format": "date"},
@@ -156,6 +159,18 @@ TOPIC = {
         "state_changed_at": {"type": "string", "format": "date-time", "description": "China time, +08:00"},
         "meetings": {"type": "array", "description": "the meetings that had or have it on their agenda",
                      "items": MEETING_BRIEF},
+    },
+}
+COMPLAINT_FOLLOWUP = {
+    "type": "object", "required": ["complaint_id", "state", "can_rate", "my_ratings"], "additionalProperties": False,
+    "properties": {
+        "complaint_id": {"type": "integer"}, "state": {"type": "string"},
+        "can_rate": {"type": "boolean", "description": "true once solved or declined and this answer not yet rated"},
+        "my_ratings": {"type": "array", "items": {
+            "type": "object", "required": ["round", "level", "label", "reason", "created_at"],
+            "additionalProperties": False,
+            "properties": {**RATING["properties"],
+                           "created_at": {"type": "string", "format": "date-time", "description": "+08:00"}}}},
     },
 }
 MEETING = {
@@ -222,7 +237,7 @@ def openapi_document() -> dict[str, Any]:
                                                 "properties": {"token": {"type": "string", "minLength": 40},
                                                                "expires_in": {"type": "integer"}}}),
                                            "signed in"),
-                              **_errors(400, 429, 503)}}},
+                              **_errors(400, 403, 429, 503)}}},
             "/staff-bindings": {"post": {
                 "operationId": "bindStaff",
                 "summary": "a grid worker or secretary binds this WeChat to their staff account with the 8-digit "
@@ -333,6 +348,26 @@ def openapi_document() -> dict[str, Any]:
                     "properties": {"id": {"type": "integer"}, "round": {"type": "integer"},
                                    "level": {"enum": list(RATING_LEVELS)}, "topic": TOPIC}}), "rated"),
                     **_errors(400, 401, 403, 404, 409)}}},
+            "/complaints/{complaint_id}/ratings": {
+                "get": {
+                    "operationId": "getComplaintFollowup", "security": AUTH, "parameters": [_id("complaint_id")],
+                    "summary": "回访 of my complaint solved in the grid or declined: may I rate this answer",
+                    "responses": {"200": _json(_ok(COMPLAINT_FOLLOWUP), "the follow-up"), **_errors(401, 404)}},
+                "post": {
+                    "operationId": "rateComplaint", "security": AUTH, "parameters": [_id("complaint_id")],
+                    "summary": "rate the answer to my complaint: 满意 / 基本满意 / 不满意 with an optional comment "
+                               "(不满意 on a solved one sends it back to the grid worker)",
+                    "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                        "type": "object", "required": ["level"], "additionalProperties": False,
+                        "properties": {"level": {"enum": list(RATING_LEVELS)},
+                                       "reason": {"type": ["string", "null"], "maxLength": 500}}}}}},
+                    "responses": {"201": _json(_ok({
+                        "type": "object", "required": ["id", "round", "level", "complaint"],
+                        "additionalProperties": False,
+                        "properties": {"id": {"type": "integer"}, "round": {"type": "integer"},
+                                       "level": {"enum": list(RATING_LEVELS)}, "complaint": COMPLAINT_FOLLOWUP}}),
+                        "rated"), **_errors(400, 401, 404, 409)}},
+            },
             "/my/topics": {"get": {
                 "operationId": "listMyTopics", "security": AUTH,
                 "summary": "the topics my complaints became or joined, the latest change first, with their meetings",
@@ -388,6 +423,7 @@ def openapi_document() -> dict[str, Any]:
                 "responses": {"200": {"description": "the photo",
                                       "content": {"image/jpeg": {"schema": {"type": "string", "format": "binary"}}}},
                               **_errors(401, 404, 410)}}},
+            "/phone": PHONE_PATH,
             "/photos/{photo_id}/thumbnail": {"get": {
                 "operationId": "getThumbnail", "summary": "its thumbnail (JPEG)", "security": AUTH,
                 "parameters": [_id("photo_id")],

@@ -18,8 +18,9 @@ from ..field_rules import value_ok
 from . import pusher
 from .access import body_json, require_token
 from .faults import wechat_endpoint
-from .state import Refusal, Sandbox
+from .state import LOGIN_CODE_TTL, Refusal, Sandbox
 
+PHONE_DOC = "https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/user-info/phone-number/getPhoneNumber.html"
 SEND_DOC = "https://developers.weixin.qq.com/miniprogram/dev/server/API/mp-message-management/subscribe-message/api_sendmessage.html"
 ACTIVE_WINDOW = 2 * 3600  # msgSecCheck v2 wants a user active in the last 2 hours
 SCENE_ALPHABET = re.compile(r"^[0-9A-Za-z!#$&'()*+,/:;=?@\-._~]+$")
@@ -174,6 +175,27 @@ def register(app: Flask, sb: Sandbox) -> None:
                                        "openid": data["openid"], "received_at": sb.clock(), "pushed": None})
         pusher.later(sb, pusher.media_check_event(sb, data["openid"], trace_id, verdict))
         return jsonify({"errcode": 0, "errmsg": "ok", "trace_id": trace_id})
+
+    @app.post("/wxa/business/getuserphonenumber")
+    @wechat_endpoint(sb, "phone")
+    def get_phone_number():
+        # PHONE_DOC: the button's code is valid 5 minutes and once; an unknown, expired, used or other user's code
+        # is 40029 "invalid code"; a body that is not JSON or has no code, 47001.
+        require_token(sb)
+        data = body_json()
+        code = data.get("code")
+        if not isinstance(code, str) or not code:
+            raise Refusal(47001, "data format error: code")
+        with state.lock:
+            record = state.phone_codes.get(code)
+            if (record is None or record["used"] or sb.clock() - record["issued_at"] > LOGIN_CODE_TTL
+                    or data.get("openid") not in (None, record["openid"])):
+                raise Refusal(40029, "invalid code")
+            record["used"] = True
+        pure, country = record["phone"], record["country_code"]
+        return jsonify({"errcode": 0, "errmsg": "ok", "phone_info": {
+            "phoneNumber": pure if country == "86" else f"+{country} {pure}", "purePhoneNumber": pure,
+            "countryCode": country, "watermark": {"timestamp": int(sb.clock()), "appid": sb.appid}}})
 
     @app.post("/wxa/getwxacodeunlimit")
     @wechat_endpoint(sb, "wxacode")

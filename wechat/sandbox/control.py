@@ -57,6 +57,16 @@ def register(app: Flask, sb: Sandbox) -> None:
             return _error("openid is required")
         return jsonify({"code": sb.issue_login_code(str(data["openid"])), "expires_in": LOGIN_CODE_TTL}), 201
 
+    @app.post("/_sandbox/phone_code")
+    def control_phone_code():
+        """The user taps the getPhoneNumber button and allows: the code the mini-program gets for their number."""
+        data = _body()
+        phone, country = data.get("phone"), str(data.get("country_code") or "86")
+        if not data.get("openid") or not isinstance(phone, str) or not phone.isdigit() or not country.isdigit():
+            return _error("openid and phone (digits, without country code) are required")
+        code = sb.issue_phone_code(str(data["openid"]), phone, country)
+        return jsonify({"code": code, "expires_in": LOGIN_CODE_TTL}), 201
+
     @app.post("/_sandbox/subscribe")
     def control_subscribe():
         """The user answers the subscribe popup: every template accepted, or each as `answers` says."""

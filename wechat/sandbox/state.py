@@ -16,7 +16,7 @@ import flask
 
 from ..field_rules import RULES, key_type
 
-ENDPOINT_KINDS = ("token", "login", "subscribe_send", "sec_check", "wxacode", "media_check")
+ENDPOINT_KINDS = ("token", "login", "subscribe_send", "sec_check", "wxacode", "media_check", "phone")
 FAULT_TYPES = ("latency_ms", "http_500", "timeout", "errcode")
 LOGIN_CODE_TTL = 300
 CHINA_TZ = timezone(timedelta(hours=8))
@@ -87,6 +87,7 @@ class State:
         self.stable_token: str | None = None
         self.forced: list[float] = []  # times of forced stable_token refreshes
         self.codes: dict[str, dict] = {}  # login code -> {openid, issued_at, used}
+        self.phone_codes: dict[str, dict] = {}  # getPhoneNumber code -> {openid, phone, country_code, ...}
         self.users: dict[str, dict] = {}  # openid -> {nickname, unionid}
         self.last_login: dict[str, float] = {}
         self.logins: dict[str, list[float]] = {}  # openid -> jscode2session call times in the last minute
@@ -150,6 +151,16 @@ class Sandbox:
         with self.state.lock:
             self.state.user(openid)
             self.state.codes[code] = {"openid": openid, "issued_at": self.clock(), "used": False}
+        return code
+
+    def issue_phone_code(self, openid: str, phone: str, country_code: str = "86") -> str:
+        """What the getPhoneNumber button gives the phone once the user allows: a single-use code for 5 minutes
+        (not a wx.login code; the two cannot be mixed). Side effect: state."""
+        code = secrets.token_urlsafe(24)
+        with self.state.lock:
+            self.state.user(openid)
+            self.state.phone_codes[code] = {"openid": openid, "phone": phone, "country_code": country_code,
+                                            "issued_at": self.clock(), "used": False}
         return code
 
     def answer_subscriptions(self, openid: str, answers: list[tuple[str, str]]) -> dict[str, int]:
