@@ -109,11 +109,22 @@ def deliver(bucket: int | None = None, held: bool = False) -> dict[str, int]:
     sent: Counter[str] = Counter()
     checked: Counter[str] = Counter()
     left: list[bool] = []  # whether the checks' loop stopped with work left
+    sending = threading.Event()  # the last delivery round found rows to send
+
+    def send(counts: Counter) -> int:
+        done = deliver_due(rt, counts, pool)
+        if done:
+            sending.set()
+        else:
+            sending.clear()
+        return done
 
     def checks() -> None:
         rounds = iter([held])  # the first round retries held checks if asked, the next ones never
 
         def check(counts: Counter) -> int:
+            if sending.is_set():
+                time.sleep(POLL)  # receipts first: a pause between check rounds while rows wait to be sent
             return len(content_checks.check_due(rt, counts, held=next(rounds, False), pool=pool))
 
         left.append(_loop(check, checked, until, lambda: None))
@@ -122,7 +133,7 @@ def deliver(bucket: int | None = None, held: bool = False) -> dict[str, int]:
         checker = threading.Thread(target=checks, name="content-checks")
         checker.start()
         try:
-            unfinished = _loop(lambda counts: deliver_due(rt, counts, pool), sent, until, lambda: _next_due(rt))
+            unfinished = _loop(send, sent, until, lambda: _next_due(rt))
         finally:
             checker.join()
     if unfinished or any(left):
