@@ -1,5 +1,6 @@
-"""The mini-program's council endpoints: my topics and meetings, a topic's progress, rating it, a meeting and
-registering for it, the public board. The times added for meetings carry their offset, in China time (+08:00)."""
+"""The mini-program's council endpoints: my topics and meetings, a topic's progress, rating it, rating the answer
+to a complaint (回访), a meeting and registering for it, the public board. The times added for meetings carry
+their offset, in China time (+08:00)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from web.messages import (
     TOPIC_STATES,
 )
 
-from . import disclosure, followup, implementation, meetings
+from . import disclosure, followup, implementation, meetings, services
 from .meetings import local_iso, meeting_state
 from .views import photo_response
 
@@ -71,10 +72,11 @@ def _resident():
 def topic_json(session, topic, resident) -> dict:
     assignment = implementation.assignment_of(session, topic)
     round_ = followup.current_round(session, topic)
-    mine = [r for r in followup.ratings(session, topic) if r.resident_id == resident.id]
+    mine = [r for r in followup.ratings(session, topic) if r.resident_id == resident.id and r.source == "resident"]
     return {
         "id": topic.id, "title": topic.title, "unit": topic.unit.name, "state": topic.state.value,
-        "state_label": TOPIC_STATES[topic.state.value], "solution": meetings.agreed_solution(session, topic),
+        "state_label": TOPIC_STATES[topic.state.value], "solution": services.solution(session, topic),
+        "reply": services.reply(session, topic),
         "assignment": None if assignment is None else {
             "lead": f"{LEAD_KINDS[assignment.lead_kind.value]}·{assignment.lead_name}",
             "due_on": assignment.due_on.isoformat(), "percent": assignment.percent},
@@ -125,6 +127,35 @@ def rate_topic(topic_id: int):
     row = followup.rate(db(), topic, resident, level=body.get("level"), reason=body.get("reason"))
     return ok({"id": row.id, "round": row.round, "level": row.level.value, "topic": topic_json(db(), topic, resident)},
               201)
+
+
+def complaint_followup_json(session: Session, complaint: Complaint) -> dict:
+    """The 回访 of a complaint as the resident sees it: whether its answer can be rated now, and their ratings."""
+    return {
+        "complaint_id": complaint.id, "state": complaint.state.value,
+        "can_rate": followup.can_rate_complaint(session, complaint),
+        "my_ratings": [{"round": r.round, "level": r.level.value, "label": RATING_LEVELS[r.level.value],
+                        "reason": r.reason, "created_at": local_iso(r.created_at)}
+                       for r in followup.complaint_ratings(session, complaint) if r.source == "resident"],
+    }
+
+
+@bp.get("/complaints/<int:complaint_id>/ratings")
+def complaint_ratings(complaint_id: int):
+    """Whether the answer to the resident's complaint (solved or declined) can be rated, and their ratings."""
+    resident = _resident()
+    return ok(complaint_followup_json(db(), followup.resident_complaint(db(), resident, complaint_id)))
+
+
+@bp.post("/complaints/<int:complaint_id>/ratings")
+def rate_complaint(complaint_id: int):
+    """回访 of a complaint solved in the grid or declined: 满意/基本满意/不满意 with an optional comment."""
+    resident = _resident()
+    body = json_body({"level", "reason"})
+    complaint = followup.resident_complaint(db(), resident, complaint_id)
+    row = followup.rate_complaint(db(), complaint, resident, level=body.get("level"), reason=body.get("reason"))
+    return ok({"id": row.id, "round": row.round, "level": row.level.value,
+               "complaint": complaint_followup_json(db(), complaint)}, 201)
 
 
 @bp.get("/meetings/<int:meeting_id>")

@@ -1,4 +1,6 @@
-"""Topic decisions by the secretary of the owning unit: approve, reject, merge, and the 四议两公开 route."""
+"""Topic decisions by the secretary of the owning unit: propose one without a complaint, approve, reject (its
+complaints back to triage or answered), merge, the 居民会议's resolution on a referred topic, close with a reply,
+and the 四议两公开 route."""
 
 from __future__ import annotations
 
@@ -9,7 +11,9 @@ from sqlalchemy.orm import Session
 
 from models import (
     Actor,
+    AuditEvent,
     Complaint,
+    ComplaintState,
     Conflict,
     DomainError,
     NotFound,
@@ -17,13 +21,17 @@ from models import (
     StaffRole,
     Topic,
     TopicState,
+    Unit,
+    transition_complaint,
     transition_topic,
+    utcnow,
 )
-from models.council import ROUTE_ORDER, RouteStage, RouteStep
+from models.council import ROUTE_ORDER, RouteStage, RouteStep, TopicOrigin, TopicResolution
+from models.lifecycle import notify, residents_behind
 from models.scope import in_scope, scope_clause
-from web.messages import ROUTE_STEPS
+from web.messages import DELIBERATION_CATEGORIES, REJECT_HANDLING, ROUTE_STEPS, TOPIC_ORIGINS
 
-from . import forms
+from . import forms, meetings
 
 log = logging.getLogger(__name__)
 REASON_LIMIT = 500
@@ -63,11 +71,118 @@ def approve(session: Session, staff: Staff, topic: Topic, *, version: str | None
     return transition_topic(session, topic, "approve", actor=Actor.staff(staff))
 
 
-def reject(session: Session, staff: Staff, topic: Topic, *, reason: str, version: str | None = None) -> Topic:
-    """Refuse a proposed topic with a reason; every resident behind it is told the reason."""
+def reject(session: Session, staff: Staff, topic: Topic, *, reason: str, complaints: str = "triage",
+           version: str | None = None) -> Topic:
+    """Refuse a proposed topic with a reason; its complaints go back to triage ("triage") or are answered with the
+    reason ("answer"). Side effects: every resident behind it is told once, from their complaint."""
     _check_fresh(topic, version)
     reason = forms.text(reason, "reject_reason_required", REASON_LIMIT)
-    return transition_topic(session, topic, "reject", actor=Actor.staff(staff), reason=reason)
+    complaints = forms.choice(complaints, REJECT_HANDLING, "reject_handling_unknown")
+    actor = Actor.staff(staff)
+    transition_topic(session, topic, "reject", actor=actor, reason=reason, data={"complaints": complaints})
+    answer = complaints == "answer"
+    told = set()
+    for complaint in session.scalars(select(Complaint).where(Complaint.topic_id == topic.id,
+                                                             Complaint.state == ComplaintState.promoted)
+                                     .order_by(Complaint.id)).all():
+        if answer:
+            complaint.deliberable = False
+            complaint.reply = reason
+        transition_complaint(session, complaint, "decline" if answer else "reopen", actor=actor, reason=reason,
+                             data={"topic_id": topic.id, "result": "decline" if answer else "reopen"})
+        told.add(complaint.resident_id)
+    for complaint in residents_behind(session, topic):  # those merged into one of its complaints
+        if complaint.resident_id not in told:
+            notify(session, "topic_progress", recipient_kind="resident", recipient_id=complaint.resident_id,
+                   openid=complaint.resident.openid,
+                   params={"topic_id": topic.id, "title": topic.title, "unit_name": topic.unit.name,
+                           "action": "reject", "state": topic.state.value, "reason": reason,
+                           "at": topic.state_changed_at.isoformat(), "complaint_id": complaint.id})
+    return topic
+
+
+CLOSABLE = (TopicState.implemented, TopicState.no_consensus, TopicState.referred)
+
+
+def close(session: Session, staff: Staff, topic: Topic, *, reason: str, version: str | None = None) -> Topic:
+    """Close a topic that is implemented (回访 ends), without consensus or referred, with a reply.
+
+    Side effects: its complaints close; every resident behind it is told once and reads the reply on its page.
+    """
+    _check_fresh(topic, version)
+    reason = forms.text(reason, "close_reason_required", REASON_LIMIT)
+    if topic.state not in CLOSABLE:
+        raise DomainError("topic_not_closable", status=409)
+    return transition_topic(session, topic, "close", actor=Actor.staff(staff), reason=reason)
+
+
+def resolve_referral(session: Session, staff: Staff, topic: Topic, *, result: str, text: str, held_on: str,
+                     version: str | None = None) -> TopicResolution:
+    """Record the 居民(代表)会议's resolution on a referred topic: "agree" (the text is the solution; 领办 follows)
+    or "close" (the text is the reply). Side effects: the topic moves on; its residents are told once."""
+    _check_fresh(topic, version)
+    result = forms.choice(result, ("agree", "close"), "resolution_result_unknown")
+    text = forms.text(text, "resolution_text_empty", 2000)
+    day = forms.date(held_on)
+    if topic.state != TopicState.referred:
+        raise DomainError("topic_not_referred", status=409)
+    row = TopicResolution(topic_id=topic.id, held_on=day, agreed=result == "agree", text=text, staff_id=staff.id,
+                          created_at=utcnow())
+    session.add(row)
+    session.flush()
+    transition_topic(session, topic, result, actor=Actor.staff(staff), reason=text, data={"resolution_id": row.id})
+    return row
+
+
+def resolution(session: Session, topic: Topic) -> TopicResolution | None:
+    return session.scalar(select(TopicResolution).where(TopicResolution.topic_id == topic.id)
+                          .order_by(TopicResolution.id.desc()).limit(1))
+
+
+def solution(session: Session, topic: Topic) -> str:
+    """The agreed solution: the 居民会议's when it resolved the topic, else the council meeting's."""
+    resolved = resolution(session, topic)
+    if resolved is not None and resolved.agreed:
+        return resolved.text
+    return meetings.agreed_solution(session, topic)
+
+
+def reply(session: Session, topic: Topic) -> str | None:
+    """What the residents were answered when the topic was rejected or closed (the reason given), if it was."""
+    if topic.state not in (TopicState.rejected, TopicState.closed):
+        return None
+    return session.scalar(select(AuditEvent.reason).where(
+        AuditEvent.subject_kind == "topic", AuditEvent.subject_id == topic.id,
+        AuditEvent.action.in_(("reject", "close"))).order_by(AuditEvent.id.desc()).limit(1))
+
+
+def propose(session: Session, staff: Staff, *, unit_id, title: str, summary: str, category: str, origin: str,
+            proposer: str) -> Topic:
+    """A topic without a complaint behind it: proposed by the party branch (党支部提议), a secretary or a 议政代表
+    for a unit in the secretary's scope; its origin is recorded. Side effect: the unit's secretaries are told."""
+    title = forms.text(title, "title_empty", 60, "title_too_long")
+    category = forms.choice(category, DELIBERATION_CATEGORIES, "deliberation_category_unknown")
+    origin = forms.choice(origin, TOPIC_ORIGINS, "topic_origin_unknown")
+    proposer = forms.text(proposer, "proposer_empty", 64)
+    try:
+        unit = session.get(Unit, int(unit_id))
+    except (TypeError, ValueError):
+        unit = None
+    if unit is None or not in_scope(staff, unit):
+        raise NotFound("unit_not_found")
+    topic = Topic(unit_id=unit.id, title=title, summary=(summary or "").strip()[:2000], category=category,
+                  proposed_by_id=staff.id)
+    topic.unit = unit
+    transition_topic(session, topic, "propose", actor=Actor.staff(staff), data={"origin": origin})
+    session.add(TopicOrigin(topic_id=topic.id, origin=origin, proposer=proposer, staff_id=staff.id,
+                            created_at=utcnow()))
+    session.flush()
+    return topic
+
+
+def origin_of(session: Session, topic: Topic) -> TopicOrigin | None:
+    """Who proposed a topic without a complaint; None for a topic that came from one."""
+    return session.get(TopicOrigin, topic.id)
 
 
 def merge(session: Session, staff: Staff, topic: Topic, *, into_id: str | int | None,

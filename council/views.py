@@ -21,7 +21,9 @@ from web.messages import (
     PARTICIPANT_ROLES,
     PUBLICATION_KINDS,
     RATING_LEVELS,
+    REJECT_HANDLING,
     ROUTE_STEPS,
+    TOPIC_ORIGINS,
     TOPIC_STATES,
 )
 
@@ -33,6 +35,7 @@ public_bp = Blueprint("board", __name__, template_folder="templates")
 LABELS = {"states": TOPIC_STATES, "categories": DELIBERATION_CATEGORIES, "forms": MEETING_FORMS,
           "roles": PARTICIPANT_ROLES, "results": OUTCOME_RESULTS, "leads": LEAD_KINDS, "levels": RATING_LEVELS,
           "kinds": PUBLICATION_KINDS, "steps": ROUTE_STEPS, "meeting_states": MEETING_STATES,
+          "origins": TOPIC_ORIGINS, "handling": REJECT_HANDLING,
           "meeting_state": meetings.meeting_state}
 
 
@@ -48,7 +51,20 @@ def home():
     staff = current_staff()
     return render_template("council/home.html", topics=services.topics(db(), staff),
                            overdue=implementation.overdue(db(), staff),
-                           upcoming=[m for m in meetings.meetings(db(), staff) if m.held_at is None])
+                           upcoming=[m for m in meetings.meetings(db(), staff) if m.held_at is None],
+                           units=units_in_scope(db(), staff))
+
+
+@bp.post("/topics/")
+@staff_required(StaffRole.secretary)
+def propose():
+    """A topic proposed by the party branch, a secretary or a 议政代表, with no complaint behind it."""
+    check_csrf()
+    f = request.form
+    item = services.propose(db(), current_staff(), unit_id=f.get("unit_id"), title=f.get("title", ""),
+                            summary=f.get("summary", ""), category=f.get("category", ""),
+                            origin=f.get("origin", ""), proposer=f.get("proposer", ""))
+    return _back(item)
 
 
 @bp.get("/topics/<int:topic_id>")
@@ -59,7 +75,9 @@ def topic(topic_id: int):
     return render_template(
         "council/topic.html", topic=item, merge_targets=services.merge_targets(session, item),
         stages=services.route_stages(session, item), assignment=implementation.assignment_of(session, item),
-        solution=meetings.agreed_solution(session, item), ratings=followup.ratings(session, item),
+        solution=services.solution(session, item), ratings=followup.ratings(session, item),
+        origin=services.origin_of(session, item), resolution=services.resolution(session, item),
+        reply=services.reply(session, item), closable=services.CLOSABLE,
         publications=disclosure.publications(session, item), behind=residents_behind(session, item),
         today=forms.today().isoformat())
 
@@ -92,7 +110,19 @@ def approve(session, staff, item, f):
 
 @topic_form("reject")
 def reject(session, staff, item, f):
-    services.reject(session, staff, item, reason=f.get("reason", ""), version=f.get("version"))
+    services.reject(session, staff, item, reason=f.get("reason", ""), complaints=f.get("complaints", "triage"),
+                    version=f.get("version"))
+
+
+@topic_form("close")
+def close(session, staff, item, f):
+    services.close(session, staff, item, reason=f.get("reason", ""), version=f.get("version"))
+
+
+@topic_form("resolution")
+def resolve(session, staff, item, f):
+    services.resolve_referral(session, staff, item, result=f.get("result", ""), text=f.get("text", ""),
+                              held_on=f.get("held_on", ""), version=f.get("version"))
 
 
 @topic_form("merge")

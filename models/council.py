@@ -1,5 +1,6 @@
 """The council's own tables: meeting details, participants, registrations, outcomes, 领办 assignments and their
-progress, 回访 ratings, 两公开 publications and the 四议两公开 route stages."""
+progress, 回访 ratings (of topics and of complaints answered in triage), 两公开 publications, the 四议两公开 route
+stages, the 居民会议's resolutions on referred topics and where a topic without a complaint came from."""
 
 from __future__ import annotations
 
@@ -24,6 +25,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, enum_column, intpk, str64, str200, timestamp
 from .entities import Meeting, Resident, Topic
+
+# Who gave a rating: the resident in the mini-program, or a staff member on a visit (beside the resident's own).
+RATED_BY_RESIDENT = "resident"
+RATED_ON_VISIT = "visit"
 
 
 class MeetingForm(enum.StrEnum):
@@ -187,10 +192,12 @@ class ProgressUpdate(Base):
 
 
 class Rating(Base):
-    """回访: one resident's rating of an implemented topic, in one round (a reopened topic asks again)."""
+    """回访: one resident's rating of an implemented topic, in one round (a reopened topic asks again); a staff
+    member's rating from a visit to that resident is a row of its own (source "visit", staff_id), never theirs."""
 
     __tablename__ = "ratings"
-    __table_args__ = (UniqueConstraint("topic_id", "resident_id", "round"), Index("ix_ratings_created", "created_at"))
+    __table_args__ = (UniqueConstraint("topic_id", "resident_id", "round", "source"),
+                      Index("ix_ratings_created", "created_at"))
 
     id: Mapped[intpk]
     topic_id: Mapped[int] = mapped_column(ForeignKey("topics.id"), index=True)
@@ -198,7 +205,54 @@ class Rating(Base):
     round: Mapped[int]
     level: Mapped[RatingLevel] = enum_column(RatingLevel)
     reason: Mapped[str] = mapped_column(Text, default="")
-    source: Mapped[str] = mapped_column(String(16))  # "resident" in the mini-program, "visit" by a grid worker
+    source: Mapped[str] = mapped_column(String(16))  # RATED_BY_RESIDENT or RATED_ON_VISIT (then staff_id)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    created_at: Mapped[timestamp]
+
+
+class ComplaintRating(Base):
+    """回访 of a complaint solved in the grid or declined: the resident's rating of one answer (round n is the n-th
+    time the complaint was solved or declined)."""
+
+    __tablename__ = "complaint_ratings"
+    __table_args__ = (UniqueConstraint("complaint_id", "round", "source"),
+                      Index("ix_complaint_ratings_created", "created_at"))
+
+    id: Mapped[intpk]
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"))
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"))
+    round: Mapped[int]
+    level: Mapped[RatingLevel] = enum_column(RatingLevel)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    source: Mapped[str] = mapped_column(String(16))
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    created_at: Mapped[timestamp]
+
+
+class TopicResolution(Base):
+    """The 居民(代表)会议's resolution on a topic referred to it: agreed (the text is the solution, 领办 follows) or
+    not (the topic closes with the text as the reply)."""
+
+    __tablename__ = "topic_resolutions"
+
+    id: Mapped[intpk]
+    topic_id: Mapped[int] = mapped_column(ForeignKey("topics.id"), index=True)
+    held_on: Mapped[dt.date] = mapped_column(Date)
+    agreed: Mapped[bool] = mapped_column(Boolean)
+    text: Mapped[str] = mapped_column(Text)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    created_at: Mapped[timestamp]
+
+
+class TopicOrigin(Base):
+    """Who proposed a topic that has no complaint behind it (党支部提议, a secretary, a 议政代表); a topic without
+    this row came from a complaint."""
+
+    __tablename__ = "topic_origins"
+
+    topic_id: Mapped[int] = mapped_column(ForeignKey("topics.id"), primary_key=True)
+    origin: Mapped[str] = mapped_column(String(16))
+    proposer: Mapped[str64]
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     created_at: Mapped[timestamp]
 

@@ -58,8 +58,13 @@ COMPLAINT_TRANSITIONS: dict[tuple[ComplaintState | None, str], ComplaintState] =
     (C.awaiting_triage, "promote"): C.promoted,
     (C.awaiting_triage, "visit"): C.awaiting_triage,
     (C.promoted, "close"): C.closed,
-    (C.promoted, "reopen"): C.awaiting_triage,
+    (C.promoted, "reopen"): C.awaiting_triage,  # its topic was rejected: back to triage
+    (C.promoted, "decline"): C.not_deliberable,  # its topic was rejected: answered with the reason
+    (C.solved, "reopen"): C.awaiting_triage,  # 回访 不满意: back to the grid worker's queue
 }
+# States a complaint or a topic never leaves.
+COMPLAINT_FINAL = frozenset({C.not_deliberable, C.merged, C.closed})
+TOPIC_FINAL = frozenset({T.rejected, T.merged, T.closed})
 
 TOPIC_TRANSITIONS: dict[tuple[TopicState | None, str], TopicState] = {
     (None, "propose"): T.proposed,
@@ -92,11 +97,11 @@ COMPLAINT_NOTIFY = {
     "visit": "complaint_triaged",
     "reopen": "complaint_triaged",
 }
-# Topic actions that tell every resident behind the topic; "propose" tells the unit's secretaries.
+# Topic actions that tell every resident behind the topic; "propose" tells the unit's secretaries. Putting a topic
+# on an agenda ("schedule") tells them with the meeting's invitation; a rejection (council.services.reject) with
+# what became of their complaint.
 TOPIC_NOTIFY_RESIDENTS = {
     "approve": "topic_approved",
-    "reject": "topic_progress",
-    "schedule": "topic_progress",
     "agree": "topic_progress",
     "disagree": "topic_progress",
     "refer": "topic_progress",

@@ -151,6 +151,15 @@ ERRORS = {
     "rating_not_behind": "您没有反映过这个议题，不能评价。",
     "rating_duplicate": "您已经评价过这一轮落实结果了。",
     "rating_reason_required": "选择不满意时，请说明原因，我们会重新办理。",
+    "complaint_rating_not_open": "这条反映还没有答复，或这次答复您已经评价过了。",
+    "close_reason_required": "请填写办结的理由，居民会看到。",
+    "topic_not_closable": "议题当前的状态不能直接办结。",
+    "resolution_text_empty": "请填写居民会议的决议内容。",
+    "resolution_result_unknown": "请选择决议结果：同意实施或不予实施。",
+    "topic_not_referred": "只有转居民会议的议题才能记录居民会议决议。",
+    "reject_handling_unknown": "请选择议题未通过后反映的去向：退回网格重新分拣，或直接答复居民。",
+    "topic_origin_unknown": "请选择议题来源：党支部提议、书记提议或议政代表提议。",
+    "proposer_empty": "请填写提议人或提议组织。",
     "publication_kind_unknown": "请选择公开类型：决策公开或结果公开。",
     "publication_text_empty": "请填写公开内容。",
     "publication_not_ready": "{kind}还不能公开：议题尚未{needed}。",
@@ -316,6 +325,11 @@ OUTCOME_RESULTS = {"consensus": "达成共识", "no_consensus": "未达成共识
 LEAD_KINDS = {"branch": "支部", "secretary": "书记", "party_household": "党员中心户", "party_member": "骨干党员",
               "department": "部门"}
 RATING_LEVELS = {"satisfied": "满意", "basic": "基本满意", "unsatisfied": "不满意"}
+# Where a topic without a complaint behind it came from, and where a rejected topic's complaints go.
+TOPIC_ORIGINS = {"branch": "党支部提议", "secretary": "书记提议", "representative": "议政代表提议"}
+REJECT_HANDLING = {"triage": "退回网格重新分拣", "answer": "直接答复居民（不予协商）"}
+# The reply a topic closes with when its residents did not all rate it within the follow-up period.
+FOLLOWUP_EXPIRED = "回访期满，自动办结"
 PUBLICATION_KINDS = {"decision": "决策公开", "result": "结果公开"}
 ROUTE_STEPS = {"propose": "党支部提议", "discuss": "两委商议", "review": "党员大会审议",
                "resolve": "居民(代表)会议决议"}

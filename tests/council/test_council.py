@@ -16,6 +16,7 @@ from models import (
     ComplaintState,
     Meeting,
     Notification,
+    Staff,
     StaffRole,
     Topic,
     TopicState,
@@ -385,8 +386,10 @@ def test_a_grid_worker_records_a_visits_rating(client, session):
                                                     "level": "satisfied"})
     assert res.status_code == 302
     session.expire_all()
-    assert session.get(Topic, topic.id).state == TopicState.closed
-    assert [(r.source, r.level.value) for r in session.scalars(select(Rating))] == [("visit", "satisfied")]
+    # the staff member's rating, beside the resident's: it neither closes the topic nor stands for the resident
+    assert session.get(Topic, topic.id).state == TopicState.implemented
+    assert [(r.source, r.staff_id, r.level.value) for r in session.scalars(select(Rating))] == [
+        ("visit", session.scalar(select(Staff.id).where(Staff.username == "wangge1")), "satisfied")]
 
 
 # --- topics --------------------------------------------------------------------------------------------------
