@@ -13,7 +13,7 @@ from models.residents import (
     revoke_resident_session,
     sign_in_resident,
 )
-from qr.services import resolve_scene
+from qr.services import resolve_scene, token_from_link
 from web import ratelimit
 from web.auth import wechat_login
 from web.http import db, json_body, ok, private_image
@@ -56,9 +56,16 @@ def end_session():
 
 @bp.get("/scenes/<token>")
 def scene(token: str):
+    """The unit behind a scanned code's scene token, and the categories; `scene` is the token to submit with."""
     code = resolve_scene(db(), token)
-    return ok({"unit": {"name": code.unit.name, "full_name": code.unit.full_name(), "level": code.unit.level.value},
-               "categories": services.categories()})
+    return ok({"scene": code.token, "categories": services.categories(),
+               "unit": {"name": code.unit.name, "full_name": code.unit.full_name(), "level": code.unit.level.value}})
+
+
+@bp.get("/scenes")
+def scene_by_link():
+    """The same for a plain-link scan: `?q=` is the poster link WeChat passed as `q` (our /q/<token>)."""
+    return scene(token_from_link(current_app.config["XINMA"].public_url, request.args.get("q")))
 
 
 @bp.post("/complaints")

@@ -118,6 +118,9 @@ NEW_COMPLAINT = {
                    "items": {"type": "integer", "minimum": 1}},
     },
 }
+SCENE = {"type": "object", "required": ["scene", "unit", "categories"], "properties": {
+    "scene": {"type": "string", "description": "the token to submit with"}, "unit": UNIT,
+    "categories": {"type": "array", "items": {"type": "string"}}}}
 AUTH = [{"resident": []}]
 # Ids are PostgreSQL integers: a larger one names nothing and is answered 404 before any query.
 ID = {"name": "{name}", "in": "path", "required": True,
@@ -265,10 +268,11 @@ def openapi_document() -> dict[str, Any]:
             "/scenes/{token}": {"get": {
                 "operationId": "getScene", "summary": "the unit behind a scanned QR code, and the categories",
                 "parameters": [{"name": "token", "in": "path", "required": True, "schema": {"type": "string"}}],
-                "responses": {"200": _json(_ok({"type": "object", "required": ["unit", "categories"],
-                                                "properties": {"unit": UNIT, "categories": {
-                                                    "type": "array", "items": {"type": "string"}}}}), "the unit"),
-                              **_errors(400, 404, 410)}}},
+                "responses": {"200": _json(_ok(SCENE), "the unit"), **_errors(400, 404, 410)}}},
+            "/scenes": {"get": {
+                "operationId": "getSceneByLink", "summary": "the same for a plain-link scan (query.q decoded once)",
+                "parameters": [{"name": "q", "in": "query", "required": True, "schema": {"type": "string"}}],
+                "responses": {"200": _json(_ok(SCENE), "the unit"), **_errors(400, 404, 410)}}},
             "/complaints": {
                 "post": {
                     "operationId": "createComplaint", "summary": "report a problem", "security": AUTH,

@@ -9,14 +9,14 @@ import re
 import secrets
 import warnings
 from typing import NamedTuple
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from PIL import Image
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
-from models import DomainError, NotFound, QrCode, Unit, utcnow
+from models import AuditEvent, DomainError, NotFound, QrCode, Staff, Unit, utcnow
 from models.base import CHINA
 from models.qr import UnitScan
 from web.auth import wechat_misconfigured
@@ -100,6 +100,60 @@ def resolve_scene(session: Session, token: str | None) -> QrCode:
 
 def scan_url(public_url: str, code: QrCode) -> str:
     return f"{public_url.rstrip('/')}/q/{code.token}"
+
+
+def token_from_link(public_url: str, link: object) -> str:
+    """The scene token inside a scanned poster link, as WeChat hands it to the mini-program for a plain-link scan
+    (`q`: the whole link, {public_url}/q/<token>, perhaps with a query; once URL-encoded is accepted too).
+
+    `scene_missing` without a link; `scene_link_foreign` for a link of another site or path. No side effects.
+    """
+    if not isinstance(link, str) or not link.strip():
+        raise DomainError("scene_missing")
+    link = link.strip()
+    if "://" not in link and "%3A" in link.upper():
+        link = unquote(link)  # the mini-program passed query.q on without decodeURIComponent
+    ours, theirs = urlsplit(public_url), urlsplit(link)
+    prefix = ours.path.rstrip("/") + "/q/"
+    token = theirs.path[len(prefix):]
+    if (theirs.scheme not in ("http", "https") or theirs.netloc.lower() != ours.netloc.lower()
+            or not theirs.path.startswith(prefix) or not token or "/" in token):
+        raise DomainError("scene_link_foreign")
+    return token
+
+
+# --- the verification file of the plain-link rule (扫普通链接二维码打开小程序) ---------------------------------
+# WeChat checks a plain-link rule by fetching a file it issues (a name and its content) under the rule's path,
+# here /q/<name>.txt. The admin's latest setting is an audit event (who set it, when), the one place it is kept:
+# every web node reads it from the database.
+LINK_FILE_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+LINK_FILE_CONTENT = re.compile(r"[\x21-\x7e]{1,256}")
+
+
+def set_link_verification(session: Session, admin: Staff, name: object, content: object) -> tuple[str, str]:
+    """Record the verification file WeChat issued; returns (name without .txt, content).
+
+    Side effect: an audit event (`link_verification`) that later ones supersede. Refuses a name or content that
+    is not what WeChat issues (`link_file_name_invalid`, `link_file_content_invalid`).
+    """
+    name = str(name or "").strip().removesuffix(".txt")
+    content = str(content or "").strip()
+    if not LINK_FILE_NAME.fullmatch(name):
+        raise DomainError("link_file_name_invalid")
+    if not LINK_FILE_CONTENT.fullmatch(content):
+        raise DomainError("link_file_content_invalid")
+    session.add(AuditEvent(subject_kind="wechat", subject_id=0, action="link_verification", actor_kind="staff",
+                           actor_id=admin.id, data={"name": name, "content": content}, created_at=utcnow()))
+    session.flush()
+    return name, content
+
+
+def link_verification(session: Session) -> dict | None:
+    """The verification file last set ({name, content, set_at}), or None."""
+    event = session.scalar(select(AuditEvent).where(AuditEvent.subject_kind == "wechat", AuditEvent.subject_id == 0,
+                                                    AuditEvent.action == "link_verification")
+                           .order_by(AuditEvent.id.desc()).limit(1))
+    return None if event is None else {**event.data, "set_at": event.created_at}
 
 
 def is_loopback(public_url: str) -> bool:

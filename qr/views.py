@@ -1,16 +1,18 @@
-"""The scan landing `/q/<token>` and the admin pages for units: tree, search, rotate, posters, scan counts."""
+"""The scan landing `/q/<token>`, the plain-link rule's verification file `/q/<name>.txt`, and the admin pages for
+units: tree, search, rotate, posters, scan counts, the verification file."""
 
 from __future__ import annotations
 
 import io
 import tempfile
+import time
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, current_app, redirect, render_template, request, send_file, url_for
 from sqlalchemy import or_, select
 
-from models import DomainError, QrCode, StaffRole, Unit
-from web.auth import check_csrf, staff_required
+from models import DomainError, NotFound, QrCode, StaffRole, Unit
+from web.auth import check_csrf, current_staff, staff_required
 from web.http import db
 from web.messages import error_text
 
@@ -25,15 +27,30 @@ def in_wechat() -> bool:
     return "MicroMessenger" in request.headers.get("User-Agent", "")
 
 
+@bp.get("/q/<name>.txt")
+def link_verification_file(name: str):
+    """The file WeChat fetches to verify the plain-link rule for /q/ (set by an admin); anything else 404.
+
+    Registered before the token route, and a token never holds a dot, so the two cannot be confused.
+    """
+    current = services.link_verification(db())
+    if current is None or current["name"] != name:
+        raise NotFound("not_found")
+    return Response(current["content"], mimetype="text/plain")
+
+
 @bp.get("/q/<token>")
 def landing(token: str):
-    """Inside WeChat: into the mini-program with the scene. Anywhere else (or with ?h5): the H5 intake page."""
+    """Inside WeChat: into the mini-program with the link. Anywhere else (or with ?h5): the H5 intake page."""
     code = services.resolve_scene(db(), token)
     services.count_scan(db(), code.unit_id)
-    simulator = current_app.config["XINMA"].miniprogram_simulator_url
+    settings = current_app.config["XINMA"]
+    simulator = settings.miniprogram_simulator_url
     if in_wechat() and simulator and request.args.get("h5") is None:
-        # Embedded mode: the sandbox's simulated phone stands in for the mini-program that WeChat would open.
-        return redirect(f"{simulator}?{urlencode({'scene': code.token})}")
+        # Embedded mode: the sandbox's simulated phone stands in for the mini-program WeChat would open, and is
+        # handed what WeChat hands it for a plain-link scan: q (the whole link) and scancode_time.
+        link = services.scan_url(settings.public_url, code)
+        return redirect(f"{simulator}?{urlencode({'q': link, 'scancode_time': int(time.time())})}")
     # Production WeChat opens the mini-program itself for a registered scan-link prefix (扫普通链接二维码打开小程序)
     # and never reaches this page; if it does, the H5 page works inside WeChat's browser as well.
     return redirect(url_for("h5.report", token=code.token))
@@ -62,7 +79,18 @@ def units():
     rows = services.sort_tree(rows) if not query else rows
     counts = services.scan_counts(db(), [u.id for u in rows])
     depth = {u.id: len(u.ancestor_ids()) - 1 for u in rows}
-    return render_template("qr/units.html", units=rows, counts=counts, depth=depth, query=query)
+    return render_template("qr/units.html", units=rows, counts=counts, depth=depth, query=query,
+                           link_file=services.link_verification(db()),
+                           link_prefix=current_app.config["XINMA"].public_url.rstrip("/") + "/q/")
+
+
+@bp.post("/admin/link-verification")
+@staff_required(StaffRole.admin)
+def set_link_verification():
+    """Keep the verification file WeChat issued for the plain-link rule; it is served at /q/<name>.txt."""
+    check_csrf()
+    services.set_link_verification(db(), current_staff(), request.form.get("name"), request.form.get("content"))
+    return redirect(url_for("qr.units", link_file_set=1), 303)
 
 
 @bp.get("/admin/units/<int:unit_id>")

@@ -348,7 +348,9 @@ def test_landing_sends_wechat_to_the_mini_program_and_others_to_h5(district, cli
     assert plain.status_code == 302 and plain.headers["Location"] == f"/h5/{token}"
     app.config["XINMA"] = dataclasses.replace(app.config["XINMA"], miniprogram_simulator_url="http://sandbox.test/phone")
     wechat = client.get(f"/q/{token}", headers={"User-Agent": WECHAT_UA})
-    assert wechat.headers["Location"] == f"http://sandbox.test/phone?scene={token}"
+    # As WeChat opens the mini-program for a plain-link scan: q, the whole link (encoded), and scancode_time.
+    assert wechat.headers["Location"].startswith(f"http://sandbox.test/phone?q=http%3A%2F%2Fxinma.test%2Fq%2F{token}"
+                                                 "&scancode_time=")
     forced = client.get(f"/q/{token}?h5", headers={"User-Agent": WECHAT_UA})
     assert forced.headers["Location"] == f"/h5/{token}"
     scans = db.scalars(select(UnitScan)).all()

@@ -4,7 +4,7 @@ phone that walks the product end to end against the project's backend (`backend_
 
 from __future__ import annotations
 
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import flask
 import requests
@@ -83,7 +83,13 @@ def register(app: Flask, sb: Sandbox) -> None:
 
     def phone_form(form: dict, error: str | None = None, status: int = 200):
         scene_info, scene_error = None, None
-        if form["scene"] and sb.backend:
+        if form.get("link") and sb.backend:
+            # A plain-link scan (https://developers.weixin.qq.com/miniprogram/introduction/qrcode): the page gets
+            # q, the whole link, which the mini-program sends on for the backend to find the scene in.
+            scene_info, scene_error = call_backend("GET", "/api/v1/scenes?" + urlencode({"q": form["link"]}))
+            if isinstance(scene_info, dict) and isinstance(scene_info.get("scene"), str):
+                form["scene"] = scene_info["scene"]
+        elif form["scene"] and sb.backend:
             scene_info, scene_error = call_backend("GET", "/api/v1/scenes/" + quote(form["scene"], safe=""))
         return (
             render_template(
@@ -107,6 +113,8 @@ def register(app: Flask, sb: Sandbox) -> None:
             "openid": openid,
             "nickname": nickname,
             "scene": request.args.get("scene", ""),
+            "link": request.args.get("q", ""),  # already decoded once, as decodeURIComponent(query.q) would
+            "scancode_time": request.args.get("scancode_time", ""),
             "category": "",
             "text": "",
             "subscribe": [tid for tid, _ in one_time_templates()],
