@@ -108,6 +108,18 @@ def show_complaint(complaint_id: int):
     return ok(services.complaint_json(db(), services.own_complaint(db(), resident, complaint_id)))
 
 
+@bp.post("/complaints/<int:complaint_id>/notes")
+def add_note(complaint_id: int):
+    """The resident adds words and/or uploaded photos to an open complaint (not a state change); answers the
+    complaint with its notes. Counted against the submission limits, like a complaint."""
+    session = db()
+    resident = _resident()
+    ratelimit.hit_many(("submit_address", ratelimit.client_address()), ("submit_resident", resident.id))
+    body = json_body({"text", "photos"})
+    return ok(services.add_note(session, resident, complaint_id, text=body.get("text"), photos=body.get("photos")),
+              201)
+
+
 @bp.post("/photos")
 def upload_photo():
     resident = _resident()

@@ -10,6 +10,7 @@ from web.settings import template_id
 
 from .phone import PHONE_PATH
 from .photos import MAX_PER_COMPLAINT
+from .schemas import COMPLAINT, NEW_NOTE
 from .services import ADDRESS_LIMIT, TEXT_LIMIT
 
 ERROR = {
@@ -67,30 +68,6 @@ PHOTO = {
         "url": {"type": "string"},
         "thumbnail_url": {"type": "string"},
         "thumbnail_ready": {"type": "boolean"},
-    },
-}
-COMPLAINT = {
-    "type": "object",
-    "required": ["id", "unit", "category", "text", "state", "state_label", "reply", "created_at", "phone",
-                 "location", "photos"],
-    "additionalProperties": False,
-    "properties": {
-        "id": {"type": "integer"},
-        "unit": UNIT,
-        "category": {"type": "string"},
-        "text": {"type": "string"},
-        "state": {"type": "string"},
-        "state_label": {"type": "string"},
-        "reply": NULLABLE_STR,
-        "created_at": {"type": "string", "format": "date-time"},
-        "phone": {"type": ["string", "null"], "pattern": r"^1[0-9]{2}\*{4}[0-9]{4}$",
-                  "description": "masked: 138****1234"},
-        "location": {"oneOf": [{"type": "null"}, {"$ref": "#/components/schemas/Location"}]},
-        "photos": {"type": "array", "items": {"$ref": "#/components/schemas/Photo"}},
-        "timeline": {"type": "array", "items": {
-            "type": "object", "required": ["at", "label", "reason"], "additionalProperties": False,
-            "properties": {"at": {"type": "string", "format": "date-time"}, "label": {"type": "string"},
-                           "reason": {"type": "string"}}}},
     },
 }
 LOCATION = {
@@ -296,6 +273,12 @@ def openapi_document() -> dict[str, Any]:
                 "parameters": [_id("complaint_id")],
                 "responses": {"200": _json(_ok({"$ref": "#/components/schemas/Complaint"}), "the complaint"),
                               **_errors(401, 404)}}},
+            "/complaints/{complaint_id}/notes": {"post": {
+                "operationId": "addComplaintNote", "security": AUTH, "parameters": [_id("complaint_id")],
+                "summary": "add words and/or photos to my open complaint (not a decision); the grid worker is told",
+                "requestBody": {"required": True, "content": {"application/json": {"schema": NEW_NOTE}}},
+                "responses": {"201": _json(_ok({"$ref": "#/components/schemas/Complaint"}), "added"),
+                              **_errors(400, 401, 404, 409, 429)}}},
             "/photos": {"post": {
                 "operationId": "uploadPhoto", "summary": "upload one photo (wx.uploadFile, name \"file\")",
                 "security": AUTH,

@@ -2,22 +2,41 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from typing import Any
 
 from sqlalchemy import insert, or_, select
 from sqlalchemy.orm import Session
 
-from models import AuditEvent, Complaint, ComplaintState, DomainError, NotFound, Resident
-from models.intake import PHONE, ComplaintContact, Photo, mask_phone
+from models import AuditEvent, Complaint, ComplaintState, Conflict, DomainError, Meeting, NotFound, Resident
+from models.base import CHINA
+from models.council import MeetingDetail
+from models.entities import meeting_topics
+from models.intake import (
+    OPEN_STATES,
+    PHONE,
+    ComplaintContact,
+    Photo,
+    add_resident_note,
+    complaint_notes,
+    mask_phone,
+)
 from models.lifecycle import Actor, NewComplaint, transition_complaint
 from qr.services import scene_of
-from web.messages import COMPLAINT_CATEGORIES, COMPLAINT_STATES, TIMELINE
+from web.messages import COMPLAINT_CATEGORIES, COMPLAINT_STATES, MEETING_STATES, TIMELINE, TOPIC_STATES
 
 from .photos import MAX_PER_COMPLAINT, photo_json
 
 TEXT_LIMIT = 1000
 ADDRESS_LIMIT = 200
+# The audited actions that decide a complaint; the latest one is the complaint's `decision`.
+DECISIONS = ("decline", "solve", "merge", "promote", "escalate")
+
+
+def local_iso(moment: dt.datetime | None) -> str | None:
+    """A time as residents read it: China time, with its +08:00 offset."""
+    return None if moment is None else moment.astimezone(CHINA).isoformat()
 
 
 def categories() -> list[str]:
@@ -100,7 +119,7 @@ def record_complaint(session: Session, resident: Any, *, scene: Any, category: A
                                                        "longitude": lng, "address": address})
     for photo in attached:
         photo.complaint_id = complaint.id
-    now = complaint.created_at.isoformat()
+    now = local_iso(complaint.created_at)
     return {
         "id": complaint.id,
         "unit": {"name": unit_name, "full_name": full_name},
@@ -113,6 +132,11 @@ def record_complaint(session: Session, resident: Any, *, scene: Any, category: A
         "phone": mask_phone(phone),
         "location": {"latitude": lat, "longitude": lng, "address": address} if where else None,
         "photos": [photo_json(p) for p in attached],
+        "topic": None,
+        "meetings": [],
+        "decision": None,
+        "notes": [],
+        "can_add_note": True,
         "timeline": [{"at": now, "label": TIMELINE[("complaint", "submit")], "reason": ""}],
     }
 
@@ -145,12 +169,56 @@ def timeline(session: Session, complaint: Complaint) -> list[dict[str, Any]]:
     for event in events:
         label = TIMELINE.get((event.subject_kind, event.action))
         if label:
-            steps.append({"at": event.created_at.isoformat(), "label": label, "reason": event.reason or ""})
+            steps.append({"at": local_iso(event.created_at), "label": label, "reason": event.reason or ""})
     return steps
 
 
+def _decision(session: Session, complaint: Complaint) -> dict[str, Any] | None:
+    """The latest decision on the complaint: its label, the reason's label and the referral (人民调解, 12345…)."""
+    event = session.scalars(select(AuditEvent).where(
+        AuditEvent.subject_kind == "complaint", AuditEvent.subject_id == complaint.id,
+        AuditEvent.action.in_(DECISIONS)).order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc()).limit(1)).first()
+    if event is None:
+        return None
+    data = event.data or {}
+    return {"action": event.action, "label": TIMELINE[("complaint", event.action)], "at": local_iso(event.created_at),
+            "reason_code": data.get("reason_code"), "reason_label": data.get("reason") if event.action == "decline"
+            else None, "referral": data.get("referral"), "referral_label": data.get("referral_name")}
+
+
+def _topic(complaint: Complaint) -> dict[str, Any] | None:
+    topic = complaint.topic
+    if topic is None:
+        return None
+    return {"id": topic.id, "title": topic.title, "state": topic.state.value,
+            "state_label": TOPIC_STATES[topic.state.value]}
+
+
+def _meetings(session: Session, complaint: Complaint) -> list[dict[str, Any]]:
+    """The meetings that had or have the complaint's topic on their agenda, earliest first."""
+    if complaint.topic_id is None:
+        return []
+    agenda = meeting_topics.c
+    rows = session.scalars(select(MeetingDetail).join(Meeting).join(meeting_topics, agenda.meeting_id == Meeting.id)
+                           .where(agenda.topic_id == complaint.topic_id).order_by(Meeting.starts_at, Meeting.id)).all()
+    out = []
+    for detail in rows:
+        state = "cancelled" if detail.cancelled_at else "held" if detail.held_at else "upcoming"
+        out.append({"id": detail.meeting_id, "title": detail.title, "starts_at": local_iso(detail.meeting.starts_at),
+                    "place": detail.meeting.place, "state": state, "state_label": MEETING_STATES[state]})
+    return out
+
+
+def _notes(session: Session, complaint: Complaint, photos: list[Photo]) -> list[dict[str, Any]]:
+    by_id = {p.id: p for p in photos}
+    return [{"id": n.id, "author": n.author_kind, "text": n.text, "at": local_iso(n.created_at),
+             "photos": [photo_json(by_id[i]) for i in n.photo_ids if i in by_id]}
+            for n in complaint_notes(session, complaint.id)]
+
+
 def complaint_json(session: Session, complaint: Complaint, *, with_timeline: bool = True) -> dict[str, Any]:
-    """What the resident sees of their complaint; the phone only masked."""
+    """What the resident sees of their complaint: where it went (topic, meetings, decision, referral), the reply,
+    the notes both sides added; times in China time (+08:00); the phone only masked."""
     contact = session.get(ComplaintContact, complaint.id)
     photos = session.scalars(select(Photo).where(Photo.complaint_id == complaint.id).order_by(Photo.id)).all()
     data = {
@@ -161,17 +229,39 @@ def complaint_json(session: Session, complaint: Complaint, *, with_timeline: boo
         "state": complaint.state.value,
         "state_label": COMPLAINT_STATES[complaint.state.value],
         "reply": complaint.reply,
-        "created_at": complaint.created_at.isoformat(),
+        "created_at": local_iso(complaint.created_at),
         "phone": mask_phone(contact.phone) if contact else None,
         "location": ({"latitude": contact.latitude, "longitude": contact.longitude, "address": contact.address}
                      if contact and contact.latitude is not None else None),
         "photos": [photo_json(p) for p in photos],
+        "topic": _topic(complaint),
+        "meetings": _meetings(session, complaint),
+        "decision": _decision(session, complaint),
+        "notes": _notes(session, complaint, photos),
+        "can_add_note": complaint.state.value in OPEN_STATES,
     }
     if with_timeline:
         data["timeline"] = timeline(session, complaint)
     return data
 
 
+def add_note(session: Session, resident: Resident, complaint_id: int, *, text: Any, photos: Any) -> dict[str, Any]:
+    """The resident adds words and/or their uploaded photos to their own open complaint; returns the complaint.
+
+    Side effects: models.intake.add_resident_note (the note, photos attached, audited, grid workers told).
+    Refused `complaint_closed` (409) once decided or closed, before anything else is looked at.
+    """
+    complaint = own_complaint(session, resident, complaint_id)
+    if complaint.state.value not in OPEN_STATES:
+        raise Conflict("complaint_closed")
+    if text is not None and not isinstance(text, str):
+        raise DomainError("field_invalid", field="text")
+    attached = _photos(session, resident, photos)
+    add_resident_note(session, resident, complaint, text=text or "", photos=attached)
+    return complaint_json(session, complaint)
+
+
 def my_complaints(session: Session, resident: Resident) -> list[Complaint]:
+    """The resident's complaints, newest first. No side effects."""
     return list(session.scalars(select(Complaint).where(Complaint.resident_id == resident.id)
                                 .order_by(Complaint.created_at.desc(), Complaint.id.desc())))

@@ -8,11 +8,25 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from sqlalchemy import Float, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    select,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, intpk, str32, str64, timestamp, utcnow
-from .entities import Complaint, Resident, Staff
+from .entities import AuditEvent, Complaint, Resident, Staff, StaffRole
+from .errors import Conflict, DomainError
+from .lifecycle import notify, staff_of
 from .scope import in_scope
 
 
@@ -159,3 +173,103 @@ def content_review_queue(session, staff: Staff) -> list[Complaint]:
     if staff.role.value != "admin":
         query = query.where(scope_clause(staff, Complaint.unit_id))
     return list(session.scalars(query.order_by(Complaint.created_at, Complaint.id)))
+
+
+class ComplaintNote(Base):
+    """What a resident added to an open complaint (words and/or photos) or a staff member replied without deciding.
+
+    Not a state change: the complaint's state stays as it is; each note is audited beside it (action `note` or
+    `reply`) and told to the other side.
+    """
+
+    __tablename__ = "complaint_notes"
+
+    id: Mapped[intpk]
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"), index=True)
+    author_kind: Mapped[str] = mapped_column(String(16))  # "resident" or "staff"
+    author_id: Mapped[int]
+    text: Mapped[str] = mapped_column(Text, default="")
+    photo_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    created_at: Mapped[timestamp]
+
+
+NOTE_TEXT_LIMIT = 500  # a resident's note; a staff reply may be as long as a decision's reply
+REPLY_TEXT_LIMIT = 1000
+NOTES_PER_COMPLAINT = 20  # a resident's notes on one complaint
+OPEN_STATES = frozenset({"submitted", "awaiting_triage", "promoted"})  # a note is still news to someone
+
+
+def _write_note(session, complaint: Complaint, kind: str, author_id: int, text: str, photos: list[Photo]):
+    """The note, its photos attached to the complaint, and its audit event (same state before and after)."""
+    now = utcnow()
+    note = ComplaintNote(complaint_id=complaint.id, author_kind=kind, author_id=author_id, text=text,
+                         photo_ids=[p.id for p in photos], created_at=now)
+    session.add(note)
+    for photo in photos:
+        photo.complaint_id = complaint.id
+    session.flush()
+    state = complaint.state.value
+    session.add(AuditEvent(subject_kind="complaint", subject_id=complaint.id, action="note" if kind == "resident"
+                           else "reply", from_state=state, to_state=state, actor_kind=kind, actor_id=author_id,
+                           reason=text, data={"note_id": note.id, "photos": note.photo_ids}, created_at=now))
+    session.flush()
+    return note
+
+
+def _locked_state(session, complaint: Complaint) -> str:
+    """The complaint's state as committed, its row locked until the caller's commit (no decision in between)."""
+    return session.scalar(select(Complaint.state).where(Complaint.id == complaint.id).with_for_update()).value
+
+
+def add_resident_note(session, resident: Resident, complaint: Complaint, *, text: str,
+                      photos: list[Photo]) -> ComplaintNote:
+    """A resident adds words and/or photos (already checked as theirs and unused) to their own open complaint.
+
+    Not a state change. Side effects: the note, its photos attached, an audit event (action `note`), and a
+    `complaint_note_added` message to each grid worker covering the unit (gathered per worker, within a minute).
+    Refused `complaint_closed` (409) once the complaint is decided or closed, `note_empty`, `note_too_long`,
+    `note_limit_reached` (409); nothing is written then.
+    """
+    if _locked_state(session, complaint) not in OPEN_STATES:
+        raise Conflict("complaint_closed")
+    text = text.strip()
+    if not text and not photos:
+        raise DomainError("note_empty")
+    if len(text) > NOTE_TEXT_LIMIT:
+        raise DomainError("note_too_long", limit=NOTE_TEXT_LIMIT)
+    written = session.scalar(select(func.count(ComplaintNote.id)).where(ComplaintNote.complaint_id == complaint.id,
+                                                                        ComplaintNote.author_kind == "resident"))
+    if written >= NOTES_PER_COMPLAINT:
+        raise Conflict("note_limit_reached", limit=NOTES_PER_COMPLAINT)
+    note = _write_note(session, complaint, "resident", resident.id, text, photos)
+    for worker in staff_of(session, complaint.unit, StaffRole.grid_worker):
+        notify(session, "complaint_note_added", recipient_kind="staff", recipient_id=worker.id,
+               openid=worker.openid, params={"complaint_id": complaint.id, "unit_name": complaint.unit.name,
+                                             "category": complaint.category, "at": note.created_at.isoformat()})
+    return note
+
+
+def reply_to_resident(session, staff: Staff, complaint: Complaint, *, text: str) -> ComplaintNote:
+    """A staff member (whose scope the caller checked) answers the resident without deciding anything.
+
+    Not a state change. Side effects: the note, an audit event (action `reply`), and a 诉求处理进度通知 (已回复,
+    请查看回复: the words stay on the complaint's page) to the resident. Refused `reply_empty`, `note_too_long`.
+    """
+    text = (text or "").strip()
+    if not text:
+        raise DomainError("reply_empty")
+    if len(text) > REPLY_TEXT_LIMIT:
+        raise DomainError("note_too_long", limit=REPLY_TEXT_LIMIT)
+    state = _locked_state(session, complaint)
+    note = _write_note(session, complaint, "staff", staff.id, text, [])
+    notify(session, "complaint_triaged", recipient_kind="resident", recipient_id=complaint.resident_id,
+           openid=complaint.resident.openid,
+           params={"complaint_id": complaint.id, "category": complaint.category, "unit_name": complaint.unit.name,
+                   "action": "reply", "result": "reply", "state": state, "at": note.created_at.isoformat()})
+    return note
+
+
+def complaint_notes(session, complaint_id: int) -> list[ComplaintNote]:
+    """A complaint's notes and replies, oldest first. No side effects."""
+    return list(session.scalars(select(ComplaintNote).where(ComplaintNote.complaint_id == complaint_id)
+                                .order_by(ComplaintNote.created_at, ComplaintNote.id)))

@@ -142,16 +142,19 @@ def notify(session: Session, event: str, *, recipient_kind: str, recipient_id: i
     """Write one outbox row (the only writer of one): a Core INSERT in the caller's transaction; returns the row as
     a detached Notification. Side effect: deferred, so it is handed over to the workers after commit.
 
-    Staff events listed in `models.notify.DIGEST_EVENTS` wait for the daily digest instead (no row now).
+    Staff events listed in `models.notify.DIGEST_EVENTS` wait for the daily digest instead (no row now); those in
+    `BATCHED_EVENTS` join the person's row still gathering such events, or start one (`models.notify.gather`).
     """
-    from .notify import DIGEST_EVENTS, add_digest_item
+    from .notify import BATCHED_EVENTS, DIGEST_EVENTS, add_digest_item, gather
 
     if recipient_kind == "staff" and event in DIGEST_EVENTS:
         return add_digest_item(session, recipient_id, event, params)
     values = {"event": event, "recipient_kind": recipient_kind, "recipient_id": recipient_id, "openid": openid,
               "params": params, "state": NotificationState.pending, "attempts": 0, "created_at": utcnow()}
+    if recipient_kind == "staff" and event in BATCHED_EVENTS and (joined := gather(session, values)) is not None:
+        return joined
     row_id = session.connection().execute(_INSERT_NOTIFICATION, values).scalar_one()
-    row = stub(Notification, row_id, **values, **_NOTIFICATION_UNSET)
+    row = stub(Notification, row_id, **{**_NOTIFICATION_UNSET, **values})
     defer(session, "notification", row)
     return row
 
@@ -228,11 +231,12 @@ def transition_complaint(session: Session, complaint: Complaint | NewComplaint, 
         notify(session, event, recipient_kind="resident", recipient_id=resident_id, openid=openid,
                params={"complaint_id": complaint.id, "category": complaint.category, "unit_name": unit_name,
                        "action": action, "state": after.value, "reason": reason or "", "at": now.isoformat(), **data})
-    if action == "accept":  # it is now in the grid workers' queue: they hear of it in their daily digest
+    # It is now in the grid workers' queue: they are told within a minute, gathered per worker (models.notify).
+    if action == "accept":
         for worker in staff_of(session, complaint.unit, StaffRole.grid_worker):
             notify(session, "complaint_new_in_unit", recipient_kind="staff", recipient_id=worker.id,
                    openid=worker.openid, params={"complaint_id": complaint.id, "unit_name": complaint.unit.name,
-                                                 "category": complaint.category})
+                                                 "category": complaint.category, "at": now.isoformat()})
     return complaint
 
 

@@ -17,6 +17,7 @@ from typing import Any
 # A fallback is used when the source's value is missing or does not fit the field type: text people typed (a
 # title, a place, a unit's name) is shown whole when it fits and never cut; the page a tap opens shows it all.
 MEETING_PAGE = "pages/meeting/detail?id={meeting_id}"  # the meeting's own page in the mini-program
+STAFF_PAGE = "pages/staff/index"  # the staff page of the mini-program (where staff bind WeChat)
 TEMPLATES: dict[str, dict[str, Any]] = {
     "complaint_received": {
         "title": "问题受理通知", "kind": "one_time",
@@ -74,6 +75,16 @@ TEMPLATES: dict[str, dict[str, Any]] = {
         "fields": {"thing1": ("会议名称", "meeting_title", "=your_meeting"), "phrase2": ("变更情况", "@results"),
                    "time3": ("会议时间", "starts_at"), "thing4": ("会议地点", "place", "=see_place"),
                    "thing5": ("说明", "reason", "=see_details")},
+    },
+    "complaint_new_in_unit": {  # gathered per grid worker (models.notify.BATCHED_EVENTS): count is the batch's
+        "title": "新反映提醒", "kind": "long_term", "page": STAFF_PAGE,
+        "fields": {"thing1": ("所属网格", "unit_name", "=your_units"), "number2": ("新反映数量", "count"),
+                   "time3": ("提交时间", "at")},
+    },
+    "complaint_note_added": {  # gathered per grid worker, as above
+        "title": "居民补充信息提醒", "kind": "long_term", "page": STAFF_PAGE,
+        "fields": {"thing1": ("所属网格", "unit_name", "=your_units"), "number2": ("补充条数", "count"),
+                   "time3": ("补充时间", "at")},
     },
     "staff_digest": {
         "title": "每日待办汇总", "kind": "long_term",

@@ -13,9 +13,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from .base import Base, intpk, timestamp, utcnow
+from .entities import Notification, NotificationState
 
 # Staff events folded into one daily digest per person instead of one message each.
-DIGEST_EVENTS = frozenset({"complaint_new_in_unit", "triage_overdue", "implementation_overdue"})
+DIGEST_EVENTS = frozenset({"triage_overdue", "implementation_overdue"})
+# Staff events told promptly but gathered: the first one's outbox row waits BATCH_SECONDS (its next_attempt_at)
+# while later ones to the same person join it, so several within that time are one message naming their count.
+# The sweep wakes the delivery for it once due (every sweep_interval, 15 s by default): out within a minute.
+BATCHED_EVENTS = frozenset({"complaint_new_in_unit", "complaint_note_added"})
+BATCH_SECONDS = 30
+_BATCH_MARGIN = 2  # seconds before its send time a gathering row is left alone for the delivery to claim
 
 
 class Subscription(Base):
@@ -208,3 +215,36 @@ def add_digest_item(session: Session, staff_id: int, event: str, params: dict[st
     item = DigestItem(staff_id=staff_id, event=event, params=params, created_at=utcnow())
     session.add(item)
     return item
+
+
+def gather(session: Session, values: dict[str, Any]) -> Notification | None:
+    """Join a batched staff event (`values`: the outbox row notify would write) to the recipient's row of that
+    event still gathering; returns that row, or None after making `values` the first of a new batch.
+
+    Side effects: the joined row's params (count, latest time, complaint ids; the unit's name dropped when the
+    units differ) updated under its row lock, so a concurrent join waits and counts on top; no commit. Two
+    transactions starting a batch for one person at the same moment make two rows (two messages, not a lost one).
+    """
+    now = values["created_at"]
+    params = values["params"]
+    row = session.execute(
+        select(Notification.id, Notification.params)
+        .where(Notification.state == NotificationState.pending,
+               Notification.created_at > now - dt.timedelta(seconds=BATCH_SECONDS),
+               Notification.next_attempt_at > now + dt.timedelta(seconds=_BATCH_MARGIN),
+               Notification.recipient_kind == values["recipient_kind"],
+               Notification.recipient_id == values["recipient_id"], Notification.event == values["event"])
+        .order_by(Notification.id.desc()).limit(1).with_for_update()).first()
+    if row is None:
+        values["params"] = {**params, "count": "1", "complaint_ids": [params.get("complaint_id")]}
+        values["next_attempt_at"] = now + dt.timedelta(seconds=BATCH_SECONDS)
+        return None
+    joined = dict(row.params)
+    joined["count"] = str(int(joined.get("count", "1")) + 1)
+    joined["complaint_ids"] = [*joined.get("complaint_ids", []), params.get("complaint_id")]
+    joined["at"] = params.get("at", joined.get("at"))
+    if joined.get("unit_name") != params.get("unit_name"):
+        joined["unit_name"] = ""  # several units: the message names none (its fixed words instead)
+    session.execute(update(Notification).where(Notification.id == row.id).values(params=joined)
+                    .execution_options(synchronize_session=False))
+    return session.get(Notification, row.id, populate_existing=True)

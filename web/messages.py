@@ -180,6 +180,9 @@ ERRORS = {
     "topic_closed": "这个议题已结束，不能再并入新的反映。",
     "visit_notes_empty": "请填写上门协商的情况。",
     "note_too_long": "填写的内容不能超过 {limit} 字。",
+    "note_empty": "请填写补充的内容或选择照片。",
+    "note_limit_reached": "这条反映已补充 {limit} 次，请等待工作人员回复。",
+    "complaint_closed": "这条反映已经办结，不能再补充；如有新问题请重新反映。",
     "filter_invalid": "筛选条件不正确。",
     "rate_limited": "操作太频繁，请稍后再试。",
     "method_not_allowed": "不支持的请求方式。",
@@ -225,6 +228,8 @@ TIMELINE = {
     ("complaint", "visit"): "网格员已上门协商",
     ("complaint", "reopen"): "重新分拣",
     ("complaint", "close"): "已办结",
+    ("complaint", "note"): "居民补充了信息",
+    ("complaint", "reply"): "工作人员回复",
     ("topic", "approve"): "议题已通过审定",
     ("topic", "reject"): "议题未通过审定",
     ("topic", "schedule"): "已安排议事会",
@@ -245,7 +250,7 @@ TIMELINE = {
 MESSAGE_RESULTS = {
     "complaint_triaged": {
         "decline": "不予协商", "solve": "已解决", "escalate": "已上报", "visit": "已上门", "merge": "已合并",
-        "promote": "转为议题", "join": "并入议题", "reopen": "重新分拣",
+        "promote": "转为议题", "join": "并入议题", "reopen": "重新分拣", "reply": "已回复",
     },
     "topic_progress": {
         "reject": "未通过", "schedule": "已排上议程", "agree": "达成共识", "disagree": "未达共识",
@@ -259,6 +264,7 @@ MESSAGE_RESULTS = {
 MESSAGE_DETAILS = {
     "decline": "请查看答复", "solve": "请查看回复", "escalate": "已转上级单位办理", "visit": "网格员已上门协商",
     "merge": "与相同问题合并办理", "promote": "请查看议题详情", "join": "请查看议题详情", "reopen": "网格员将重新分拣",
+    "reply": "请查看回复",
 }
 # Fixed words of the messages, and what a field says when the text it names (a title, a place) does not fit.
 MESSAGE_WORDS = {
@@ -277,6 +283,7 @@ MESSAGE_WORDS = {
     "see_details": "请点击查看详情",
     "digest": "您有新的待办事项",
     "overdue": "有领办事项已逾期",
+    "your_units": "您负责的网格",
 }
 # 说明 of a triage decision with a detail: the parts that frame it (whole words; used only when the whole fits).
 MESSAGE_FRAMES = {"merge": "与第{id}号反映合并办理", "escalate": "转{unit}办理"}

@@ -76,7 +76,8 @@ def test_submission_writes_the_submit_transition_its_audit_and_the_residents_mes
         complaint = session.get(Complaint, answer["id"])
         assert (complaint.state.value, complaint.resident_id, complaint.unit.name) == ("submitted", resident.id,
                                                                                       "梁堂村第一网格")
-        assert complaint.created_at.isoformat() == answer["created_at"] == answer["timeline"][0]["at"]
+        assert answer["created_at"] == answer["timeline"][0]["at"] and answer["created_at"].endswith("+08:00")
+        assert dt.datetime.fromisoformat(answer["created_at"]) == complaint.created_at  # China time, same moment
         event = session.scalar(select(AuditEvent).where(AuditEvent.subject_id == complaint.id))
         assert (event.subject_kind, event.action, event.from_state, event.to_state, event.actor_kind,
                 event.actor_id, event.data) == ("complaint", "submit", None, "submitted", "resident", resident.id, {})

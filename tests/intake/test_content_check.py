@@ -124,11 +124,11 @@ def test_a_submission_is_counted_once_in_the_statistics_and_its_grid_workers_hea
         client, wechat_sandbox, app, scene, job_runtime):
     """The submission path writes with Core statements, the acceptance through the ORM: the statistics' running
     sums must count the complaint exactly once either way, as a rebuild from the base tables does; and the grid
-    workers covering the unit get it in their daily digest."""
+    workers covering the unit are told of it within a minute (their outbox row, gathering for 30 seconds)."""
     from sqlalchemy import select
 
     from council.statistics import Period, figures
-    from models import Staff, Unit
+    from models import Notification, Staff, Unit
     from models.notify import DigestItem
     from models.stats import StatCell, fold, rebuild
     from workers.content_checks import check_complaint_content
@@ -154,6 +154,11 @@ def test_a_submission_is_counted_once_in_the_statistics_and_its_grid_workers_hea
     assert state() == (received, sums)
 
     with app.extensions["xinma.sessionmaker"]() as session:
-        told = session.execute(select(Staff.username, DigestItem.event).join(Staff, Staff.id == DigestItem.staff_id)
-                               .where(DigestItem.params["complaint_id"].as_integer() == cid)).all()
-    assert told == [("wangge1", "complaint_new_in_unit")]
+        told = session.execute(select(Staff.username, Notification.event, Notification.params,
+                                      Notification.created_at, Notification.next_attempt_at)
+                               .join(Staff, Staff.id == Notification.recipient_id)
+                               .where(Notification.recipient_kind == "staff")).all()
+        assert not session.scalars(select(DigestItem)).all()  # not left for the morning's digest
+    assert [(name, event, params["complaint_ids"], params["count"]) for name, event, params, *_ in told] == [
+        ("wangge1", "complaint_new_in_unit", [cid], "1")]
+    assert 0 < (told[0][4] - told[0][3]).total_seconds() <= 60

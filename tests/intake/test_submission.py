@@ -8,6 +8,7 @@ import threading
 from sqlalchemy import select
 
 from models import AuditEvent, Complaint, Notification, QrCode
+from models.base import CHINA
 from models.intake import ComplaintContact, IdempotencyKey
 from models.stats import StatDelta, china_day
 from qr.services import rotate_code
@@ -34,7 +35,8 @@ def test_a_submission_writes_its_rows_once_in_one_transaction(client, app, wecha
     assert [b - a for a, b in zip(before, after, strict=True)] == [1, 1, 1, 0, 0, 0, 1, 1]
     with app.extensions["xinma.sessionmaker"]() as session:
         complaint = session.get(Complaint, answer["id"])
-        assert complaint.created_at.isoformat() == answer["created_at"] == complaint.state_changed_at.isoformat()
+        assert complaint.created_at == complaint.state_changed_at
+        assert answer["created_at"] == complaint.created_at.astimezone(CHINA).isoformat()  # +08:00
         assert complaint.qr_code_id == session.scalar(select(QrCode.id).where(QrCode.token == scene))
         contact = session.get(ComplaintContact, complaint.id)
         assert (contact.phone, contact.latitude, contact.longitude, contact.address) == (

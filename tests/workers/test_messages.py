@@ -14,6 +14,7 @@ from council import services as council
 from intake.services import submit_complaint
 from models import SYSTEM, Actor, Complaint, Notification, StaffRole, transition_complaint, transition_topic, utcnow
 from models.base import CHINA
+from models.intake import add_resident_note, reply_to_resident
 from models.lifecycle import COMPLAINT_NOTIFY, TOPIC_NOTIFY_RESIDENTS
 from models.message_templates import TEMPLATES
 from qr.services import issue_code
@@ -22,6 +23,7 @@ from triage import services as triage
 from web.messages import MESSAGE_DETAILS, MESSAGE_RESULTS, MESSAGE_WORDS
 from wechat.field_rules import value_ok
 from workers.digest import build_digests
+from workers.periodic import triage_overdue
 from workers.rendering import FieldInvalid, render
 
 LONG_TITLE = "幸福社区三号楼至七号楼之间的道路照明与监控设施统一改造"  # 27 characters: more than a thing field holds
@@ -47,7 +49,7 @@ def drive_every_action(session) -> None:
     secretary = factories.staff(session, StaffRole.secretary, u["community"], openid="o-secretary")
     people = {name: factories.resident(session, f"o-{name}") for name in (
         "submit", "decline", "decline_follower", "solve", "solve_follower", "escalate", "visit", "promote",
-        "promote_follower", "join", "merge", "reopen", "long", "disagree", "refer", "reject", "moved")}
+        "promote_follower", "join", "merge", "reopen", "long", "disagree", "refer", "reject", "moved", "note")}
 
     def complaint(name: str) -> Complaint:
         return factories.complaint(session, u["grid"], people[name], text=f"{name}：楼道灯坏了一个月")
@@ -78,6 +80,13 @@ def drive_every_action(session) -> None:
     topics = {name: triage.promote(session, worker, complaint(name), title=title, category="livelihood")
               for name, title in (("disagree", "小区停车位划线"), ("refer", "加装电梯费用分摊"),
                                   ("reject", "更换小区大门"), ("moved", "小区绿化补种"))}
+
+    # Two-way updates: a resident's note (its grid worker told), a staff reply without a decision.
+    noted = complaint("note")
+    add_resident_note(session, people["note"], noted, text="晚上七点以后整条路都是黑的", photos=[])
+    reply_to_resident(session, worker, noted, text="收到，明天上午去现场看看。")
+    # A complaint left untriaged past its deadline: the grid worker's daily digest.
+    triage_overdue(session, utcnow() + dt.timedelta(days=30))
 
     # The council: approve or reject, a meeting with three outcomes, registration and its reminder.
     council.reject(session, secretary, topics["reject"], reason="属于物业合同范围，已转物业公司办理")
