@@ -7,7 +7,7 @@ import functools
 from flask import Blueprint, redirect, render_template, request, url_for
 
 from models import DomainError, NotFound, StaffRole, Unit
-from models.intake import complaint_contact, mask_phone, reveal_phone
+from models.intake import complaint_contact, mask_phone, reply_to_resident, reveal_phone
 from models.scope import units_in_scope
 from web.auth import (
     accept_invitation,
@@ -266,6 +266,15 @@ def escalate(staff, item, form):
 def visit(staff, item, form):
     services.record_visit(db(), staff, item, notes=form.get("notes", ""), version=form.get("version"))
     return redirect(url_for("triage.complaint", complaint_id=item.id, visited=1))
+
+
+@bp.post("/triage/complaints/<int:complaint_id>/reply")
+@staff_required(StaffRole.grid_worker)
+@decision
+def reply(staff, item, form):
+    """Answer the resident without deciding (any state): on both timelines, the resident told by WeChat."""
+    reply_to_resident(db(), staff, item, text=form.get("text", ""))
+    return redirect(url_for("triage.complaint", complaint_id=item.id, replied=1))
 
 
 # --- the district's rule set ---------------------------------------------------------------------------------
