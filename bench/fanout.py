@@ -131,7 +131,8 @@ class Run:
         procs = []
         for i in range(count):
             log = open(self.workdir / f"worker-{len(os.listdir(self.workdir))}-{i}.log", "wb")  # noqa: SIM115
-            procs.append(subprocess.Popen([sys.executable, "-c", "import app; app.main()", "worker"], env=env,
+            cmd = [sys.executable, "-X", "faulthandler", "-c", "import app; app.main()", "worker"]
+            procs.append(subprocess.Popen(cmd, env=env,
                                           cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
         time.sleep(3)  # let them connect and register before the fan-out (not part of the measured time)
         return procs
@@ -195,7 +196,9 @@ class Run:
                     proc.wait(30)
                 except ProcessLookupError:
                     pass
-                except subprocess.TimeoutExpired:  # still in a job after 30 s: the measure is taken already
+                except subprocess.TimeoutExpired:  # still running 30 s later: the measure is taken already
+                    os.killpg(proc.pid, 6)  # SIGABRT: each Python process writes its threads' stacks to the log
+                    time.sleep(1)
                     os.killpg(proc.pid, 9)
                     proc.wait()
                     tails = [log.read_text(errors="replace")[-1500:] for log in sorted(self.workdir.glob("worker-*"))]

@@ -147,7 +147,7 @@ def test_staff_get_one_daily_digest_instead_of_a_flood(budget_app, wechat_sandbo
     db.commit()
     wechat_sandbox.subscribe("o-secretary-digest", template_id("staff_digest"))  # long-term: allowed once
     with budget_app.extensions["xinma.sessionmaker"]() as session:
-        for event in ("complaint_new_in_unit", "complaint_new_in_unit", "triage_overdue"):
+        for event in ("triage_overdue", "triage_overdue", "implementation_overdue"):
             notify(session, event, recipient_kind="staff", recipient_id=secretary.id, openid=secretary.openid,
                    params={"unit_name": "幸福社区"})
         session.commit()
@@ -159,7 +159,7 @@ def test_staff_get_one_daily_digest_instead_of_a_flood(budget_app, wechat_sandbo
     ids = list(db.scalars(select(Notification.id)))
     assert deliver(ids) == ["sent"]
     (message,) = wechat_sandbox.messages(openid="o-secretary-digest")
-    assert message["data"]["thing1"] == "新反映2件，分拣逾期1件"
+    assert message["data"]["thing1"] == "分拣逾期2件，落实逾期1件"
     assert message["data"]["number2"] == "3"
 
 
