@@ -17,6 +17,7 @@ from typing import Any
 # A fallback is used when the source's value is missing or does not fit the field type: text people typed (a
 # title, a place, a unit's name) is shown whole when it fits and never cut; the page a tap opens shows it all.
 MEETING_PAGE = "pages/meeting/detail?id={meeting_id}"  # the meeting's own page in the mini-program
+TOPIC_PAGE = "pages/topic/detail?id={topic_id}"  # the topic's own page: its progress, its reply, its rating
 STAFF_PAGE = "pages/staff/index"  # the staff page of the mini-program (where staff bind WeChat)
 TEMPLATES: dict[str, dict[str, Any]] = {
     "complaint_received": {
@@ -36,17 +37,17 @@ TEMPLATES: dict[str, dict[str, Any]] = {
                    "time3": ("提出时间", "at"), "thing4": ("备注", "=review_please")},
     },
     "topic_approved": {
-        "title": "议题审定结果通知", "kind": "one_time",
+        "title": "议题审定结果通知", "kind": "one_time", "page": TOPIC_PAGE,
         "fields": {"thing1": ("议题名称", "title", "=your_topic"), "phrase2": ("审定结果", "=approved"),
                    "thing3": ("下一步", "=approved_next"), "time4": ("审定时间", "at")},
     },
     "topic_progress": {
-        "title": "议题进展通知", "kind": "one_time",
+        "title": "议题进展通知", "kind": "one_time", "page": TOPIC_PAGE,
         "fields": {"thing1": ("议题名称", "title", "=your_topic"), "phrase2": ("当前进展", "@results"),
                    "time3": ("更新时间", "at")},
     },
     "rating_requested": {
-        "title": "回访评价邀请", "kind": "one_time",
+        "title": "回访评价邀请", "kind": "one_time", "page": TOPIC_PAGE,
         "fields": {"thing1": ("议题名称", "title", "=your_topic"), "phrase2": ("落实情况", "=implemented"),
                    "thing3": ("温馨提示", "=rate_please"), "time4": ("落实时间", "at")},
     },
@@ -61,7 +62,7 @@ TEMPLATES: dict[str, dict[str, Any]] = {
                    "thing3": ("会议地点", "place", "=see_place")},
     },
     "topic_published": {
-        "title": "议题结果公开通知", "kind": "one_time",
+        "title": "议题结果公开通知", "kind": "one_time", "page": TOPIC_PAGE,
         "fields": {"thing1": ("议题名称", "title", "=your_topic"), "phrase2": ("公开类型", "@results"),
                    "time3": ("公开时间", "at")},
     },
