@@ -8,6 +8,7 @@ re-encoding as the mini-program's uploads).
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import secrets
 
@@ -16,6 +17,7 @@ from sqlalchemy import func, select
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from models import DomainError, NotFound, Resident, utcnow
+from models.base import CHINA
 from models.intake import PHONE, ComplaintContact, Photo
 from models.qr import TrackingLink
 from qr.services import resolve_scene, scene_of
@@ -123,6 +125,14 @@ def track(token: str):
         raise NotFound("tracking_not_found")
     complaint = link.complaint
     photos = db().scalar(select(func.count(Photo.id)).where(Photo.complaint_id == complaint.id))
-    return render_template("intake/h5_track.html", complaint=complaint, steps=services.timeline(db(), complaint),
-                           photos=photos,
-                           state_label=COMPLAINT_STATES[complaint.state.value], link=request.url)
+    data = services.complaint_json(db(), complaint)
+    return render_template("intake/h5_track.html", complaint=complaint, data=data, steps=data["timeline"],
+                           photos=photos, state_label=COMPLAINT_STATES[complaint.state.value], link=request.url)
+
+
+@bp.app_template_filter("china_time")
+def china_time(value: str | None) -> str:
+    """An API time (ISO 8601 with its offset) as people read it in China: 2026年12月6日 16:25."""
+    if not value:
+        return ""
+    return dt.datetime.fromisoformat(value).astimezone(CHINA).strftime("%Y年%m月%d日 %H:%M")
