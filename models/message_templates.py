@@ -18,7 +18,7 @@ from typing import Any
 # title, a place, a unit's name) is shown whole when it fits and never cut; the page a tap opens shows it all.
 MEETING_PAGE = "pages/meeting/detail?id={meeting_id}"  # the meeting's own page in the mini-program
 TOPIC_PAGE = "pages/topic/detail?id={topic_id}"  # the topic's own page: its progress, its reply, its rating
-STAFF_PAGE = "pages/staff/index"  # the staff page of the mini-program (where staff bind WeChat)
+STAFF_PAGE = "pages/staff/index?from=message"  # the mini-program's staff page (where staff bind WeChat)
 TEMPLATES: dict[str, dict[str, Any]] = {
     "complaint_received": {
         "title": "问题受理通知", "kind": "one_time",
