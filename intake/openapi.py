@@ -10,8 +10,8 @@ from web.settings import template_id
 
 from .phone import PHONE_PATH
 from .photos import MAX_PER_COMPLAINT
-from .schemas import COMPLAINT, NEW_NOTE
-from .services import ADDRESS_LIMIT, TEXT_LIMIT
+from .schemas import COMPLAINT, LOCATION, NEW_NOTE, PHOTO
+from .services import TEXT_LIMIT
 
 ERROR = {
     "type": "object",
@@ -56,30 +56,6 @@ def _errors(*statuses: int) -> dict[str, Any]:
 NULLABLE_STR = {"type": ["string", "null"]}
 UNIT = {"type": "object", "required": ["name", "full_name"], "properties": {
     "name": {"type": "string"}, "full_name": {"type": "string"}, "level": {"type": "string"}}}
-PHOTO = {
-    "type": "object",
-    "required": ["id", "content_type", "width", "height", "url", "thumbnail_url", "thumbnail_ready"],
-    "additionalProperties": False,
-    "properties": {
-        "id": {"type": "integer"},
-        "content_type": {"enum": ["image/jpeg", "image/png", "image/webp"]},
-        "width": {"type": "integer", "minimum": 1},
-        "height": {"type": "integer", "minimum": 1},
-        "url": {"type": "string"},
-        "thumbnail_url": {"type": "string"},
-        "thumbnail_ready": {"type": "boolean"},
-    },
-}
-LOCATION = {
-    "type": "object",
-    "required": ["latitude", "longitude"],
-    "additionalProperties": False,
-    "properties": {
-        "latitude": {"type": "number", "minimum": -90, "maximum": 90},
-        "longitude": {"type": "number", "minimum": -180, "maximum": 180},
-        "address": {"type": ["string", "null"], "maxLength": ADDRESS_LIMIT},
-    },
-}
 NEW_COMPLAINT = {
     "type": "object",
     "required": ["scene", "category", "text"],

@@ -1,12 +1,38 @@
-"""The complaint as the resident reads it, and a note's request body: JSON Schemas of the OpenAPI document."""
+"""The complaint as the resident reads it (with its photos and location), and a note's request body: JSON Schemas
+of the OpenAPI document."""
 
 from __future__ import annotations
 
 from models.intake import NOTE_TEXT_LIMIT
 
 from .photos import MAX_PER_COMPLAINT
+from .services import ADDRESS_LIMIT
 
 NULLABLE_STR = {"type": ["string", "null"]}
+PHOTO = {
+    "type": "object",
+    "required": ["id", "content_type", "width", "height", "url", "thumbnail_url", "thumbnail_ready"],
+    "additionalProperties": False,
+    "properties": {
+        "id": {"type": "integer"},
+        "content_type": {"enum": ["image/jpeg", "image/png", "image/webp"]},
+        "width": {"type": "integer", "minimum": 1},
+        "height": {"type": "integer", "minimum": 1},
+        "url": {"type": "string"},
+        "thumbnail_url": {"type": "string"},
+        "thumbnail_ready": {"type": "boolean"},
+    },
+}
+LOCATION = {
+    "type": "object",
+    "required": ["latitude", "longitude"],
+    "additionalProperties": False,
+    "properties": {
+        "latitude": {"type": "number", "minimum": -90, "maximum": 90},
+        "longitude": {"type": "number", "minimum": -180, "maximum": 180},
+        "address": {"type": ["string", "null"], "maxLength": ADDRESS_LIMIT},
+    },
+}
 CHINA_TIME = {"type": "string", "format": "date-time", "pattern": r"\+08:00$", "description": "China time, +08:00"}
 PHOTOS = {"type": "array", "items": {"$ref": "#/components/schemas/Photo"}}
 TOPIC_BRIEF = {
