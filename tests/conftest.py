@@ -151,11 +151,14 @@ class SandboxHandle:
 
 @pytest.fixture
 def wechat_sandbox():
+    from models.message_templates import MINIPROGRAM_PAGES
     from web.settings import SANDBOX_APPID, SANDBOX_SECRET
     from workers.rendering import sandbox_templates
 
     clock = Clock()
-    app = create_sandbox_app(appid=SANDBOX_APPID, secret=SANDBOX_SECRET, templates=sandbox_templates(), clock=clock)
+    # Told the mini-program's pages, it refuses a message opening any other page (41030), as WeChat does.
+    app = create_sandbox_app(appid=SANDBOX_APPID, secret=SANDBOX_SECRET, templates=sandbox_templates(), clock=clock,
+                             app_pages=MINIPROGRAM_PAGES)
     server, thread, url = serve_in_thread(app)
     handle = SandboxHandle(url, clock)
     yield handle

@@ -1,13 +1,15 @@
 """A faithful local fake of the WeChat mini-program server APIs, plus a control API and pages for people.
 
-It answers like WeChat, refusals included: single-use 5-minute login codes and a per-user login limit, expiring
-and rotating access tokens with limited forced refreshes, a per-(user, template) subscription ledger, template
-field and page rules, one send at a time per user, content rules, and fault switches (latency, HTTP 500,
-timeouts, errcodes). It pushes what WeChat pushes (media-check verdicts, subscribe events, privacy events) to
-the backend, signed and in the format and mode configured. State is in memory, one process, guarded by a lock.
+It answers like WeChat, refusals included: single-use 5-minute login and phone-number codes (getuserphonenumber)
+and a per-user login limit, expiring and rotating access tokens with limited forced refreshes, a per-(user,
+template) subscription ledger, template field and page rules, one send at a time per user, content rules, and
+fault switches (latency, HTTP 500, timeouts, errcodes). It pushes what WeChat pushes (media-check verdicts,
+subscribe events, privacy events) to the backend, signed and in the format and mode configured. State is in
+memory, one process, guarded by a lock.
 
 Modules of one job each: `access` and `api` (WeChat's endpoints), `control` (/_sandbox/...), `pages` (index,
-inbox, simulated phone), `pusher` (message push), `state` (what it remembers), `faults`, `serving`.
+inbox, simulated phone, which opens a scene or a plain-link scan's `q`), `pusher` (message push), `state` (what it
+remembers), `faults`, `serving`.
 """
 
 from __future__ import annotations
