@@ -53,6 +53,23 @@ def sweep_forever(settings: Settings, parent: int) -> None:
             time.sleep(min(1.0, max(0.0, next_round - time.monotonic())))  # a second at most without the worker
 
 
+class Worker(SimpleWorker):
+    """RQ's SimpleWorker, whose pub/sub listener is stopped with a bounded wait at shutdown: with redis-py 8 the
+    listener can sit up to a minute waiting for the subscription RQ has just dropped, and RQ's stop waits with it
+    (seen as workers still alive 30 s after SIGTERM). The listener is a daemon thread: leaving it is safe."""
+
+    def unsubscribe(self) -> None:
+        if not self.pubsub_thread:
+            return
+        self.log.info("Worker %s: unsubscribing from channel %s", self.name, self.pubsub_channel_name)
+        self.pubsub.unsubscribe()
+        try:
+            self.pubsub_thread.stop(timeout=1)
+        except TypeError:  # redis-py before 8: stop() does not wait
+            self.pubsub_thread.stop()
+        self.pubsub.close()
+
+
 def run_worker(settings: Settings, *, burst: bool = False) -> None:
     """Work the queue until stopped; the sweep runs at start and every `sweep_interval` seconds."""
     rt = install(settings)
@@ -61,7 +78,7 @@ def run_worker(settings: Settings, *, burst: bool = False) -> None:
     sweeper = multiprocessing.get_context("spawn").Process(target=sweep_forever, args=(settings, os.getpid()),
                                                            name="xinma-sweep", daemon=True)
     sweeper.start()
-    worker = SimpleWorker([QUEUE], connection=redis_connection(settings.redis_url), serializer=JSONSerializer,
+    worker = Worker([QUEUE], connection=redis_connection(settings.redis_url), serializer=JSONSerializer,
                     maintenance_interval=60)
     try:
         worker.work(with_scheduler=True, burst=burst, logging_level="INFO")
