@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 
+import requests
 import schemathesis
 
 from intake.openapi import openapi_document
@@ -92,3 +93,54 @@ def test_rate_limited_like_sign_in(client, wechat_sandbox):
     assert [a.status_code for a in answers] == [400] * 9 + [429]
     assert int(answers[-1].headers["Retry-After"]) >= 1
     assert wechat_sandbox.control("GET", "/_sandbox/calls")["endpoints"]["phone"]["failed"] == 9
+
+
+def test_the_simulated_phone_fills_the_complaint_with_the_wechat_number(settings_env, redis_url, redis, db_clean):
+    """A person walks it on the sandbox's phone: 使用微信手机号, then submit; staff's copy holds the number."""
+    from sqlalchemy import select
+
+    from app import create_app
+    from models.intake import ComplaintContact
+    from models.message_templates import MINIPROGRAM_PAGES
+    from qr.demo import seed_demo
+    from tests.conftest import LiveServer
+    from web.settings import SANDBOX_APPID, SANDBOX_SECRET, load_settings
+    from wechat import create_sandbox_app, serve_in_thread
+    from workers.rendering import sandbox_templates
+
+    phone_app = create_sandbox_app(appid=SANDBOX_APPID, secret=SANDBOX_SECRET, templates=sandbox_templates(),
+                                   app_pages=MINIPROGRAM_PAGES)
+    server, thread, sandbox_url = serve_in_thread(phone_app)
+    application = create_app(load_settings(dict(settings_env, XINMA_WECHAT_API_BASE=sandbox_url + "/",
+                                                XINMA_REDIS_URL=redis_url)))
+    live = LiveServer(application)
+    phone_app.extensions["wechat_sandbox.config"].backend = live.url  # the sandbox's backend_url, now known
+    try:
+        factory = application.extensions["xinma.sessionmaker"]
+        with factory() as session:
+            seed_demo(session)
+            session.commit()
+        scene = client_scene(application)
+        page = requests.post(f"{sandbox_url}/phone", data={
+            "openid": "o-walk", "scene": scene, "category": "设施维修", "text": "楼道灯坏了",
+            "wechat_phone": NUMBER}, timeout=20)
+        assert page.status_code == 201, page.text
+        assert "139****5678" in page.text and NUMBER not in page.text
+        with factory() as session:
+            assert session.scalar(select(ComplaintContact.phone)) == NUMBER
+    finally:
+        live.stop()
+        application.extensions["xinma.engine"].dispose()
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+def client_scene(application) -> str:
+    from sqlalchemy import select
+
+    from models import QrCode, Unit
+
+    with application.extensions["xinma.sessionmaker"]() as session:
+        unit = session.scalar(select(Unit).where(Unit.name == "梁堂村第一网格"))
+        return session.scalar(select(QrCode.token).where(QrCode.unit_id == unit.id, QrCode.revoked_at.is_(None)))

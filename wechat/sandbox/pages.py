@@ -118,6 +118,7 @@ def register(app: Flask, sb: Sandbox) -> None:
             "category": "",
             "text": "",
             "subscribe": [tid for tid, _ in one_time_templates()],
+            "wechat_phone": "",
         }
         return phone_form(form)
 
@@ -131,6 +132,7 @@ def register(app: Flask, sb: Sandbox) -> None:
             "category": f.get("category", "").strip(),
             "text": f.get("text", "").strip(),
             "subscribe": [t for t in f.getlist("subscribe") if t in sb.templates],
+            "wechat_phone": f.get("wechat_phone", "").strip(),  # the number this WeChat user has bound, if any
         }
         if not form["openid"]:
             return phone_form(form, MESSAGES["openid_required"], 400)
@@ -146,11 +148,18 @@ def register(app: Flask, sb: Sandbox) -> None:
             pusher.push_now(sb, pusher.popup_event(sb, form["openid"], {t: "accept" for t in form["subscribe"]}))
         flask.session["openid"] = form["openid"]
         flask.session["token"] = token
+        phone = None
+        if form["wechat_phone"]:  # tapped 使用微信手机号 and allowed: the button's code, then the backend's answer
+            number, error = call_backend("POST", "/api/v1/phone", token=token, payload={
+                "code": sb.issue_phone_code(form["openid"], form["wechat_phone"])})
+            if error or not isinstance(number, dict):
+                return phone_form(form, error or MESSAGES["backend_failed"].format(code="no phone"), 422)
+            phone = number.get("phone")
         complaint, error = call_backend(
             "POST",
             "/api/v1/complaints",
             token=token,
-            payload={"scene": form["scene"], "category": form["category"], "text": form["text"]},
+            payload={"scene": form["scene"], "category": form["category"], "text": form["text"], "phone": phone},
         )
         if error or not isinstance(complaint, dict):
             return phone_form(form, error or MESSAGES["backend_failed"].format(code="no data"), 422)
