@@ -133,11 +133,13 @@ def rate_on_visit(session: Session, staff: Staff, topic: Topic, *, resident_id, 
 def close_expired(session: Session, *, now: dt.datetime | None = None, days: int = FOLLOWUP_DAYS) -> int:
     """Close the topics implemented more than `days` ago that their residents did not finish rating.
 
-    Side effects: each closes (its complaints with it) and its residents are told once. Returns how many closed.
+    Side effects: each closes (its complaints with it) and its residents are told once; the caller commits.
+    Safe to run from several sweeps at once. Returns how many closed.
     """
     cutoff = (now or utcnow()) - dt.timedelta(days=days)
-    due = session.scalars(select(Topic).where(Topic.state == TopicState.implemented,
-                                              Topic.state_changed_at <= cutoff).order_by(Topic.id)).all()
+    # locked, and those another sweep holds skipped: each topic closes (and its residents hear it) once
+    due = session.scalars(select(Topic).where(Topic.state == TopicState.implemented, Topic.state_changed_at <= cutoff)
+                          .order_by(Topic.id).with_for_update(of=Topic, skip_locked=True)).unique().all()
     for topic in due:
         transition_topic(session, topic, "close", actor=SYSTEM, reason=FOLLOWUP_EXPIRED, data={"expired": True})
     session.flush()
