@@ -31,7 +31,7 @@ from workers.rendering import TEMPLATES, template_id
 
 from .support import china_today, csrf, local_input, version
 from .test_closed_loop import post_form, staff_session, words
-from .test_council import implemented, refused_api, resident_row, resident_token, sign_in, unit
+from .test_council import implemented, refused_api, resident_row, resident_token, sign_in, topic_behind, unit
 
 
 @pytest.fixture
@@ -141,6 +141,38 @@ def test_a_visit_rating_stands_beside_the_residents_own(client, session, wechat_
     staff_id = session.scalar(select(Staff.id).where(Staff.username == "shuji1"))
     assert sorted((r.source, r.staff_id, r.level.value) for r in session.scalars(select(Rating))) == [
         ("resident", None, "satisfied"), ("visit", staff_id, "basic")]
+
+
+def test_the_followup_answers_match_the_api_document(client, session, wechat_sandbox):
+    import schemathesis
+
+    from intake.openapi import openapi_document
+
+    contract = schemathesis.openapi.from_dict(openapi_document())
+    auth = {"Authorization": f"Bearer {resident_token(client, wechat_sandbox, 'o-contract')}"}
+    who = resident_row(session, "o-contract")
+    mine = factories.complaint(session, unit(session, "梁堂村第一网格"), who)
+    closed = topic_behind(session, "梁堂村", who, TopicState.no_consensus)
+    session.commit()
+    sign_in(client, "wangge1")
+    _triage(client, mine.id, "solve", {"note": "已处理"})
+    sign_in(client, "shuji1")
+    page = client.get(f"/council/topics/{closed.id}").get_data(as_text=True)
+    assert client.post(f"/council/topics/{closed.id}/close",
+                       data={"csrf_token": csrf(page), "reason": "暂不实施"}).status_code == 302
+    path = "/complaints/{complaint_id}/ratings"
+    answers = [
+        (path, "GET", client.get(f"/api/v1/complaints/{mine.id}/ratings", headers=auth), 200),
+        (path, "POST", client.post(f"/api/v1/complaints/{mine.id}/ratings", json={"level": "basic", "reason": None},
+                                   headers=auth), 201),
+        (path, "POST", client.post(f"/api/v1/complaints/{mine.id}/ratings", json={"level": "basic"}, headers=auth),
+         409),
+        ("/topics/{topic_id}", "GET", client.get(f"/api/v1/topics/{closed.id}", headers=auth), 200),
+    ]
+    for path, method, response, status in answers:
+        assert response.status_code == status, (path, response.json)
+        contract[path][method].validate_response(response)
+    assert answers[-1][2].json["data"]["reply"] == "暂不实施"
 
 
 # --- end to end: a real worker and the WeChat sandbox ---------------------------------------------------------
