@@ -25,8 +25,8 @@ def test_a_resident_reads_times_the_reason_and_the_referral_on_the_tracking_page
     u = factories.units(db)
     worker = factories.staff(db, StaffRole.grid_worker, u["grid"])
     scene = issue_code(db, u["grid"]).token
-    complaint, token = create_h5_complaint(db, scene=scene, category="邻里纠纷", text="楼上邻居每天半夜装修，敲打声很大",
-                                           phone="")
+    complaint, token = create_h5_complaint(db, scene=scene, category="邻里纠纷",
+                                           text="楼上邻居每天半夜装修，敲打声很大", phone="")
     transition_complaint(db, complaint, "accept", actor=SYSTEM)
     reply_to_resident(db, worker, complaint, text="收到，我们先上门了解情况。")
     triage.decline(db, worker, complaint, reason_code="individual_dispute",
