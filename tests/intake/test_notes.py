@@ -221,3 +221,36 @@ def test_the_gathered_message_reaches_the_grid_worker_once_when_due(client, app,
     (message,) = wechat_sandbox.messages(openid="demo-grid-liangtang")
     assert (message["data"]["thing1"], message["data"]["number2"]) == ("梁堂村第一网格", "3")
     assert message["page"].startswith("pages/staff/index")
+
+
+def test_complaints_accepted_at_the_same_moment_join_one_message_on_postgresql(client, app, scene, token):
+    """PostgreSQL: two acceptances joining the grid worker's gathering message at once both count (its row is
+    locked while one adds to it, and the other then adds to what the first wrote)."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    factory = app.extensions["xinma.sessionmaker"]
+    with factory() as session:
+        if session.get_bind().dialect.name != "postgresql":
+            pytest.skip("SQLite runs one writer at a time")
+    barrier = threading.Barrier(2)  # reset after each round's pair has passed it
+    for round_ in range(3):
+        with factory() as session:
+            session.execute(Notification.__table__.delete())
+            session.commit()
+        first, *pair = [submit(client, token, scene, f"第{round_}轮第{n}处积水")["id"] for n in range(3)]
+        accept(app, first)  # the batch is gathering
+
+        def accept_now(cid: int) -> None:
+            with factory() as s:
+                complaint = s.get(Complaint, cid)
+                barrier.wait()
+                transition_complaint(s, complaint, "accept", actor=SYSTEM)
+                s.commit()
+
+        with ThreadPoolExecutor(2) as pool:
+            list(pool.map(accept_now, pair))
+        with factory() as session:
+            rows = session.scalars(select(Notification).where(Notification.event == "complaint_new_in_unit")).all()
+        assert [(r.params["count"], sorted(r.params["complaint_ids"])) for r in rows] == [
+            ("3", sorted([first, *pair]))]
