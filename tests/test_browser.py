@@ -197,10 +197,10 @@ def test_the_whole_loop_in_a_browser(stack, demo, browser):
     screenshot(page, "sandbox-inbox.png")
     inbox.close()
 
-    # A tap on a message opens the page about it: the resident's complaint, the secretary's topic.
+    # A tap on a message opens the page about it: the resident's complaint until it became a topic, then the topic.
     topic_id = demo.scalar(select(Complaint.topic_id).where(Complaint.id == complaint_id))
     pages = [m["page"].split("&")[0] for m in sandbox_messages(stack, openid=RESIDENT)]
-    assert pages == [f"pages/complaint/detail?id={complaint_id}"] * 3
+    assert pages == [f"pages/complaint/detail?id={complaint_id}"] * 2 + [f"pages/topic/detail?id={topic_id}"]
     told = sandbox_messages(stack, openid=SECRETARY)
     assert told[0]["page"].split("&")[0] == f"pages/topic/detail?id={topic_id}", told[0]["page"]
 

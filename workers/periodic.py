@@ -14,6 +14,7 @@ import datetime as dt
 from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from council.followup import close_expired
 from council.meetings import meeting_params, registrations
 from models import (
     Complaint,
@@ -53,7 +54,7 @@ def check_due(now: dt.datetime | None = None) -> dict[str, int]:
     with rt.session() as session:
         counts = {TRIAGE: triage_overdue(session, now), IMPLEMENTATION: implementation_overdue(session, now),
                   REMINDER: meeting_reminders(session, now, dt.timedelta(hours=rt.settings.remind_ahead_hours)),
-                  "released": release_held(session)}
+                  "released": release_held(session), "followup_closed": close_expired(session, now=now)}
         session.commit()
     return counts
 

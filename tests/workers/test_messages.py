@@ -217,8 +217,9 @@ AT = "2026-12-06T08:00:00+00:00"
 ])
 def test_the_renderer_refuses_a_value_wechat_would_refuse_instead_of_cutting_it(event, params):
     with pytest.raises(FieldInvalid):
-        render(event, {"complaint_id": 1, **params})
-    assert render(event, {"complaint_id": 1, **params, **VALID[event]})  # and renders it once the value is valid
+        render(event, {"complaint_id": 1, "topic_id": 1, **params})
+    # and renders it once the value is valid
+    assert render(event, {"complaint_id": 1, "topic_id": 1, **params, **VALID[event]})
 
 
 VALID = {"complaint_triaged": {"result": "decline"}, "staff_digest": {"count": "3", "at": AT},
