@@ -145,20 +145,23 @@ def test_up_runs_the_whole_system_and_ctrl_c_stops_it(up, tmp_path):
 
     http = requests.Session()
     assert http.get(f"{base}/healthz", timeout=10).json() == {"ok": True}
-    # Scanned with WeChat (its User-Agent says MicroMessenger): into the simulated mini-program.
+    # Scanned with WeChat (its User-Agent says MicroMessenger): into the simulated mini-program, handed the whole link
+    # as q with scancode_time, as WeChat opens a mini-program for a plain-link scan.
     hop = http.get(scan.group(1), allow_redirects=False, timeout=10,
                    headers={"User-Agent": "Mozilla/5.0 (iPhone) Mobile/15E148 MicroMessenger/8.0.50"})
     assert hop.status_code == 302
     target = urlsplit(hop.headers["Location"])
     assert f"{target.scheme}://{target.netloc}{target.path}" == f"{sandbox}/phone"
-    scene = parse_qs(target.query)["scene"][0]
-    assert scene == scan.group(1).rsplit("/", 1)[1]
+    query = parse_qs(target.query)
+    assert query["q"] == [scan.group(1)] and query["scancode_time"][0].isdigit()
+    scene = scan.group(1).rsplit("/", 1)[1]
     assert http.get(f"{base}/staff/signin", timeout=10).status_code == 200
     assert http.get(f"{sandbox}/inbox", timeout=10).status_code == 200
 
     # The resident's first step on the simulated phone, posted as its form would post it.
     phone = http.get(hop.headers["Location"], timeout=10)
     assert phone.status_code == 200 and "梁堂村第一网格" in phone.text
+    assert f'name="scene" value="{scene}"' in phone.text  # the backend found the scene in the link
     allowed = re.findall(r'name="subscribe" value="([^"]+)"', phone.text)
     assert len(allowed) >= 3
     res = http.post(f"{sandbox}/phone", timeout=20, data={
