@@ -22,6 +22,11 @@ class RowIdConverter(IntegerConverter):
     """`<int:…>` in every route: ids are 32-bit database integers, so a larger number is a plain 404 (never a query
     that overflows the column)."""
 
+    # The bound is in the pattern, not only in to_python: werkzeug refuses a value to_python rejects only after
+    # matching the methods, so a POST to a path that also has a GET answered 405 instead of 404.
+    regex = r"0*(?:\d{1,9}|1\d{9}|20\d{8}|21[0-3]\d{7}|214[0-6]\d{6}|2147[0-3]\d{5}|21474[0-7]\d{4}" \
+            r"|214748[0-2]\d{3}|2147483[0-5]\d{2}|21474836[0-3]\d|214748364[0-7])"
+
     def __init__(self, map, *args, **kwargs) -> None:  # noqa: A002 - werkzeug's signature
         kwargs.setdefault("max", 2**31 - 1)
         super().__init__(map, *args, **kwargs)

@@ -335,6 +335,7 @@ def test_the_new_answers_match_the_api_document(client, session, wechat_sandbox)
     assert [m["state"] for m in answers[-1][2].json["data"]] == ["held"]
 
 
+@pytest.mark.postgresql
 def test_two_residents_cannot_both_take_the_last_place(app, session):
     """PostgreSQL: two registrations for the last place at the same moment; one gets it, the other is told it is
     full (the meeting's row is locked while its registrations are counted)."""
@@ -344,8 +345,6 @@ def test_two_residents_cannot_both_take_the_last_place(app, session):
     from council.meetings import register
     from models import DomainError, Resident
 
-    if session.get_bind().dialect.name != "postgresql":
-        pytest.skip("SQLite runs one writer at a time")
     sign_in(client := app.test_client(), "shuji1")
     meeting_id = schedule(client, session, is_open=True, capacity="1")
     grid = session.scalar(select(Unit).where(Unit.name == "梁堂村第一网格"))
