@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import (
@@ -196,9 +196,6 @@ def merge(session: Session, staff: Staff, topic: Topic, *, into_id: str | int | 
     if (target is None or target.id == topic.id or target.unit_id != topic.unit_id
             or target.state not in (TopicState.proposed, TopicState.approved)):
         raise DomainError("merge_target_invalid")
-    session.execute(update(Complaint).where(Complaint.topic_id == topic.id).values(topic_id=target.id)
-                    .execution_options(synchronize_session="fetch"))
-    topic.merged_into_id = target.id
     return transition_topic(session, topic, "merge", actor=Actor.staff(staff), reason=target.title,
                             data={"into_topic_id": target.id})
 

@@ -40,6 +40,7 @@ from models import (
 from models.intake import ComplaintContact, Photo, PhotoFile
 from models.message_templates import TEMPLATES
 from models.notify import exhaust_subscription, record_subscription_results
+from models.outbox import amend_notifications, move_notifications
 from models.residents import revoke_all_sessions
 from web.http import db
 from web.settings import template_id
@@ -227,9 +228,8 @@ def _sent(event: dict) -> None:
         state = NotificationState.sent if code == "0" else NotificationState.failed
         note = (f"{SENT_NOTE}{'delivered' if code == '0' else 'not delivered'} (ErrorCode {code}, "
                 f"{str(item.get('ErrorStatus') or '')[:80]}, MsgID {msgid})")
-        db().execute(update(Notification).where(Notification.id == row.id, Notification.state == row.state)
-                     .values(state=state, last_error=note, finished_at=utcnow(), next_attempt_at=None)
-                     .execution_options(synchronize_session=False))
+        move_notifications(db(), Notification.id == row.id, from_=row.state, to=state, last_error=note,
+                           finished_at=utcnow(), next_attempt_at=None)
 
 
 def _privacy(event: dict) -> None:
@@ -256,9 +256,8 @@ def _privacy(event: dict) -> None:
     if names:
         session.execute(delete(PhotoFile).where(PhotoFile.name.in_(names)))
     ended = revoke_all_sessions(session, resident)
-    session.execute(update(Notification).where(Notification.recipient_kind == "resident",
-                                               Notification.recipient_id == resident.id)
-                    .values(openid=None).execution_options(synchronize_session=False))
+    amend_notifications(session, Notification.recipient_kind == "resident", Notification.recipient_id == resident.id,
+                        openid=None)
     resident.openid = f"removed-{resident.id}-{secrets.token_hex(8)}"
     session.add(AuditEvent(subject_kind="resident", subject_id=resident.id, action="personal_data_removed",
                            actor_kind="wechat", reason=str(event["Event"]),

@@ -29,6 +29,7 @@ from .entities import (
     staff_units,
 )
 from .errors import Conflict
+from .outbox import add_notification
 from .stats import count_complaint
 
 C = ComplaintState
@@ -153,7 +154,7 @@ def notify(session: Session, event: str, *, recipient_kind: str, recipient_id: i
               "params": params, "state": NotificationState.pending, "attempts": 0, "created_at": utcnow()}
     if recipient_kind == "staff" and event in BATCHED_EVENTS and (joined := gather(session, values)) is not None:
         return joined
-    row_id = session.connection().execute(_INSERT_NOTIFICATION, values).scalar_one()
+    row_id = add_notification(session, values)
     row = stub(Notification, row_id, **{**_NOTIFICATION_UNSET, **values})
     defer(session, "notification", row)
     return row
@@ -250,7 +251,6 @@ def stub(cls: type, row_id: int, **values: Any) -> Any:
 
 _INSERT_COMPLAINT = insert(Complaint.__table__).returning(Complaint.__table__.c.id)
 _INSERT_AUDIT = insert(AuditEvent.__table__)
-_INSERT_NOTIFICATION = insert(Notification.__table__).returning(Notification.__table__.c.id)
 # The columns a row written with Core leaves empty, loaded as such on its instance (no query to read them).
 _COMPLAINT_UNSET = dict.fromkeys(("content_check", "deliberable", "reason_code", "reply", "topic_id",
                                   "merged_into_id"))
@@ -284,17 +284,25 @@ def secretaries_of(session: Session, unit: Unit) -> list[Staff]:
 
 def transition_topic(session: Session, topic: Topic, action: str, *, actor: Actor, reason: str | None = None,
                      data: dict[str, Any] | None = None) -> Topic:
-    """Move a topic through `action`; write the audit event and tell the secretaries or the residents behind it."""
+    """Move a topic through `action`; write the audit event and tell the secretaries or the residents behind it.
+
+    "merge" (with `data["into_topic_id"]`) also moves the topic's complaints, and so their residents, to the other.
+    """
     before = topic.state if topic.id is not None else None
     after = _next_state(TOPIC_TRANSITIONS, "topic", before, action)
     now = utcnow()
+    data = dict(data or {})
     topic.state = after
     topic.state_changed_at = now
+    if action == "merge":
+        topic.merged_into_id = data["into_topic_id"]
     if topic.id is None:
         topic.created_at = now
         session.add(topic)
     session.flush()
-    data = dict(data or {})
+    if action == "merge":
+        session.execute(update(Complaint).where(Complaint.topic_id == topic.id)
+                        .values(topic_id=data["into_topic_id"]).execution_options(synchronize_session="fetch"))
     if after == T.closed:
         # A closed topic closes the complaints behind it; their residents hear it once, from the topic below.
         behind = session.scalars(select(Complaint).where(Complaint.topic_id == topic.id,

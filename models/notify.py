@@ -14,6 +14,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from .base import Base, intpk, timestamp, utcnow
 from .entities import Notification, NotificationState
+from .outbox import amend_notifications
 
 # Staff events folded into one daily digest per person instead of one message each.
 DIGEST_EVENTS = frozenset({"triage_overdue", "implementation_overdue"})
@@ -245,6 +246,5 @@ def gather(session: Session, values: dict[str, Any]) -> Notification | None:
     joined["at"] = params.get("at", joined.get("at"))
     if joined.get("unit_name") != params.get("unit_name"):
         joined["unit_name"] = ""  # several units: the message names none (its fixed words instead)
-    session.execute(update(Notification).where(Notification.id == row.id).values(params=joined)
-                    .execution_options(synchronize_session=False))
+    amend_notifications(session, Notification.id == row.id, params=joined)
     return session.get(Notification, row.id, populate_existing=True)

@@ -16,7 +16,7 @@ import threading
 import time
 from collections import Counter
 
-from sqlalchemy import exists, func, or_, select, text, update
+from sqlalchemy import exists, func, or_, select, text
 from sqlalchemy.orm import aliased
 
 from models import Notification, NotificationState, utcnow
@@ -27,6 +27,7 @@ from models.notify import left_on_ledger as ledger_left
 from models.notify import refund_subscription as ledger_refund
 from models.notify import spend_subscription as ledger_spend
 from models.notify import spend_subscriptions as ledger_spend_many
+from models.outbox import move_notifications
 from web.settings import template_id as template_of
 from wechat import WeChatError, WeChatNoSubscription, WeChatOutcomeUnknown, WeChatRetryable
 from wechat.errors import WeChatUserBusy
@@ -176,12 +177,9 @@ def deliver_due(rt, counts: Counter, pool=None) -> int:
                 if outcome.label == "sent" and outcome.error is None]
         mine: set[int] = set()
         if sent:  # the common case, in one statement
-            mine = set(session.scalars(update(Notification)
-                                       .where(Notification.id.in_(sent), Notification.state == N.sending)
-                                       .values(state=N.sent, last_error=None, next_attempt_at=None,
-                                               finished_at=utcnow())
-                                       .returning(Notification.id)
-                                       .execution_options(synchronize_session=False)).all())
+            mine = set(move_notifications(session, Notification.id.in_(sent), from_=N.sending, to=N.sent,
+                                          returning=(Notification.id,), last_error=None, next_attempt_at=None,
+                                          finished_at=utcnow()).scalars().all())
         counts.update(("sent" if row.id in mine else "lost claim") if outcome.label == "sent" and outcome.error is None
                       else _record(session, row, outcome, rt.retry_intervals)
                       for row, outcome in zip(claimed, outcomes, strict=True))
@@ -218,12 +216,9 @@ def _claim(session, limit: int) -> tuple[list[_Claimed], list[str]]:
     if not picked:
         session.rollback()
         return [], []
-    claimed = [_Claimed(*row) for row in session.execute(
-        update(Notification)
-        .where(Notification.id.in_(picked), Notification.state == N.pending)
-        .values(state=N.sending, claimed_at=now, attempts=Notification.attempts + 1)
-        .returning(*CLAIM_COLUMNS)
-        .execution_options(synchronize_session=False)).all()]
+    claimed = [_Claimed(*row) for row in move_notifications(
+        session, Notification.id.in_(picked), from_=N.pending, to=N.sending, returning=CLAIM_COLUMNS,
+        claimed_at=now, attempts=Notification.attempts + 1).all()]
     ready, finished = [], []
     wants: dict[str, list[_Claimed]] = {}  # one-time template -> resident rows that spend the ledger
     for row in sorted(claimed, key=lambda r: r.id):
@@ -337,11 +332,10 @@ def _record(session, row: _Claimed, outcome: _Outcome, retry_intervals: list[flo
             retry_at = utcnow() + dt.timedelta(seconds=intervals[row.attempts - 1])
     if ambiguous and label in ("retry", "needs_review") and error and not error.startswith(AMBIGUOUS):
         error = AMBIGUOUS + error
-    done = session.execute(update(Notification).where(Notification.id == row.id, Notification.state == N.sending)
-                           .values(state=N.pending if retry_at else STATES[label], last_error=error and error[:400],
-                                   attempts=attempts, next_attempt_at=retry_at,
-                                   finished_at=None if retry_at else utcnow())
-                           .execution_options(synchronize_session=False)).rowcount
+    done = move_notifications(session, Notification.id == row.id, from_=N.sending,
+                              to=N.pending if retry_at else STATES[label], last_error=error and error[:400],
+                              attempts=attempts, next_attempt_at=retry_at,
+                              finished_at=None if retry_at else utcnow()).rowcount
     return label if done else "lost claim"
 
 

@@ -33,6 +33,7 @@ from models.entities import Meeting
 from models.lifecycle import defer, notify, secretaries_of, staff_of
 from models.message_templates import TEMPLATES
 from models.notify import Notice, Subscription, claim_notice
+from models.outbox import move_notifications
 from triage.rules import add_working_days, holidays, rules_for
 from web.settings import template_id as template_of
 
@@ -174,12 +175,9 @@ def release_held(session: Session) -> int:
         for row_id, resident_id, left in rows:
             if taken.get(resident_id, 0) >= left:
                 continue  # one held message per send the resident has left, oldest first
-            done = session.execute(update(Notification)
-                                   .where(Notification.id == row_id,
-                                          Notification.state == NotificationState.undeliverable)
-                                   .values(state=NotificationState.pending, last_error=None, finished_at=None,
-                                           next_attempt_at=None)
-                                   .execution_options(synchronize_session=False)).rowcount
+            done = move_notifications(session, Notification.id == row_id, from_=NotificationState.undeliverable,
+                                      to=NotificationState.pending, last_error=None, finished_at=None,
+                                      next_attempt_at=None).rowcount
             if done:
                 taken[resident_id] = taken.get(resident_id, 0) + 1
                 defer(session, "notification", session.get(Notification, row_id))

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, or_, select
 
 from models import Complaint, ComplaintState, Notification, NotificationState, utcnow
+from models.outbox import move_notifications
 
 from .queues import wake
 from .runtime import runtime
@@ -30,11 +31,9 @@ def sweep() -> dict[str, int]:
     stale = now - dt.timedelta(seconds=rt.settings.sending_stale_seconds)
     counts = {"notifications": 0, "content_checks": 0, "needs_review": 0}
     with rt.session() as session:
-        counts["needs_review"] = session.execute(
-            update(Notification).where(Notification.state == N.sending, Notification.claimed_at < stale)
-            .values(state=N.needs_review, finished_at=now,
-                    last_error="worker stopped during the WeChat call; check before re-sending")
-        ).rowcount
+        counts["needs_review"] = move_notifications(
+            session, Notification.claimed_at < stale, from_=N.sending, to=N.needs_review, finished_at=now,
+            last_error="worker stopped during the WeChat call; check before re-sending").rowcount
         session.commit()
         counts["notifications"] = session.scalar(select(func.count()).select_from(Notification).where(
             Notification.state == N.pending,

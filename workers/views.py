@@ -6,11 +6,12 @@ import datetime as dt
 
 from flask import Blueprint, Flask, Response, current_app, redirect, request, url_for
 from flask import render_template as render
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from models import DomainError, Notification, NotificationState, StaffRole, utcnow
 from models.errors import Conflict, NotFound
 from models.lifecycle import defer
+from models.outbox import move_notifications
 from web.auth import check_csrf, current_staff, staff_required
 from web.http import db
 
@@ -74,10 +75,9 @@ def resend_notification(session, notification_id: int) -> Notification:
     row = session.get(Notification, notification_id)
     if row is None:
         raise NotFound("notification_not_found")
-    done = session.execute(update(Notification).where(Notification.id == row.id, Notification.state.in_(RESENDABLE))
-                           .values(state=N.pending, attempts=0, next_attempt_at=None, finished_at=None,
-                                   last_error=f"re-sent by an admin; was: {row.last_error or ''}"[:400])
-                           .execution_options(synchronize_session=False)).rowcount
+    done = move_notifications(session, Notification.id == row.id, from_=RESENDABLE, to=N.pending, attempts=0,
+                              next_attempt_at=None, finished_at=None,
+                              last_error=f"re-sent by an admin; was: {row.last_error or ''}"[:400]).rowcount
     if not done:
         raise Conflict("notification_not_resendable")
     defer(session, "notification", row)

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from models import (
     Actor,
     AuditEvent,
+    Complaint,
     ComplaintState,
     Conflict,
     Notification,
@@ -68,6 +69,9 @@ def test_every_complaint_transition(db, world, before, action):
     new_notes = db.scalars(select(Notification).order_by(Notification.id).offset(notes)).all()
     if action in COMPLAINT_NOTIFY:
         assert [(n.event, n.openid) for n in new_notes] == [(COMPLAINT_NOTIFY[action], resident.openid)]
+    elif action == "accept":  # now in the queue: its grid workers are told (in one gathering row each)
+        assert [(n.event, n.recipient_kind, n.recipient_id) for n in new_notes] == [
+            ("complaint_new_in_unit", "staff", world["worker"].id)]
     else:
         assert new_notes == []
 
@@ -85,11 +89,18 @@ def test_every_topic_transition(db, world, before, action):
         for who in (alice, bob, alice):  # alice has two complaints behind it: told once
             factories.complaint(db, world["units"]["grid"], who, state=ComplaintState.promoted, topic=topic)
     notes = _count(db, Notification)
+    data = None
+    if action == "merge":  # into another topic of the unit, which takes its complaints
+        target = factories.topic(db, community, state=TopicState.proposed)
+        data = {"into_topic_id": target.id}
 
-    transition_topic(db, topic, action, actor=Actor.staff(world["secretary"]))
+    transition_topic(db, topic, action, actor=Actor.staff(world["secretary"]), data=data)
     db.flush()
 
     assert topic.state == TOPIC_TRANSITIONS[(before, action)]
+    if action == "merge":
+        assert topic.merged_into_id == target.id
+        assert db.scalar(select(func.count()).select_from(Complaint).where(Complaint.topic_id == target.id)) == 3
     event = db.scalars(select(AuditEvent).order_by(AuditEvent.id.desc())).first()
     assert (event.subject_kind, event.subject_id, event.action, event.to_state) == (
         "topic", topic.id, action, topic.state.value)
