@@ -223,6 +223,7 @@ def test_the_gathered_message_reaches_the_grid_worker_once_when_due(client, app,
     assert message["page"].startswith("pages/staff/index")
 
 
+@pytest.mark.postgresql
 def test_complaints_accepted_at_the_same_moment_join_one_message_on_postgresql(client, app, scene, token):
     """PostgreSQL: two acceptances joining the grid worker's gathering message at once both count (its row is
     locked while one adds to it, and the other then adds to what the first wrote)."""
@@ -230,9 +231,6 @@ def test_complaints_accepted_at_the_same_moment_join_one_message_on_postgresql(c
     from concurrent.futures import ThreadPoolExecutor
 
     factory = app.extensions["xinma.sessionmaker"]
-    with factory() as session:
-        if session.get_bind().dialect.name != "postgresql":
-            pytest.skip("SQLite runs one writer at a time")
     barrier = threading.Barrier(2)  # reset after each round's pair has passed it
     for round_ in range(3):
         with factory() as session:
