@@ -85,11 +85,9 @@ def reject(session: Session, staff: Staff, topic: Topic, *, reason: str, complai
     for complaint in session.scalars(select(Complaint).where(Complaint.topic_id == topic.id,
                                                              Complaint.state == ComplaintState.promoted)
                                      .order_by(Complaint.id)).all():
-        if answer:
-            complaint.deliberable = False
-            complaint.reply = reason
         transition_complaint(session, complaint, "decline" if answer else "reopen", actor=actor, reason=reason,
-                             data={"topic_id": topic.id, "result": "decline" if answer else "reopen"})
+                             data={"topic_id": topic.id, "result": "decline" if answer else "reopen"},
+                             values={"deliberable": False, "reply": reason} if answer else None)
         told.add(complaint.resident_id)
     for complaint in residents_behind(session, topic):  # those merged into one of its complaints
         if complaint.resident_id not in told:

@@ -52,6 +52,7 @@ SYSTEM = Actor("system")
 COMPLAINT_TRANSITIONS: dict[tuple[ComplaintState | None, str], ComplaintState] = {
     (None, "submit"): C.submitted,
     (C.submitted, "accept"): C.awaiting_triage,
+    (C.submitted, "hold"): C.submitted,  # WeChat could not check the text yet: checked again later
     (C.awaiting_triage, "decline"): C.not_deliberable,
     (C.awaiting_triage, "solve"): C.solved,
     (C.awaiting_triage, "merge"): C.merged,
@@ -181,14 +182,16 @@ class NewComplaint:
 
 def transition_complaint(session: Session, complaint: Complaint | NewComplaint, action: str, *, actor: Actor,
                          reason: str | None = None, data: dict[str, Any] | None = None,
-                         expect: dt.datetime | None = None) -> Complaint:
+                         expect: dt.datetime | None = None, values: dict[str, Any] | None = None) -> Complaint:
     """Move a complaint through `action` (a `NewComplaint` through `submit`); the one writer of a complaint's state.
 
     Side effects: the state and its time, the audit event, the outbox rows of whom the action tells, and for a new
     complaint its statistics delta and its content check deferred to after commit. A new complaint (every
     submission) is written with Core INSERTs and returned detached, its columns loaded (`session.get` loads it).
     With `expect` (the `state_changed_at` the actor saw), the change is a compare-and-set on the row: when another
-    transaction changed the complaint meanwhile, `stale_form` is raised and nothing is written.
+    transaction changed the complaint meanwhile, `stale_form` is raised and nothing is written. `values` are the
+    other columns the action changes (a decline's reason code and reply, a merge's target, an escalation's unit),
+    written with the state. A merge and a promotion carry along the complaints merged into this one.
     """
     new = isinstance(complaint, NewComplaint)
     if not new and complaint.id is None:
@@ -213,18 +216,25 @@ def transition_complaint(session: Session, complaint: Complaint | NewComplaint, 
         complaint = stub(Complaint, complaint_id, **values, **_COMPLAINT_UNSET)
         defer(session, "content_check", complaint)
     else:
+        changes = {"state": after, "state_changed_at": now, **(values or {})}
         if expect is not None:
             claimed = session.execute(
                 update(Complaint)
                 .where(Complaint.id == complaint.id, Complaint.state == before, Complaint.state_changed_at == expect)
-                .values(state=after, state_changed_at=now)
+                .values(**{k: v for k, v in changes.items() if k in Complaint.__table__.c})
                 .execution_options(synchronize_session=False)
             )
             if claimed.rowcount != 1:
                 raise Conflict("stale_form")
-        complaint.state = after
-        complaint.state_changed_at = now
+        for column, value in changes.items():
+            setattr(complaint, column, value)
         session.flush()
+        if action in ("merge", "promote"):  # the complaints merged into this one follow it
+            session.execute(update(Complaint).where(Complaint.merged_into_id == complaint.id,
+                                                    Complaint.state == C.merged)
+                            .values(topic_id=complaint.topic_id,
+                                    merged_into_id=complaint.merged_into_id if action == "merge" else complaint.id)
+                            .execution_options(synchronize_session="fetch"))
         _audit(session, "complaint", complaint.id, action, before, after, actor, reason, data)
         unit_name, resident_id, openid = complaint.unit.name, complaint.resident_id, complaint.resident.openid
     event = COMPLAINT_NOTIFY.get(action)

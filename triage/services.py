@@ -247,9 +247,7 @@ def _followers(session: Session, survivor: Complaint) -> list[Complaint]:
 def _tell_followers(session: Session, survivor: Complaint, action: str, data: dict) -> None:
     """Residents whose complaints were merged into `survivor` hear what happened to it."""
     for follower in _followers(session, survivor):
-        if action == "promote":
-            follower.topic_id = survivor.topic_id
-        notify(session, "complaint_triaged", recipient_kind="resident", recipient_id=follower.resident_id,
+            notify(session, "complaint_triaged", recipient_kind="resident", recipient_id=follower.resident_id,
                openid=follower.resident.openid,
                params={"complaint_id": follower.id, "category": follower.category, "unit_name": follower.unit.name,
                        "action": action, "state": ComplaintState.merged.value, "via_complaint_id": survivor.id,
@@ -271,15 +269,12 @@ def decline(session: Session, staff: Staff, complaint: Complaint, *, reason_code
     reply = _text(reply, "reply_empty")
     if referral and referral not in REFERRALS:
         raise DomainError("referral_unknown")
-    complaint.deliberable = False
-    complaint.reason_code = reason_code
-    complaint.reply = reply
     data = {"reason_code": reason_code, "reason": rules.reasons[reason_code], "rule_set": rules.code,
             "result": "decline", "detail": rules.reasons[reason_code]}
     if referral:
         data.update(referral=referral, referral_name=REFERRALS[referral])
     transition_complaint(session, complaint, "decline", actor=Actor.staff(staff), reason=reply, data=data,
-                         expect=seen)
+                         expect=seen, values={"deliberable": False, "reason_code": reason_code, "reply": reply})
     _tell_followers(session, complaint, "decline", {"result": "decline", "detail": data["detail"]})
     return complaint
 
@@ -288,9 +283,8 @@ def solve(session: Session, staff: Staff, complaint: Complaint, *, note: str, ve
     """小事不出网格: record what the worker did; the resident is told. Side effects: the audited transition."""
     seen = _seen(complaint, version)
     note = _text(note, "solve_note_empty")
-    complaint.reply = note
     transition_complaint(session, complaint, "solve", actor=Actor.staff(staff), reason=note,
-                         data={"result": "solve"}, expect=seen)
+                         data={"result": "solve"}, expect=seen, values={"reply": note})
     _tell_followers(session, complaint, "solve", {"result": "solve"})
     return complaint
 
@@ -313,16 +307,13 @@ def merge(session: Session, staff: Staff, complaint: Complaint, *, target_id: in
         raise NotFound("merge_target_not_found")
     if target.state not in MERGEABLE:
         raise DomainError("merge_target_closed")
-    complaint.merged_into_id = target.id
+    values = {"merged_into_id": target.id}
     if target.state == ComplaintState.promoted:
-        complaint.topic_id = target.topic_id
-    for follower in _followers(session, complaint):
-        follower.merged_into_id = target.id
-        follower.topic_id = complaint.topic_id
+        values["topic_id"] = target.topic_id
     return transition_complaint(session, complaint, "merge", actor=Actor.staff(staff), reason=f"#{target.id}",
                                 data={"merged_into": target.id, "result": "merge",
                                       "detail": MESSAGE_FRAMES["merge"].format(id=target.id)},
-                                expect=seen)
+                                expect=seen, values=values)
 
 
 def escalate(session: Session, staff: Staff, complaint: Complaint, *, reason: str,
@@ -337,12 +328,11 @@ def escalate(session: Session, staff: Staff, complaint: Complaint, *, reason: st
     if parent is None:
         raise DomainError("escalate_top")
     from_unit = complaint.unit
-    complaint.unit_id = parent.id
-    complaint.unit = parent
     return transition_complaint(session, complaint, "escalate", actor=Actor.staff(staff), reason=reason,
                                 data={"from_unit_id": from_unit.id, "to_unit_id": parent.id,
                                       "result": "escalate",
-                                      "detail": MESSAGE_FRAMES["escalate"].format(unit=parent.name)}, expect=seen)
+                                      "detail": MESSAGE_FRAMES["escalate"].format(unit=parent.name)}, expect=seen,
+                                values={"unit_id": parent.id, "unit": parent})
 
 
 def promote(session: Session, staff: Staff, complaint: Complaint, *, title: str = "", summary: str = "",
@@ -375,12 +365,11 @@ def promote(session: Session, staff: Staff, complaint: Complaint, *, title: str 
                       proposed_by_id=staff.id)
         topic.unit = owner
         data = None
-    complaint.deliberable = True
-    complaint.topic = topic
     if data is None:
         transition_topic(session, topic, "propose", actor=actor, data={"complaint_id": complaint.id})
         data = {"topic_id": topic.id, "result": "promote", "detail": topic.title}
-    transition_complaint(session, complaint, "promote", actor=actor, reason=topic.title, data=data, expect=seen)
+    transition_complaint(session, complaint, "promote", actor=actor, reason=topic.title, data=data, expect=seen,
+                         values={"deliberable": True, "topic_id": topic.id, "topic": topic})
     _tell_followers(session, complaint, "promote", {"topic_id": topic.id, "result": data["result"],
                                                     "detail": topic.title})
     return topic

@@ -54,11 +54,11 @@ def check_due(rt, counts: Counter, *, held: bool = False, ids: list[int] | None 
         for row, (verdict, data) in ((row, result) for group, found in zip(groups, results, strict=True)
                                      for row, result in zip(group, found, strict=True)):
             complaint = session.get(Complaint, row.id)
-            complaint.content_check = verdict
-            if verdict != HELD:
+            if verdict != HELD or complaint.content_check != HELD:  # held again: nothing new to write
                 try:
-                    transition_complaint(session, complaint, "accept", actor=SYSTEM,
-                                         data={"content_check": verdict, **data}, expect=row.state_changed_at)
+                    transition_complaint(session, complaint, "hold" if verdict == HELD else "accept", actor=SYSTEM,
+                                         data={"content_check": verdict, **data}, expect=row.state_changed_at,
+                                         values={"content_check": verdict})
                 except Conflict:  # another worker checked it first (SQLite, where nothing is locked)
                     session.expire(complaint)
                     continue
