@@ -175,6 +175,78 @@ def content_review_queue(session, staff: Staff) -> list[Complaint]:
     return list(session.scalars(query.order_by(Complaint.created_at, Complaint.id)))
 
 
+def photo_review_queue(session, staff: Staff) -> list[Photo]:
+    """Photos on complaints in the staff member's scope that wait for a person (`review`, `risky`), oldest first."""
+    from .scope import scope_clause
+
+    query = (select(Photo).join(Complaint, Complaint.id == Photo.complaint_id)
+             .where(Photo.media_check.in_(("review", "risky"))))
+    if staff.role.value != "admin":
+        query = query.where(scope_clause(staff, Complaint.unit_id))
+    return list(session.scalars(query.order_by(Photo.created_at, Photo.id)))
+
+
+def review_reasons(session, subject_kind: str, ids: list[int]) -> dict[int, dict]:
+    """Why WeChat gave no verdict, per complaint or photo id ({"unchecked": ..., "errcode": ...}); no side effects.
+
+    Read from the audit events that sent them to review (a complaint's `accept`, a photo's `media_check_review`).
+    """
+    if not ids:
+        return {}
+    action = "accept" if subject_kind == "complaint" else MEDIA_CHECK_REVIEW
+    rows = session.execute(select(AuditEvent.subject_id, AuditEvent.data).where(
+        AuditEvent.subject_kind == subject_kind, AuditEvent.action == action, AuditEvent.subject_id.in_(ids))
+        .order_by(AuditEvent.id)).all()
+    return {subject_id: data for subject_id, data in rows if data and data.get("unchecked")}
+
+
+MEDIA_CHECK_ASKED = "media_check_asked"
+MEDIA_CHECK_REVIEW = "media_check_review"
+# WeChat promises a mediaCheckAsync verdict within 30 minutes; five more allow for its push being late.
+MEDIA_CHECK_PATIENCE = dt.timedelta(minutes=35)
+
+
+def photo_check_asked(session, photo: Photo, trace_id: str) -> None:
+    """Record that WeChat took the photo's check. Side effects: the trace id, an audit event (when it was asked)."""
+    photo.media_trace_id = trace_id
+    session.add(AuditEvent(subject_kind="photo", subject_id=photo.id, action=MEDIA_CHECK_ASKED, actor_kind="system",
+                           data={"trace_id": trace_id}, created_at=utcnow()))
+
+
+def photo_to_review(session, photo: Photo, reason: str, *, errcode: int | None = None) -> None:
+    """Leave a photo WeChat did not judge to staff's review. Side effects: media_check, an audit event (why)."""
+    photo.media_check = "review"
+    data = {"unchecked": reason} | ({"errcode": errcode} if errcode is not None else {})
+    session.add(AuditEvent(subject_kind="photo", subject_id=photo.id, action=MEDIA_CHECK_REVIEW, actor_kind="system",
+                           to_state="review", data=data, created_at=utcnow()))
+
+
+def overdue_photo_checks(session, now: dt.datetime, limit: int = 500) -> int:
+    """Send to review the photos still without a verdict MEDIA_CHECK_PATIENCE after WeChat took their check.
+
+    Side effects: each such photo's media_check and an audit event (`no_verdict`), in the caller's transaction;
+    a photo whose verdict lands meanwhile is left alone. Returns how many went to review.
+    """
+    from sqlalchemy import update
+
+    asked = (select(AuditEvent.subject_id).where(AuditEvent.subject_kind == "photo",
+                                                 AuditEvent.action == MEDIA_CHECK_ASKED,
+                                                 AuditEvent.created_at < now - MEDIA_CHECK_PATIENCE))
+    photos = session.scalars(select(Photo).where(Photo.media_check.is_(None), Photo.media_trace_id.is_not(None),
+                                                 Photo.id.in_(asked)).order_by(Photo.id).limit(limit)).all()
+    moved = 0
+    for photo in photos:
+        # Only if still waiting: the push may write the verdict between the read and this update.
+        done = session.execute(update(Photo).where(Photo.id == photo.id, Photo.media_check.is_(None))
+                               .values(media_check="review").execution_options(synchronize_session=False)).rowcount
+        if done:
+            session.refresh(photo)
+            photo_to_review(session, photo, "no_verdict")
+            moved += 1
+    session.flush()
+    return moved
+
+
 class ComplaintNote(Base):
     """What a resident added to an open complaint (words and/or photos) or a staff member replied without deciding.
 

@@ -303,6 +303,15 @@ DEFAULT_REASONS = {
 
 # A photo's content check, as staff see it beside the photo (None: the check has not answered yet).
 MEDIA_CHECKS = {None: "图片审核中", "pass": "", "review": "待人工审核", "risky": "图片有风险，勿外传"}
+# The staff review page: WeChat's verdict on a complaint's text, and why WeChat gave none.
+CONTENT_CHECKS = {"review": "待人工审核", "risky": "微信判定有风险"}
+UNCHECKED_REASONS = {
+    "no_openid": "网页提交，微信无法审核",
+    "user_inactive": "居民近期未打开小程序，微信无法审核",
+    "wechat_error": "微信审核接口报错",
+    "wechat_unreachable": "微信暂不可用，多次重试未果",
+    "no_verdict": "微信 35 分钟内未给出结果",
+}
 
 # Where a "not deliberable" complaint may be referred.
 REFERRALS = {

@@ -10,6 +10,7 @@ import datetime as dt
 from sqlalchemy import and_, func, or_, select
 
 from models import Complaint, ComplaintState, Notification, NotificationState, utcnow
+from models.intake import overdue_photo_checks
 from models.outbox import move_notifications
 
 from .queues import wake
@@ -18,15 +19,16 @@ from .runtime import runtime
 N = NotificationState
 
 
-def sweep() -> dict[str, int]:
+def sweep(now: dt.datetime | None = None) -> dict[str, int]:
     """Flag sends left half-done; wake the delivery job for rows and checks that waited too long.
 
-    Side effects: `sending` rows older than `sending_stale_seconds` become needs_review (never re-sent); when
-    pending rows are past the grace period (or past their back-off) or complaints wait for their content check
-    past it, the delivery job is woken (held content checks retried).
+    Side effects: `sending` rows older than `sending_stale_seconds` become needs_review (never re-sent); photos
+    WeChat left without a verdict 35 minutes after their check go to staff review; when pending rows are past the
+    grace period (or past their back-off) or complaints wait for their content check past it, the delivery job is
+    woken (held content checks retried).
     """
     rt = runtime()
-    now = utcnow()
+    now = now or utcnow()
     grace = now - dt.timedelta(seconds=rt.settings.sweep_grace_seconds)
     stale = now - dt.timedelta(seconds=rt.settings.sending_stale_seconds)
     counts = {"notifications": 0, "content_checks": 0, "needs_review": 0}
@@ -34,6 +36,7 @@ def sweep() -> dict[str, int]:
         counts["needs_review"] = move_notifications(
             session, Notification.claimed_at < stale, from_=N.sending, to=N.needs_review, finished_at=now,
             last_error="worker stopped during the WeChat call; check before re-sending").rowcount
+        counts["photos_to_review"] = overdue_photo_checks(session, now)
         session.commit()
         counts["notifications"] = session.scalar(select(func.count()).select_from(Notification).where(
             Notification.state == N.pending,
