@@ -272,7 +272,9 @@ def _send(rt, row: _Claimed) -> _Outcome:
 
 def _call(rt, row: _Claimed, template_id: str, data: dict, page: str) -> _Outcome:
     try:
-        rt.wechat.send_subscribe_message(row.openid, template_id, data, page=f"{page}&n={row.id}",
+        # the row's id rides on the page's query (n=), so the mini-program can tell which message was tapped
+        joined = f"{page}{'&' if '?' in page else '?'}n={row.id}"
+        rt.wechat.send_subscribe_message(row.openid, template_id, data, page=joined,
                                          miniprogram_state=rt.settings.miniprogram_state)
     except WeChatNoSubscription as exc:
         return _Outcome("undeliverable", f"{exc.errcode}: {exc.errmsg}", exhausted=True)
