@@ -78,6 +78,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     for bp in (intake_bp, qr_bp, triage_bp, council_bp):
         app.register_blueprint(bp)
+    from admin.views import bp as admin_bp; app.register_blueprint(admin_bp)  # noqa: E702,I001
     from council.api import bp as council_api_bp; app.register_blueprint(council_api_bp)  # noqa: E702,I001
     from council.views import public_bp as board_bp; app.register_blueprint(board_bp)  # noqa: E702,I001
     from intake.h5 import bp as h5_bp; app.register_blueprint(h5_bp)  # noqa: E702,I001

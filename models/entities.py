@@ -69,6 +69,8 @@ class StaffRole(enum.StrEnum):
     grid_worker = "grid_worker"
     secretary = "secretary"
     admin = "admin"
+    legal_adviser = "legal_adviser"  # 法律顾问: a village's or community's adviser in deliberation and legal review
+    representative = "representative"  # 议政代表 / 民意联络员: collects opinions and reports on residents' behalf
 
 
 staff_units = Table(

@@ -1,0 +1,3 @@
+"""governance tables."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""legal tables."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""representatives tables."""
+
+from __future__ import annotations
