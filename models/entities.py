@@ -35,9 +35,16 @@ class Unit(Base):
     path: Mapped[str] = mapped_column(String(400), index=True, default="")
     created_at: Mapped[timestamp]
     retired_at: Mapped[dt.datetime | None]
+    # How often the unit's council must meet, in months, set by the district (None: its level's default; 0: none).
+    meeting_cadence_months: Mapped[int | None] = mapped_column(Integer)
 
     parent: Mapped[Unit | None] = relationship(remote_side="Unit.id", lazy="joined", join_depth=4)
-    council_room: Mapped[CouncilRoom | None] = relationship(back_populates="unit", uselist=False)
+    council_rooms: Mapped[list[CouncilRoom]] = relationship(back_populates="unit", order_by="CouncilRoom.id")
+
+    @property
+    def council_room(self) -> CouncilRoom | None:
+        """The unit's first council room still in use (a unit may have a 议事厅 and outdoor spots)."""
+        return next((room for room in self.council_rooms if room.retired_at is None), None)
 
     def ancestor_ids(self) -> list[int]:
         return [int(p) for p in self.path.strip("/").split("/") if p]
@@ -52,17 +59,20 @@ class Unit(Base):
 
 
 class CouncilRoom(Base):
-    """协商议事室: where a unit's council meets."""
+    """协商议事室 / 议事厅: a place where a unit's council meets; a unit may have several, each retired, never deleted."""
 
     __tablename__ = "council_rooms"
 
     id: Mapped[intpk]
-    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), unique=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
     name: Mapped[str200]
     address: Mapped[str | None] = mapped_column(String(200))
+    opening_hours: Mapped[str | None] = mapped_column(String(200))  # e.g. 每周三 19:00-21:00
+    capacity: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[timestamp]
+    retired_at: Mapped[dt.datetime | None]
 
-    unit: Mapped[Unit] = relationship(back_populates="council_room")
+    unit: Mapped[Unit] = relationship(back_populates="council_rooms")
 
 
 class StaffRole(enum.StrEnum):
@@ -93,6 +103,8 @@ class Staff(Base):
     role: Mapped[StaffRole] = enum_column(StaffRole)
     openid: Mapped[str | None] = mapped_column(String(64), unique=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Part of every session's fingerprint: raised on deactivation and password reset, it ends all open sessions.
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[timestamp]
 
     units: Mapped[list[Unit]] = relationship(secondary=staff_units, lazy="selectin")
@@ -159,6 +171,7 @@ class Complaint(Base):
         CheckConstraint("state != 'promoted' OR topic_id IS NOT NULL", name="promoted_has_topic"),
         CheckConstraint("state != 'merged' OR merged_into_id IS NOT NULL", name="merged_has_target"),
         Index("ix_complaints_unit_state", "unit_id", "state"),
+        Index("ix_complaints_retention", "anonymised_at", "state_changed_at"),
     )
 
     id: Mapped[intpk]
@@ -174,8 +187,15 @@ class Complaint(Base):
     reply: Mapped[str | None] = mapped_column(Text)
     topic_id: Mapped[int | None] = mapped_column(ForeignKey("topics.id"), index=True)
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("complaints.id"))
+    # 议政代表 / 民意联络员 it came through (their personal code, or their entry on behalf); who entered it for the
+    # resident, and how it was heard (走访 visit, 约访 appointment, 电话 call, 候访/接访 reception): models.representatives
+    representative_id: Mapped[int | None] = mapped_column(ForeignKey("representatives.id"), index=True)
+    entered_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    heard_via: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[timestamp]
     state_changed_at: Mapped[timestamp]
+    # When retention removed its personal data (workers/retention.py); the matter's figures stay as they were.
+    anonymised_at: Mapped[dt.datetime | None]
 
     unit: Mapped[Unit] = relationship(lazy="joined")
     resident: Mapped[Resident] = relationship(lazy="joined")

@@ -1,11 +1,11 @@
-"""ledger retention
+"""ledger retention: when a closed matter's personal data was removed
 
 Revision ID: 0022
 Revises: 0021
 """
-from alembic import op  # noqa: F401
-import sqlalchemy as sa  # noqa: F401
-import models.base  # noqa: F401
+from alembic import op
+import sqlalchemy as sa
+import models.base
 
 
 revision = "0022"
@@ -15,8 +15,10 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    op.add_column("complaints", sa.Column("anonymised_at", models.base.UTCDateTime(timezone=True), nullable=True))
+    op.create_index("ix_complaints_retention", "complaints", ["anonymised_at", "state_changed_at"], unique=False)
 
 
 def downgrade() -> None:
-    pass
+    op.drop_index("ix_complaints_retention", table_name="complaints")
+    op.drop_column("complaints", "anonymised_at")
