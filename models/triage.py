@@ -1,16 +1,30 @@
-"""Triage data: per-district rule sets and reason codes, holidays, home visits, sign-in lock-outs, invitations,
-and the short-lived codes that bind a staff account to its WeChat openid."""
+"""Triage data: per-district rule sets and reason codes, complaint categories, the district's own days off and
+working days, meeting cadences, home visits, sign-in lock-outs, invitations, and the short-lived codes that bind a
+staff account to its WeChat openid."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    bindparam,
+    cast,
+    literal,
+    select,
+)
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from .base import Base, enum_column, intpk, str32, str64, str200, timestamp
-from .entities import StaffRole
+from .base import Base, enum_column, intpk, str32, str64, str200, timestamp, utcnow
+from .entities import StaffRole, Unit, UnitLevel
 
 
 class RuleSet(Base):
@@ -49,13 +63,118 @@ class RuleReason(Base):
 
 
 class Holiday(Base):
-    """A day off that working-day deadlines skip (weekends are skipped anyway); a working weekend is not modelled."""
+    """A district's own day off that working-day deadlines skip, on top of the national calendar (weekends and
+    public holidays are skipped anyway). `unit_id` is the district that set it (None: set before districts had
+    their own calendar)."""
 
     __tablename__ = "holidays"
+    __table_args__ = (UniqueConstraint("unit_id", "day", name="uq_holidays_unit_day"),)
 
     id: Mapped[intpk]
-    day: Mapped[dt.date] = mapped_column(Date, unique=True)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    day: Mapped[dt.date] = mapped_column(Date)
     name: Mapped[str64]
+    created_at: Mapped[dt.datetime | None]
+
+
+class WorkingDay(Base):
+    """A district's own working day where the national calendar has a day off (a weekend or holiday worked)."""
+
+    __tablename__ = "working_days"
+    __table_args__ = (UniqueConstraint("unit_id", "day", name="uq_working_days_unit_day"),)
+
+    id: Mapped[intpk]
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    day: Mapped[dt.date] = mapped_column(Date)
+    name: Mapped[str64]
+    created_at: Mapped[timestamp]
+
+
+class ComplaintCategory(Base):
+    """One category residents choose from when they report, per district: renamed (its label) or retired by the
+    district's admin. A complaint keeps the label it was filed under, so a retired category stays readable."""
+
+    __tablename__ = "complaint_categories"
+    __table_args__ = (UniqueConstraint("unit_id", "label", name="uq_complaint_categories_unit_label"),)
+
+    id: Mapped[intpk]
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)  # the district
+    label: Mapped[str32]
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[timestamp]
+    retired_at: Mapped[dt.datetime | None]
+
+
+def district_id_of(unit) -> int:
+    """The district a unit belongs to: the first id of its path."""
+    ids = unit.ancestor_ids()
+    return ids[0] if ids else unit.id
+
+
+def district_categories(session: Session, district_id: int, defaults: list[str], *,
+                        with_retired: bool = False) -> list[ComplaintCategory]:
+    """The district's categories in their order, creating the default list the first time a district is asked
+    (so every district starts with `defaults`). Side effect: those rows on first use; no commit."""
+    rows = list(session.scalars(select(ComplaintCategory).where(ComplaintCategory.unit_id == district_id)
+                                .order_by(ComplaintCategory.position, ComplaintCategory.id)))
+    if not rows:
+        now = utcnow()
+        rows = [ComplaintCategory(unit_id=district_id, label=label, position=i, created_at=now)
+                for i, label in enumerate(defaults)]
+        session.add_all(rows)
+        session.flush()
+    return rows if with_retired else [row for row in rows if row.retired_at is None]
+
+
+_UNIT_CATEGORIES = (
+    select(ComplaintCategory.label, ComplaintCategory.retired_at)
+    .join(Unit, Unit.path.like(literal("/") + cast(ComplaintCategory.unit_id, String) + literal("/%")))
+    .where(Unit.id == bindparam("unit_id")).order_by(ComplaintCategory.position, ComplaintCategory.id))
+
+
+def active_categories(session: Session, unit_id: int, defaults: list[str]) -> list[str]:
+    """The labels a resident of the unit may choose (its district's active categories), in one query and without
+    writing: a district whose list was never touched offers `defaults`."""
+    rows = session.connection().execute(_UNIT_CATEGORIES, {"unit_id": unit_id}).all()
+    if not rows:
+        return list(defaults)
+    return [label for label, retired_at in rows if retired_at is None]
+
+
+class MeetingCadence(Base):
+    """How often councils of one level must meet in a district (议事频次), in months; 0: no fixed cadence.
+
+    A unit's own `meeting_cadence_months` overrides it; a level the district never set uses DEFAULT_CADENCE.
+    """
+
+    __tablename__ = "meeting_cadences"
+    __table_args__ = (UniqueConstraint("unit_id", "level", name="uq_meeting_cadences_unit_level"),)
+
+    id: Mapped[intpk]
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)  # the district
+    level: Mapped[UnitLevel] = enum_column(UnitLevel)
+    months: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[timestamp]
+
+
+# Dongning's practice: a village (community) council every two months, a town (street) at least twice a year.
+DEFAULT_CADENCE = {UnitLevel.street: 6, UnitLevel.community: 2}
+CADENCE_LEVELS = (UnitLevel.street, UnitLevel.community)
+CADENCE_LIMIT = 24
+
+
+def level_cadences(session: Session, district_id: int) -> dict[UnitLevel, int]:
+    """The district's cadence per level (months; 0: none), its own setting or the default."""
+    own = dict(session.execute(select(MeetingCadence.level, MeetingCadence.months)
+                               .where(MeetingCadence.unit_id == district_id)).all())
+    return {level: own.get(level, DEFAULT_CADENCE.get(level, 0)) for level in UnitLevel}
+
+
+def cadence_of(unit, by_level: dict[UnitLevel, int]) -> int:
+    """The unit's cadence in months: its own override, else its level's (0: no fixed cadence)."""
+    if unit.meeting_cadence_months is not None:
+        return unit.meeting_cadence_months
+    return by_level.get(unit.level, 0)
 
 
 class HomeVisit(Base):
