@@ -325,3 +325,6 @@ def export(fmt: str):
         raise NotFound("not_found")
     name = f"xinma-stats-{unit.code}.{fmt}"
     return Response(body, mimetype=mime, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+from . import ledger  # noqa: E402,F401 - registers /council/ledger and its exports on bp

@@ -1,0 +1,276 @@
+"""台账 (the ledger): one row per matter a resident reported in a unit's subtree and a period, with what became of
+it: the triage decision and who made it, the topic, meeting, resolution and 领办 it went through, the first answer,
+the outcome and the rating. A page (filtered, paged) and its CSV and XLSX exports, on the council blueprint.
+
+A matter is a complaint; a complaint that became a topic carries the topic's meeting, resolution and lead. The
+ledger's counts by state are counts of the base table for the same subtree and period as the statistics page,
+whose figures come from the running sums: the two agree (tests/council/test_ledger.py).
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import datetime as dt
+import io
+
+from flask import Response, render_template, request
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from models import AuditEvent, Complaint, DomainError, Meeting, NotFound, Staff, StaffRole, Topic, Unit
+from models.base import CHINA
+from models.council import (
+    Assignment,
+    ComplaintRating,
+    MeetingOutcome,
+    Rating,
+    TopicResolution,
+)
+from models.stats import ANSWERS
+from models.triage import RuleReason
+from web.auth import current_staff, staff_required
+from web.http import db
+from web.messages import (
+    COMPLAINT_CATEGORIES,
+    COMPLAINT_STATES,
+    DEFAULT_REASONS,
+    LEAD_KINDS,
+    OUTCOME_RESULTS,
+    RATING_LEVELS,
+    TOPIC_STATES,
+)
+
+from . import statistics
+from .views import bp
+
+PAGE_SIZE = 30
+CHUNK = 500  # matters enriched per round of queries, in the exports
+DECISIONS = {"decline": "不予协商", "solve": "网格内解决", "merge": "合并办理", "promote": "转为协商议题"}
+COLUMNS = [
+    ("id", "编号"), ("received", "受理时间"), ("unit", "单位"), ("category", "类别"), ("text", "反映内容"),
+    ("state", "当前状态"), ("decision", "分拣结果"), ("reason", "不予协商理由"), ("decided_by", "分拣人"),
+    ("reply", "答复内容"), ("topic", "协商议题"), ("meeting", "议事会"), ("meeting_result", "议事结果"),
+    ("resolution", "居民会议决议"), ("lead", "领办"), ("first_answer", "首次答复时间"), ("outcome", "办理结果"),
+    ("rating", "回访评价"),
+]
+
+
+@dataclasses.dataclass
+class Filters:
+    unit: Unit
+    period: statistics.Period
+    state: str | None = None
+    category: str | None = None
+    page: int = 1
+
+    def where(self, with_state: bool = True) -> list:
+        subtree = select(Unit.id).where(Unit.path.startswith(self.unit.path, autoescape=False)).scalar_subquery()
+        clauses = [Complaint.unit_id.in_(subtree), self.period.clause(Complaint.created_at)]
+        if self.category:
+            clauses.append(Complaint.category == self.category)
+        if with_state and self.state:
+            clauses.append(Complaint.state == self.state)
+        return clauses
+
+    def args(self, **override) -> dict:
+        """The query string that shows these filters again (for paging and the export links)."""
+        values = {"unit": self.unit.id, "from": self.period.start and self.period.start.isoformat(),
+                  "to": self.period.end and self.period.end.isoformat(), "state": self.state,
+                  "category": self.category} | override
+        return {k: v for k, v in values.items() if v}
+
+
+def parse_filters(session: Session, staff: Staff, args) -> Filters:
+    """The ledger's filters from a query string; a unit outside the staff member's scope is refused (403), a bad
+    date, state, category or page with a stable code (400)."""
+    unit = statistics.unit_for_stats(session, staff, args.get("unit"))
+    if unit is None:
+        raise NotFound("not_found")
+    period = statistics.parse_period(args.get("from"), args.get("to"))
+    state = args.get("state") or None
+    category = (args.get("category") or "").strip() or None
+    page = args.get("page", "1")
+    if (state is not None and state not in COMPLAINT_STATES) or (category is not None and len(category) > 32) \
+            or not page.isdigit() or not 1 <= int(page) <= 100_000:
+        raise DomainError("filter_invalid")
+    return Filters(unit, period, state, category, int(page))
+
+
+def counts(session: Session, filters: Filters) -> dict[str, int]:
+    """Matters by present state (every state listed), for the filters' subtree, period and category."""
+    rows = dict(session.execute(select(Complaint.state, func.count()).where(*filters.where(with_state=False))
+                                .group_by(Complaint.state)).all())
+    return {state: rows.get(state, 0) for state in COMPLAINT_STATES}
+
+
+def summary(by_state: dict[str, int]) -> dict[str, int]:
+    """The totals the statistics page shows for the same matters: received, answered, and the open ones."""
+    received = sum(by_state.values())
+    answered = sum(by_state[s] for s in statistics.ANSWERED)
+    return {"received": received, "answered": answered, "open": received - answered}
+
+
+def _query(filters: Filters):
+    return select(Complaint).where(*filters.where()).order_by(Complaint.created_at.desc(), Complaint.id.desc())
+
+
+def page_of(session: Session, filters: Filters) -> tuple[list[dict], int]:
+    """One page of matters, newest first, and the number of matters the filters select."""
+    total = session.scalar(select(func.count()).select_from(Complaint).where(*filters.where()))
+    rows = session.scalars(_query(filters).offset((filters.page - 1) * PAGE_SIZE).limit(PAGE_SIZE)).all()
+    return enrich(session, rows), total
+
+
+def all_rows(session: Session, filters: Filters):
+    """Every matter the filters select, newest first, enriched a chunk at a time."""
+    ids = session.scalars(select(Complaint.id).where(*filters.where())
+                          .order_by(Complaint.created_at.desc(), Complaint.id.desc())).all()
+    for i in range(0, len(ids), CHUNK):
+        chunk = ids[i:i + CHUNK]
+        found = {c.id: c for c in session.scalars(select(Complaint).where(Complaint.id.in_(chunk)))}
+        yield from enrich(session, [found[x] for x in chunk if x in found])
+
+
+def _china(moment: dt.datetime | None) -> str:
+    return moment.astimezone(CHINA).strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
+def _unit_names(session: Session, complaints: list[Complaint]) -> dict[int, str]:
+    paths = {c.unit_id: c.unit.path for c in complaints}
+    ids = {int(p) for path in paths.values() for p in path.strip("/").split("/") if p}
+    names = dict(session.execute(select(Unit.id, Unit.name).where(Unit.id.in_(ids))).all()) if ids else {}
+    return {uid: "·".join(names.get(int(p), "") for p in path.strip("/").split("/") if p)
+            for uid, path in paths.items()}
+
+
+def _first_answers(session: Session, ids: list[int]) -> dict[int, AuditEvent]:
+    first = (select(func.min(AuditEvent.id)).where(AuditEvent.subject_kind == "complaint",
+                                                   AuditEvent.subject_id.in_(ids), AuditEvent.action.in_(ANSWERS))
+             .group_by(AuditEvent.subject_id)).scalar_subquery()
+    return {e.subject_id: e for e in session.scalars(select(AuditEvent).where(AuditEvent.id.in_(first)))}
+
+
+def enrich(session: Session, complaints: list[Complaint]) -> list[dict]:
+    """The ledger rows of these complaints (labels in Chinese), in a fixed number of queries."""
+    if not complaints:
+        return []
+    ids = [c.id for c in complaints]
+    topic_ids = {c.topic_id for c in complaints if c.topic_id}
+    units = _unit_names(session, complaints)
+    answers = _first_answers(session, ids)
+    deciders = dict(session.execute(select(Staff.id, Staff.display_name).where(
+        Staff.id.in_({e.actor_id for e in answers.values() if e.actor_kind == "staff" and e.actor_id}))).all())
+    reasons = DEFAULT_REASONS | dict(session.execute(select(RuleReason.code, RuleReason.label)).all())
+    topics = {t.id: t for t in session.scalars(select(Topic).where(Topic.id.in_(topic_ids)))} if topic_ids else {}
+    outcomes: dict[int, tuple] = {}
+    resolutions: dict[int, TopicResolution] = {}
+    leads: dict[int, Assignment] = {}
+    topic_ratings: dict[tuple[int, int], Rating] = {}
+    if topic_ids:
+        for outcome, starts_at, place in session.execute(
+                select(MeetingOutcome, Meeting.starts_at, Meeting.place).join(Meeting, Meeting.id ==
+                                                                              MeetingOutcome.meeting_id)
+                .where(MeetingOutcome.topic_id.in_(topic_ids)).order_by(Meeting.starts_at, MeetingOutcome.id)):
+            outcomes[outcome.topic_id] = (outcome, starts_at, place)  # the latest meeting wins
+        resolutions = {r.topic_id: r for r in session.scalars(select(TopicResolution).where(
+            TopicResolution.topic_id.in_(topic_ids)).order_by(TopicResolution.id))}
+        leads = {a.topic_id: a for a in session.scalars(select(Assignment).where(Assignment.topic_id.in_(topic_ids)))}
+        for r in session.scalars(select(Rating).where(Rating.topic_id.in_(topic_ids), Rating.source == "resident")
+                                 .order_by(Rating.round, Rating.id)):
+            topic_ratings[(r.topic_id, r.resident_id)] = r
+    complaint_ratings = {r.complaint_id: r for r in session.scalars(
+        select(ComplaintRating).where(ComplaintRating.complaint_id.in_(ids), ComplaintRating.source == "resident")
+        .order_by(ComplaintRating.round, ComplaintRating.id))}
+
+    rows = []
+    for c in complaints:
+        state = c.state.value
+        answer = answers.get(c.id)
+        topic = topics.get(c.topic_id)
+        outcome = outcomes.get(c.topic_id)
+        resolution = resolutions.get(c.topic_id)
+        lead = leads.get(c.topic_id)
+        rating = complaint_ratings.get(c.id) or topic_ratings.get((c.topic_id, c.resident_id))
+        decider = ""
+        if answer is not None:
+            decider = deciders.get(answer.actor_id, "") if answer.actor_kind == "staff" else "系统"
+        rows.append({
+            "id": c.id, "received": _china(c.created_at), "unit": units.get(c.unit_id, ""), "category": c.category,
+            "text": c.text, "state": COMPLAINT_STATES.get(state, state),
+            "decision": DECISIONS.get(answer.action, "") if answer else "",
+            "reason": reasons.get(c.reason_code, c.reason_code) if c.reason_code else "",
+            "decided_by": decider, "reply": c.reply or "",
+            "topic": f"{topic.title}（{TOPIC_STATES.get(topic.state.value, topic.state.value)}）" if topic else "",
+            "meeting": f"{_china(outcome[1])} {outcome[2]}" if outcome else "",
+            "meeting_result": (OUTCOME_RESULTS.get(outcome[0].result.value, "") + (
+                f"：{outcome[0].solution}" if outcome[0].solution else "")) if outcome else "",
+            "resolution": (("同意实施：" if resolution.agreed else "不予实施：") + resolution.text)
+            if resolution else "",
+            "lead": (f"{LEAD_KINDS.get(lead.lead_kind.value, '')}·{lead.lead_name} · 期限 {lead.due_on.isoformat()}"
+                     f" · 进度 {lead.percent}%") if lead else "",
+            "first_answer": _china(answer.created_at) if answer else "",
+            "outcome": TOPIC_STATES.get(topic.state.value, "") if topic else COMPLAINT_STATES.get(state, state),
+            "rating": (RATING_LEVELS.get(rating.level.value, "") + (f"（{rating.reason}）" if rating.reason else ""))
+            if rating else "",
+            "anonymised": c.anonymised_at is not None,
+        })
+    return rows
+
+
+def to_csv(filters: Filters, rows) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["单位", filters.unit.full_name(), "统计区间", filters.period.label()])
+    writer.writerow([label for _, label in COLUMNS])
+    for row in rows:
+        writer.writerow([row[key] for key, _ in COLUMNS])
+    return out.getvalue().encode("utf-8-sig")  # the BOM lets Excel read the Chinese
+
+
+def to_xlsx(filters: Filters, rows) -> bytes:
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("台账")
+    for key, width in (("A", 8), ("B", 17), ("C", 28), ("D", 10), ("E", 40)):
+        sheet.column_dimensions[key].width = width
+    sheet.append(["单位", filters.unit.full_name(), "统计区间", filters.period.label()])
+    sheet.append([label for _, label in COLUMNS])
+    for row in rows:
+        sheet.append([row[key] for key, _ in COLUMNS])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+# --- pages ---------------------------------------------------------------------------------------------------
+
+@bp.get("/ledger")
+@staff_required(StaffRole.secretary)
+def ledger():
+    session, staff = db(), current_staff()
+    filters = parse_filters(session, staff, request.args)
+    by_state = counts(session, filters)
+    rows, total = page_of(session, filters)
+    pages = max(1, -(-total // PAGE_SIZE))
+    return render_template("council/ledger.html", filters=filters, rows=rows, total=total, pages=pages,
+                           by_state=by_state, summary=summary(by_state), complaint_states=COMPLAINT_STATES,
+                           categories=COMPLAINT_CATEGORIES, units=statistics.unit_choices(session, staff, filters.unit),
+                           start=request.args.get("from", ""), end=request.args.get("to", ""))
+
+
+@bp.get("/ledger.<fmt>")
+@staff_required(StaffRole.secretary)
+def ledger_export(fmt: str):
+    if fmt not in ("csv", "xlsx"):
+        raise NotFound("not_found")
+    session = db()
+    filters = parse_filters(session, current_staff(), request.args)
+    rows = all_rows(session, filters)
+    if fmt == "csv":
+        body, mime = to_csv(filters, rows), "text/csv; charset=utf-8"
+    else:
+        body, mime = to_xlsx(filters, rows), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    name = f"xinma-ledger-{filters.unit.code}.{fmt}"
+    return Response(body, mimetype=mime, headers={"Content-Disposition": f'attachment; filename="{name}"'})
