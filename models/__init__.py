@@ -5,6 +5,7 @@ Imports nothing of the project; every other package may import it.
 
 from . import council as _council  # noqa: F401,E402 - registers the council tables
 from . import governance as _governance  # noqa: F401,E402 - registers review decisions, blocks and retention
+from . import hotspots as _hotspots  # noqa: F401,E402 - registers the complaints' segmented words
 from . import intake as _intake  # noqa: F401,E402 - registers the intake tables
 from . import legal as _legal  # noqa: F401,E402 - registers legal opinions and documents
 from . import notify as _notify  # noqa: F401,E402 - registers the subscription ledger and digest tables
