@@ -1,0 +1,22 @@
+// What a district sets before uploading the mini-program (see the README, "The mini-program").
+// The AppID itself lives in project.config.json (WeChat's developer tools read it from there).
+module.exports = {
+  // The backend's API root: the district's HTTPS address (a 服务器域名 of the mini-program: request and uploadFile).
+  apiBase: 'https://xinma.example.gov.cn/api/v1',
+
+  // The subscribe-message template ids of the account (the backend's XINMA_TEMPLATE_<EVENT>); the defaults are
+  // the backend's own defaults, which the WeChat sandbox knows. WeChat asks for at most three at a time.
+  templates: {
+    // after a report: receipt, triage result, the topic's approval
+    report: ['xinma-complaint-received', 'xinma-complaint-triaged', 'xinma-topic-approved'],
+    // on a topic's page: its progress, the rating request, the publication of its result
+    topic: ['xinma-topic-progress', 'xinma-rating-requested', 'xinma-topic-published'],
+    // after registering for a meeting: the confirmation, the reminder, a change of time or place
+    meeting: ['xinma-meeting-registered', 'xinma-meeting-reminder', 'xinma-meeting-changed'],
+  },
+
+  // Limits the backend enforces too (shown before sending, so the resident is not refused after typing)
+  textLimit: 1000,
+  noteLimit: 500,
+  photoLimit: 6,
+}

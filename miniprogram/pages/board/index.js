@@ -1,0 +1,38 @@
+// The public board of the unit behind the code the resident scanned: decisions and results made public.
+// Progress photos need the session, so each is fetched with wx.downloadFile and shown from its temporary file.
+const api = require('../../utils/api')
+const settings = require('../../utils/settings')
+const page = require('../../utils/page')
+
+Component({
+  behaviors: [page],
+  data: { scene: '', unit: '', publications: [] },
+  methods: {
+    onLoad(query) {
+      const scene = (query && query.scene) || settings.lastScene()
+      this.setData({ scene })
+      if (!scene) {
+        this.setData({ state: 'empty' })
+        return
+      }
+      this.load()
+    },
+    load() {
+      return this.loadWith(
+        api.board(this.data.scene),
+        (data) => ({ unit: data.unit, publications: data.publications.map((p) => Object.assign({ images: [] }, p)) }),
+        (data) => data.publications.length === 0,
+      ).then(() => this.fetchPhotos())
+    },
+    fetchPhotos() {
+      this.data.publications.forEach((p, i) =>
+        p.photos.forEach((path, j) =>
+          api.downloadPhoto(path).then(
+            (file) => this.setData({ [`publications[${i}].images[${j}]`]: file }),
+            () => undefined, // a photo that cannot be fetched is left out; the words stay
+          ),
+        ),
+      )
+    },
+  },
+})

@@ -1,0 +1,31 @@
+// A meeting: when and where, its agenda with outcomes, the minutes once held, and registration. An open meeting
+// (开放报名) takes anyone of its unit: the scene of the code the resident last scanned shows which unit is theirs.
+const api = require('../../utils/api')
+const config = require('../../config')
+const { time } = require('../../utils/format')
+const settings = require('../../utils/settings')
+const page = require('../../utils/page')
+
+Component({
+  behaviors: [page],
+  data: { id: null, meeting: null, startsText: '', registering: false, registerError: '', justRegistered: false,
+    templates: config.templates.meeting },
+  methods: {
+    onLoad(query) {
+      this.setData({ id: query.id })
+      this.load()
+    },
+    load() {
+      return this.loadWith(api.meeting(this.data.id), (meeting) => ({ meeting, startsText: time(meeting.starts_at) }))
+    },
+    register() {
+      if (this.data.registering) return Promise.resolve()
+      this.setData({ registering: true, registerError: '' })
+      const scene = this.data.meeting.open ? settings.lastScene() : ''
+      return api.register(this.data.id, scene).then(
+        (data) => this.setData({ registering: false, justRegistered: true, meeting: data.meeting }),
+        (err) => this.setData({ registering: false, registerError: err.message }),
+      )
+    },
+  },
+})
