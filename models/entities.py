@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, Boolean, CheckConstraint, Column, ForeignKey, Index, Integer, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, enum_column, intpk, str32, str64, str200, timestamp, utcnow
+
+if TYPE_CHECKING:
+    from .representatives import Representative
 
 
 class UnitLevel(enum.StrEnum):
@@ -187,8 +190,8 @@ class Complaint(Base):
     reply: Mapped[str | None] = mapped_column(Text)
     topic_id: Mapped[int | None] = mapped_column(ForeignKey("topics.id"), index=True)
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("complaints.id"))
-    # 议政代表 / 民意联络员 it came through (their personal code, or their entry on behalf); who entered it for the
-    # resident, and how it was heard (走访 visit, 约访 appointment, 电话 call, 候访/接访 reception): models.representatives
+    # The 议政代表 / 民意联络员 it came through (their personal code or their entry on behalf); who entered it for
+    # the resident, and how it was heard (走访 visit, 约访 appointment, 电话 call, 候访/接访 reception)
     representative_id: Mapped[int | None] = mapped_column(ForeignKey("representatives.id"), index=True)
     entered_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     heard_via: Mapped[str | None] = mapped_column(String(16))
@@ -200,6 +203,8 @@ class Complaint(Base):
     unit: Mapped[Unit] = relationship(lazy="joined")
     resident: Mapped[Resident] = relationship(lazy="joined")
     topic: Mapped[Topic | None] = relationship(back_populates="complaints")
+    representative: Mapped[Representative | None] = relationship()
+    entered_by: Mapped[Staff | None] = relationship()
 
 
 class TopicState(enum.StrEnum):

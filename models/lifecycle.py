@@ -178,6 +178,9 @@ class NewComplaint:
     category: str
     text: str
     qr_code_id: int | None = None
+    representative_id: int | None = None  # the 议政代表 whose personal code or entry on behalf brought it
+    entered_by_id: int | None = None  # the staff member who entered it on the resident's behalf (代填)
+    heard_via: str | None = None  # how they heard it: visit, appointment, call, reception
 
 
 def transition_complaint(session: Session, complaint: Complaint | NewComplaint, action: str, *, actor: Actor,
@@ -203,7 +206,8 @@ def transition_complaint(session: Session, complaint: Complaint | NewComplaint, 
     if new:
         values = {"unit_id": complaint.unit_id, "resident_id": complaint.resident_id,
                   "qr_code_id": complaint.qr_code_id, "category": complaint.category, "text": complaint.text,
-                  "state": after, "created_at": now, "state_changed_at": now}
+                  "representative_id": complaint.representative_id, "entered_by_id": complaint.entered_by_id,
+                  "heard_via": complaint.heard_via, "state": after, "created_at": now, "state_changed_at": now}
         conn = session.connection()
         complaint_id = conn.execute(_INSERT_COMPLAINT, values).scalar_one()
         count_complaint(session, {**values, "reason_code": None})
