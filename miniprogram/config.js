@@ -15,6 +15,10 @@ module.exports = {
     meeting: ['xinma-meeting-registered', 'xinma-meeting-reminder', 'xinma-meeting-changed'],
   },
 
+  // The 使用微信手机号 button (getPhoneNumber): only a verified, non-individual mini-program may offer it, and
+  // WeChat bills each success. Without it the resident types a number or leaves it empty.
+  phoneButton: true,
+
   // Limits the backend enforces too (shown before sending, so the resident is not refused after typing)
   textLimit: 1000,
   noteLimit: 500,

@@ -1,5 +1,5 @@
 // The public board of the unit behind the code the resident scanned: decisions and results made public.
-// Progress photos need the session, so each is fetched with wx.downloadFile and shown from its temporary file.
+// Progress photos need the session: each is fetched by api.downloadPhoto and shown from its temporary file.
 const api = require('../../utils/api')
 const settings = require('../../utils/settings')
 const page = require('../../utils/page')

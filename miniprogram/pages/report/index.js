@@ -23,7 +23,7 @@ Component({
     location: null,
     phone: '',
     phoneShown: '',
-    phoneButton: true,
+    phoneButton: config.phoneButton,
     submitting: false,
     submitError: '',
     key: '',
