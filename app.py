@@ -28,7 +28,7 @@ from models.base import CHINA
 from models.db import make_engine, make_sessionmaker, upgrade
 from models.errors import DomainError
 from web import hooks
-from web.auth import csrf_token, current_staff, protect_response
+from web.auth import csrf_token, current_staff, home_path, protect_response
 from web.http import RowIdConverter
 from web.messages import error_text
 from web.settings import Settings, SettingsError, load_settings
@@ -102,7 +102,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     @app.context_processor
     def _staff_context():
-        return {"staff_user": current_staff(), "csrf_token": csrf_token}
+        return {"staff_user": current_staff(), "csrf_token": csrf_token, "staff_home": home_path}
 
     @app.get("/healthz")
     def healthz():

@@ -23,6 +23,7 @@ from web.auth import (
     check_csrf,
     create_invitation,
     current_staff,
+    home_path,
     invitation_for,
     sign_in,
     staff_required,
@@ -46,7 +47,6 @@ from .rules import rules_for
 from .similar import similar
 
 bp = Blueprint("triage", __name__, template_folder="templates")
-HOME = {StaffRole.grid_worker: "triage.queue", StaffRole.secretary: "council.home", StaffRole.admin: "triage.queue"}
 
 
 def _int(value: str | None) -> int | None:
@@ -71,7 +71,7 @@ def signin():
             sign_in(staff)
             target = request.args.get("next", "")
             if not target.startswith("/") or target.startswith("//") or "\\" in target:
-                target = url_for(HOME[staff.role])
+                target = home_path(staff)
             return redirect(target)
     return render_template("triage/signin.html", error=error), 401 if error else 200
 
@@ -120,7 +120,7 @@ def invite(token: str):
             error = error_text(exc.code, exc.params)
         else:
             sign_in(staff)
-            return redirect(url_for(HOME[staff.role]))
+            return redirect(home_path(staff))
     return render_template("triage/invite.html", invitation=invitation, roles=STAFF_ROLES, error=error), \
         400 if error else 200
 
@@ -128,7 +128,7 @@ def invite(token: str):
 @bp.get("/")
 def index():
     staff = current_staff()
-    return redirect(url_for(HOME[staff.role]) if staff else url_for("triage.signin"))
+    return redirect(home_path(staff) if staff else url_for("triage.signin"))
 
 
 @bp.route("/staff/wechat", methods=["GET", "POST"])

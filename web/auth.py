@@ -82,9 +82,21 @@ def authenticate_staff(db_session: Session, username: str, password: str) -> Sta
 
 
 def session_fingerprint(staff: Staff) -> str:
-    """Ties a session cookie to the password it was made with: a new password signs every old session out."""
+    """Ties a session cookie to the password and the session generation it was made with: a new password, a
+    deactivation or a reset signs every old session out (and a reactivation does not bring them back)."""
     key = current_app.config["SECRET_KEY"].encode()
-    return hmac.new(key, staff.password_hash.encode(), hashlib.sha256).hexdigest()[:24]
+    material = f"{staff.password_hash}:{staff.session_version or 0}".encode()
+    return hmac.new(key, material, hashlib.sha256).hexdigest()[:24]
+
+
+# Where each role lands after signing in, and where the banner's 首页 link goes.
+ROLE_HOMES = {StaffRole.admin: "/admin/", StaffRole.secretary: "/council/", StaffRole.grid_worker: "/triage/",
+              StaffRole.legal_adviser: "/council/", StaffRole.representative: "/triage/"}
+
+
+def home_path(staff: Staff | None) -> str:
+    """The page a staff member starts from (the sign-in page for nobody)."""
+    return ROLE_HOMES.get(staff.role, "/staff/wechat") if staff is not None else "/staff/signin"
 
 
 def sign_in(staff: Staff) -> None:
@@ -138,6 +150,66 @@ def accept_invitation(db_session: Session, token: str, *, username: str, passwor
     db_session.flush()
     invitation.used_at = utcnow()
     invitation.staff_id = staff.id
+    return staff
+
+
+# --- staff accounts, as an admin manages them -----------------------------------------------------------------
+
+TEMPORARY_ALPHABET = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/l/I to misread
+
+
+def _not_self(admin: Staff, staff: Staff) -> None:
+    if admin.id == staff.id:
+        raise DomainError("staff_self_change", status=403)
+
+
+def end_sessions(staff: Staff) -> None:
+    """Sign every session of `staff` out at once (their cookies stop matching `session_fingerprint`)."""
+    staff.session_version = (staff.session_version or 0) + 1
+
+
+def deactivate_staff(admin: Staff, staff: Staff) -> Staff:
+    """Stop an account from signing in; its open sessions end at the next request. Not one's own account."""
+    _not_self(admin, staff)
+    if not staff.active:
+        raise DomainError("staff_already_inactive", status=409)
+    staff.active = False
+    end_sessions(staff)
+    return staff
+
+
+def reactivate_staff(admin: Staff, staff: Staff) -> Staff:
+    """Let a deactivated account sign in again (with a new sign-in: the sessions it had stay ended)."""
+    _not_self(admin, staff)
+    if staff.active:
+        raise DomainError("staff_already_active", status=409)
+    staff.active = True
+    return staff
+
+
+def reset_password(admin: Staff, staff: Staff) -> str:
+    """Give `staff` a new temporary password and return it (shown to the admin once, stored only as a hash).
+
+    Side effects: every session of `staff` ends; a sign-in lock on the username is not lifted.
+    """
+    _not_self(admin, staff)
+    password = "".join(secrets.choice(TEMPORARY_ALPHABET) for _ in range(12))
+    staff.password_hash = hash_password(password)
+    end_sessions(staff)
+    return password
+
+
+def change_staff(admin: Staff, staff: Staff, *, role: str, units: list[Unit]) -> Staff:
+    """Give `staff` another role and another set of units (at least one; the caller keeps them in its scope)."""
+    _not_self(admin, staff)
+    try:
+        new_role = StaffRole(role or "")
+    except ValueError:
+        raise DomainError("role_unknown") from None
+    if not units:
+        raise DomainError("units_required")
+    staff.role = new_role
+    staff.units = units
     return staff
 
 

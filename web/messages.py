@@ -190,6 +190,11 @@ ERRORS = {
     "subscription_template_unknown": "没有这个消息模板：{template}。",
     "notification_not_found": "未找到这条通知。",
     "notification_not_resendable": "这条通知当前状态不能重发（只有发送失败或待核查的通知可以重发）。",
+    "staff_not_found": "未找到这个工作人员账号。",
+    "staff_self_change": "不能停用、重置或修改自己的账号，请由另一位管理员操作。",
+    "staff_already_inactive": "这个账号已经停用。",
+    "staff_already_active": "这个账号没有停用。",
+    "staff_unit_out_of_scope": "只能分配您管辖范围内的单位。",
 }
 
 COMPLAINT_STATES = {
@@ -334,7 +339,8 @@ RULE_SET_PRESETS = {
     "five_no": ("五不议", FIVE_REASONS),
 }
 
-STAFF_ROLES = {"grid_worker": "网格员", "secretary": "书记 / 召集人", "admin": "管理员"}
+STAFF_ROLES = {"grid_worker": "网格员", "secretary": "书记 / 召集人", "admin": "管理员", "legal_adviser": "法律顾问",
+               "representative": "议政代表"}
 
 MEETING_FORMS = {"forum": "座谈", "hearing": "听证", "home_visit": "上门"}
 MEETING_STATES = {"upcoming": "待召开", "held": "已召开", "cancelled": "已取消"}

@@ -52,6 +52,10 @@ class Settings:
     digest_hour: int = 8  # the staff daily digest goes out after this hour, China time
     remind_ahead_hours: float = 24  # meeting reminders go out this long before the meeting
     metrics_token: str = ""  # bearer token Prometheus uses for /ops/metrics (empty: admins only)
+    # Retention (workers/retention.py): a closed matter's personal data is removed this many days after it closed;
+    # the resident's words stay unless keep_text is off.
+    retention_days: int = 1095
+    retention_keep_text: bool = True
 
     @property
     def embedded(self) -> bool:
@@ -73,6 +77,8 @@ class Settings:
             "XINMA_DELIVERY_RETRY_INTERVALS": ",".join(f"{x:g}" for x in self.delivery_retry_intervals),
             "XINMA_DELIVERY_THREADS": str(self.delivery_threads), "XINMA_DIGEST_HOUR": str(self.digest_hour),
             "XINMA_REMIND_AHEAD_HOURS": f"{self.remind_ahead_hours:g}", "XINMA_METRICS_TOKEN": self.metrics_token,
+            "XINMA_RETENTION_DAYS": str(self.retention_days),
+            "XINMA_RETENTION_KEEP_TEXT": "1" if self.retention_keep_text else "0",
         }
         if self.redis_url:
             out["XINMA_REDIS_URL"] = self.redis_url
@@ -133,6 +139,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         digest_hour=_positive_int(env, "XINMA_DIGEST_HOUR", 8, low=0, high=23),
         remind_ahead_hours=_hours(env.get("XINMA_REMIND_AHEAD_HOURS", "24")),
         metrics_token=env.get("XINMA_METRICS_TOKEN", ""),
+        retention_days=_positive_int(env, "XINMA_RETENTION_DAYS", 1095, low=30, high=36_500),
+        retention_keep_text=_flag(env, "XINMA_RETENTION_KEEP_TEXT", True),
     )
 
 
@@ -163,6 +171,15 @@ def _hours(raw: str) -> float:
     if not 0 < value <= 24 * 14:
         raise SettingsError("XINMA_REMIND_AHEAD_HOURS must be between 0 and 336")
     return value
+
+
+def _flag(env: dict[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw not in ("1", "0", "true", "false", "yes", "no"):
+        raise SettingsError(f"{name} must be 1 or 0, not {raw!r}")
+    return raw in ("1", "true", "yes")
 
 
 def _positive_int(env: dict[str, str], name: str, default: int, low: int = 1, high: int = 10_000) -> int:

@@ -37,6 +37,7 @@ from models.outbox import move_notifications
 from triage.rules import add_working_days, holidays, rules_for
 from web.settings import template_id as template_of
 
+from .retention import anonymise_due
 from .runtime import runtime
 
 TRIAGE = "triage_overdue"
@@ -55,7 +56,10 @@ def check_due(now: dt.datetime | None = None) -> dict[str, int]:
     with rt.session() as session:
         counts = {TRIAGE: triage_overdue(session, now), IMPLEMENTATION: implementation_overdue(session, now),
                   REMINDER: meeting_reminders(session, now, dt.timedelta(hours=rt.settings.remind_ahead_hours)),
-                  "released": release_held(session), "followup_closed": close_expired(session, now=now)}
+                  "released": release_held(session), "followup_closed": close_expired(session, now=now),
+                  "anonymised": anonymise_due(session, now, days=rt.settings.retention_days,
+                                              secret=rt.settings.secret_key,
+                                              keep_text=rt.settings.retention_keep_text)}
         session.commit()
     return counts
 

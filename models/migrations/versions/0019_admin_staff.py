@@ -1,11 +1,10 @@
-"""admin staff
+"""admin staff: a session generation per staff account, so deactivation and password resets end open sessions
 
 Revision ID: 0019
 Revises: 0018
 """
-from alembic import op  # noqa: F401
-import sqlalchemy as sa  # noqa: F401
-import models.base  # noqa: F401
+from alembic import op
+import sqlalchemy as sa
 
 
 revision = "0019"
@@ -15,8 +14,10 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    with op.batch_alter_table("staff", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("session_version", sa.Integer(), server_default="0", nullable=False))
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table("staff", schema=None) as batch_op:
+        batch_op.drop_column("session_version")
