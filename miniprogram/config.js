@@ -7,11 +7,12 @@ module.exports = {
   // The subscribe-message template ids of the account (the backend's XINMA_TEMPLATE_<EVENT>); the defaults are
   // the backend's own defaults, which the WeChat sandbox knows. WeChat asks for at most three at a time.
   templates: {
-    // after a report: receipt, triage result, the topic's approval
+    // asked on the 提交 tap of a report: receipt, triage result, the topic's approval
     report: ['xinma-complaint-received', 'xinma-complaint-triaged', 'xinma-topic-approved'],
-    // on a topic's page: its progress, the rating request, the publication of its result
-    topic: ['xinma-topic-progress', 'xinma-rating-requested', 'xinma-topic-published'],
-    // after registering for a meeting: the confirmation, the reminder, a change of time or place
+    // the button on a topic's page (three a tap): its progress, a meeting invitation, the rating request, the
+    // publication of its result
+    topic: ['xinma-topic-progress', 'xinma-meeting-invitation', 'xinma-rating-requested', 'xinma-topic-published'],
+    // asked on the 报名 tap of a meeting: the confirmation, the reminder, a change of time or place
     meeting: ['xinma-meeting-registered', 'xinma-meeting-reminder', 'xinma-meeting-changed'],
   },
 

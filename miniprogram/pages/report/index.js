@@ -1,10 +1,13 @@
 // Report a problem to the unit behind the scanned code: a mini-program code (`scene`) or a poster's plain link
 // (`q`, with `scancode_time`). The Idempotency-Key is made once per payload and kept across retries, so a
-// resubmission after a lost answer replays the first complaint instead of making a second.
+// resubmission after a lost answer replays the first complaint instead of making a second. The first tap on 提交
+// also asks for the messages about this report (at most three), before submitting, so the receipt finds its
+// subscription already recorded.
 const api = require('../../utils/api')
 const config = require('../../config')
 const photos = require('../../utils/photos')
 const settings = require('../../utils/settings')
+const subscribe = require('../../utils/subscribe')
 const page = require('../../utils/page')
 
 Component({
@@ -100,9 +103,11 @@ Component({
       }
       const payload = this.payload()
       const same = JSON.stringify(payload)
+      const first = !this.data.key
       const key = this.data.key && this.data.keyFor === same ? this.data.key : api.idempotencyKey()
       this.setData({ submitting: true, submitError: '', key, keyFor: same })
-      return api.submitComplaint(payload, key).then(
+      const asked = first ? subscribe.ask(this.data.templates).catch(() => null) : Promise.resolve(null)
+      return asked.then(() => api.submitComplaint(payload, key)).then(
         (complaint) => this.setData({ submitting: false, receipt: complaint, key: '', keyFor: '' }),
         (err) => this.setData({ submitting: false, submitError: err.message }),
       )

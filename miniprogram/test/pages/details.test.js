@@ -147,7 +147,7 @@ describe('pages/meeting/detail', () => {
     expect(requests[1]).toMatchObject({ method: 'POST', data: { scene: 'tok-1' } })
     expect(text(page, 'registered')).toBe('您已报名，请准时参加。')
     expect(all(page, 'register')).toHaveLength(0)
-    expect(text(page, 'ask')).toBe('接收开会提醒')
+    expect(wx.requestSubscribeMessage.mock.calls[0][0].tmplIds).toEqual(['xinma-meeting-registered', 'xinma-meeting-reminder', 'xinma-meeting-changed'])
   })
 
   test("a full meeting: the API's message", async () => {

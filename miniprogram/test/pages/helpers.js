@@ -25,6 +25,8 @@ function mockWx(answers = []) {
   wx.getStorageSync = jest.fn((k) => (storage.has(k) ? storage.get(k) : ''))
   wx.setStorageSync = jest.fn((k, v) => storage.set(k, v))
   wx.removeStorageSync = jest.fn((k) => storage.delete(k))
+  // The subscribe popup closed without an answer, unless a test says otherwise.
+  wx.requestSubscribeMessage = jest.fn(({ success }) => success({ errMsg: 'requestSubscribeMessage:ok' }))
   wx.login = jest.fn(({ success }) => success({ code: `code-${requests.length}` }))
   wx.request = jest.fn((options) => {
     requests.push(options)

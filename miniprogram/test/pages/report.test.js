@@ -55,20 +55,24 @@ test('the text counts its characters', async () => {
   expect(text(page, 'count')).toBe('4/1000')
 })
 
-test('submit: the receipt, and a subscribe prompt for the next messages', async () => {
-  const { page, requests } = open({ scene: 'tok-1' }, [ok(SCENE), ok(RECEIPT, 201)])
+test('submit: the first tap asks for three messages and records them, then submits; the receipt', async () => {
+  const { page, requests } = open({ scene: 'tok-1' }, [ok(SCENE), ok({ left: {} }, 201), ok(RECEIPT, 201)])
   await settle()
+  wx.requestSubscribeMessage = jest.fn(({ tmplIds, success }) =>
+    success(Object.fromEntries(tmplIds.map((id) => [id, 'accept']))))
   fill(page)
   tap(page, 'submit')
   await settle()
-  const sent = requests[1]
+  expect(wx.requestSubscribeMessage.mock.calls[0][0].tmplIds).toEqual(['xinma-complaint-received', 'xinma-complaint-triaged', 'xinma-topic-approved'])
+  expect(requests[1].url).toMatch(/\/subscriptions$/)
+  expect(requests[1].data).toEqual({ results: { 'xinma-complaint-received': 'accept', 'xinma-complaint-triaged': 'accept', 'xinma-topic-approved': 'accept' } })
+  const sent = requests[2]
   expect(sent.method).toBe('POST')
   expect(sent.url).toMatch(/\/complaints$/)
   expect(sent.data).toEqual({ scene: 'tok-1', category: '设施维修', text: '路灯坏了半个月', phone: null, location: null, photos: [] })
   expect(sent.header['Idempotency-Key']).toMatch(/^c-\d+-[a-z0-9]+$/)
   expect(text(page, 'receipt')).toContain('编号 42')
   expect(text(page, 'receipt')).toContain('139****5678')
-  expect(text(page, 'ask')).toBe('接收受理和办理进度通知')
 })
 
 test('a failed submission keeps its Idempotency-Key for the retry; a changed report gets a new one', async () => {
@@ -87,6 +91,7 @@ test('a failed submission keeps its Idempotency-Key for the retry; a changed rep
   await settle()
   expect(requests[3].header['Idempotency-Key']).not.toBe(requests[1].header['Idempotency-Key'])
   expect(all(page, 'receipt')).toHaveLength(1)
+  expect(wx.requestSubscribeMessage).toHaveBeenCalledTimes(1) // asked on the first tap only
 })
 
 test("a refusal shows the API's Chinese message and keeps the form", async () => {
