@@ -328,3 +328,4 @@ def export(fmt: str):
 
 
 from . import ledger  # noqa: E402,F401 - registers /council/ledger and its exports on bp
+from . import hotspots  # noqa: E402,F401 - registers /council/hotspots on bp

@@ -1,0 +1,257 @@
+"""Hotspots (热点): draft topics found in the open complaints of a secretary's units, and the one tap that makes a
+topic of one with every complaint behind it.
+
+A hotspot is a cluster (`council.clusters`) of complaints still awaiting triage, of one area (the community or
+village a complaint belongs to) and one category, reported within the last `days`, with at least `min_size`
+complaints. Each complaint's words are segmented once and kept in `complaint_terms`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import logging
+from collections import defaultdict
+
+from sqlalchemy import and_, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from models import (
+    Actor,
+    Complaint,
+    ComplaintState,
+    Conflict,
+    DomainError,
+    NotFound,
+    Staff,
+    Topic,
+    Unit,
+    UnitLevel,
+    transition_complaint,
+    transition_topic,
+    utcnow,
+)
+from models.hotspots import ComplaintTerms
+from models.lifecycle import notify
+from models.scope import in_scope, nearest, scope_clause
+from web.messages import DELIBERATION_CATEGORIES
+
+from . import clusters, forms
+
+log = logging.getLogger(__name__)
+# Bump when `clusters.terms` changes (dictionary, synonyms, stopwords): kept words of older versions are remade.
+TERMS_VERSION = 1
+DEFAULT_DAYS, MAX_DAYS = 30, 365
+DEFAULT_MIN_SIZE, MAX_MIN_SIZE = 3, 100
+TITLE_LIMIT = 60
+MAX_COMPLAINTS = 1000
+# Only complaints still awaiting a decision: a submitted one is not yet checked, the rest were decided.
+OPEN = ComplaintState.awaiting_triage
+# The deliberation category a hotspot's topic is proposed under, by its complaints' category (the secretary may
+# choose another): disputes between residents are 社会治理难事, the rest 民生改善实事.
+DELIBERATION_OF = {"飞线充电": "governance", "饲养宠物": "governance", "物业管理": "governance",
+                   "停车": "governance", "邻里纠纷": "governance"}
+
+
+@dataclasses.dataclass(frozen=True)
+class Item:
+    id: int
+    text: str
+    unit_name: str
+    resident_id: int
+    created_at: dt.datetime
+
+
+@dataclasses.dataclass(frozen=True)
+class Hotspot:
+    area_id: int
+    area_name: str
+    category: str
+    items: list[Item]
+    words: list[str]
+    key: str
+
+    @property
+    def residents(self) -> int:
+        return len({i.resident_id for i in self.items})
+
+    @property
+    def ids(self) -> list[int]:
+        return [i.id for i in self.items]
+
+    @property
+    def title(self) -> str:
+        return f"{self.area_name}{self.category}：{'、'.join(self.words)}"[:TITLE_LIMIT]
+
+    @property
+    def deliberation(self) -> str:
+        return DELIBERATION_OF.get(self.category, "livelihood")
+
+    @property
+    def latest(self) -> dt.datetime:
+        return max(i.created_at for i in self.items)
+
+
+def parse_window(days, min_size) -> tuple[int, int]:
+    """The period (days back) and the smallest cluster the page shows, from its query string."""
+    days = DEFAULT_DAYS if days in (None, "") else forms.integer(days, "hotspot_days_invalid", 1, MAX_DAYS)
+    min_size = DEFAULT_MIN_SIZE if min_size in (None, "") else forms.integer(
+        min_size, "hotspot_min_size_invalid", 2, MAX_MIN_SIZE)
+    return days, min_size
+
+
+def key_of(rows) -> str:
+    """What a suggestion was made from: its complaints and the moment each last changed. Any decision on one of
+    them since (or a tap that made the topic) gives another key, so a stale suggestion is refused."""
+    seen = "|".join(f"{cid}:{changed.isoformat()}" for cid, changed in sorted(rows))
+    return hashlib.sha256(seen.encode()).hexdigest()[:24]
+
+
+def _areas(session: Session, units: list[tuple[int, str, UnitLevel, str]]) -> dict[int, tuple[int, str]]:
+    """unit id -> (id, name) of its area: the unit itself or its nearest ancestor at the community level; a unit
+    above that level (a complaint escalated to a street) is its own area, as a promotion would own it."""
+    known = {uid: (name, level) for uid, name, level, _path in units}
+    missing = {int(p) for _u, _n, _l, path in units for p in path.strip("/").split("/") if p} - set(known)
+    if missing:
+        known.update({uid: (name, level) for uid, name, level in session.execute(
+            select(Unit.id, Unit.name, Unit.level).where(Unit.id.in_(missing)))})
+    areas = {}
+    for uid, name, _level, path in units:
+        chain = [int(p) for p in path.strip("/").split("/") if p]
+        area = next((a for a in reversed(chain) if known.get(a, ("", None))[1] == UnitLevel.community), uid)
+        areas[uid] = (area, known[area][0] if area in known else name)
+    return areas
+
+
+def _upsert(session: Session, rows: list[dict]) -> None:
+    """Keep freshly segmented words; a concurrent page that kept them first wins (same words)."""
+    dialect = session.get_bind().dialect.name
+    module = postgresql if dialect == "postgresql" else sqlite
+    stmt = module.insert(ComplaintTerms)
+    stmt = stmt.on_conflict_do_update(index_elements=["complaint_id"],
+                                      set_={"version": stmt.excluded.version, "terms": stmt.excluded.terms})
+    for start in range(0, len(rows), 500):
+        session.execute(stmt, rows[start:start + 500])
+
+
+def hotspots(session: Session, staff: Staff, *, days: int = DEFAULT_DAYS, min_size: int = DEFAULT_MIN_SIZE,
+             now: dt.datetime | None = None) -> list[Hotspot]:
+    """The hotspots of the staff member's units, largest first.
+
+    Side effect: the words of complaints not segmented yet (or by an older segmenter) are kept in
+    `complaint_terms`, in the request's transaction.
+    """
+    since = (now or utcnow()) - dt.timedelta(days=days)
+    units = session.execute(select(Unit.id, Unit.name, Unit.level, Unit.path).where(scope_clause(staff))).all()
+    if not units:
+        return []
+    names = {u[0]: u[1] for u in units}
+    areas = _areas(session, units)
+    rows = session.execute(
+        select(Complaint.id, Complaint.unit_id, Complaint.category, Complaint.text, Complaint.resident_id,
+               Complaint.created_at, Complaint.state_changed_at, ComplaintTerms.terms)
+        .outerjoin(ComplaintTerms, and_(ComplaintTerms.complaint_id == Complaint.id,
+                                        ComplaintTerms.version == TERMS_VERSION))
+        .where(scope_clause(staff, Complaint.unit_id), Complaint.state == OPEN, Complaint.created_at >= since)
+        .order_by(Complaint.created_at, Complaint.id)
+    ).all()
+    words: dict[int, list[str]] = {}
+    fresh = []
+    for row in rows:
+        if row.terms is None:
+            words[row.id] = clusters.terms(row.text)
+            fresh.append({"complaint_id": row.id, "version": TERMS_VERSION, "terms": " ".join(words[row.id])})
+        else:
+            words[row.id] = row.terms.split()
+    if fresh:
+        _upsert(session, fresh)
+    groups: dict[tuple[int, str], list] = defaultdict(list)
+    for row in rows:
+        groups[(areas[row.unit_id][0], row.category)].append(row)
+    feats = {cid: clusters.features(w) for cid, w in words.items()}
+    idf = clusters.weights(feats.values())
+    found = []
+    for (area_id, category), members in groups.items():
+        if len(members) < min_size:
+            continue
+        by_id = {r.id: r for r in members}
+        for ids in clusters.cluster([(r.id, feats[r.id]) for r in members], idf):
+            if len(ids) < min_size:
+                continue
+            chosen = sorted((by_id[i] for i in ids), key=lambda r: (r.created_at, r.id))
+            found.append(Hotspot(
+                area_id=area_id, area_name=areas[chosen[0].unit_id][1], category=category,
+                items=[Item(r.id, r.text, names[r.unit_id], r.resident_id, r.created_at) for r in chosen],
+                words=clusters.draft_title(words[r.id] for r in chosen),
+                key=key_of((r.id, r.state_changed_at) for r in chosen)))
+    found.sort(key=lambda h: (-len(h.items), -h.latest.timestamp(), h.items[0].id))
+    return found
+
+
+def _ids(values: list[str]) -> list[int]:
+    ids = sorted({int(v) for v in values if isinstance(v, str) and v.strip().isdigit() and len(v.strip()) < 10})
+    if not ids:
+        raise DomainError("hotspot_empty")
+    if len(ids) > MAX_COMPLAINTS:
+        raise DomainError("hotspot_too_large", limit=MAX_COMPLAINTS)
+    return ids
+
+
+def make_topic(session: Session, staff: Staff, *, complaint_ids: list[str], key: str, title: str, category: str,
+               summary: str = "") -> Topic:
+    """One tap on a hotspot: propose a topic of its area and promote every complaint of it into the topic.
+
+    The suggestion's `key` must still match its complaints (none decided meanwhile, none made a topic by an
+    earlier tap), else `hotspot_stale` and nothing changes. Side effects, in one transaction: the topic is
+    proposed (the area's secretaries are told), each complaint is promoted through the lifecycle (audited, its
+    resident told), and residents whose complaints were merged into one of them are told too.
+    """
+    title = forms.text(title, "title_empty", TITLE_LIMIT, "title_too_long")
+    category = forms.choice(category, DELIBERATION_CATEGORIES, "deliberation_category_unknown")
+    ids = _ids(complaint_ids)
+    complaints = list(session.scalars(select(Complaint).where(Complaint.id.in_(ids)).order_by(Complaint.id)))
+    for c in complaints:
+        if not in_scope(staff, c.unit):
+            log.warning("staff %s tried a hotspot with complaint %s outside their units", staff.id, c.id)
+            raise NotFound("complaint_not_found")
+    if (len(complaints) != len(ids) or any(c.state != OPEN for c in complaints)
+            or key_of((c.id, c.state_changed_at) for c in complaints) != key):
+        raise Conflict("hotspot_stale")
+    owners = {_owner(c.unit).id for c in complaints}
+    if len(owners) != 1 or len({c.category for c in complaints}) != 1:
+        raise DomainError("hotspot_mixed")
+    owner = _owner(complaints[0].unit)
+    actor = Actor.staff(staff)
+    topic = Topic(unit_id=owner.id, title=title, summary=(summary or "").strip()[:2000], category=category,
+                  proposed_by_id=staff.id)
+    topic.unit = owner
+    transition_topic(session, topic, "propose", actor=actor, data={"hotspot_complaints": len(ids)})
+    data = {"topic_id": topic.id, "result": "promote", "detail": topic.title}
+    for complaint in complaints:
+        try:
+            transition_complaint(session, complaint, "promote", actor=actor, reason=topic.title,
+                                 data={**data, "hotspot": True}, expect=complaint.state_changed_at,
+                                 values={"deliberable": True, "topic_id": topic.id, "topic": topic})
+        except Conflict:  # decided by someone else since we read it: the whole tap is refused
+            raise Conflict("hotspot_stale") from None
+        _tell_followers(session, complaint, data)
+    return topic
+
+
+def _owner(unit: Unit) -> Unit:
+    return nearest(unit, UnitLevel.community) or unit
+
+
+def _tell_followers(session: Session, survivor: Complaint, data: dict) -> None:
+    """Residents whose complaints were merged into `survivor` hear that it became a topic (as a promotion in
+    triage tells them)."""
+    followers = session.scalars(select(Complaint).where(Complaint.merged_into_id == survivor.id,
+                                                        Complaint.state == ComplaintState.merged))
+    for follower in followers:
+        notify(session, "complaint_triaged", recipient_kind="resident", recipient_id=follower.resident_id,
+               openid=follower.resident.openid,
+               params={"complaint_id": follower.id, "category": follower.category, "unit_name": follower.unit.name,
+                       "action": "promote", "state": ComplaintState.merged.value, "via_complaint_id": survivor.id,
+                       "at": utcnow().isoformat(), **data})
