@@ -196,6 +196,27 @@ ERRORS = {
     "subscription_template_unknown": "没有这个消息模板：{template}。",
     "notification_not_found": "未找到这条通知。",
     "notification_not_resendable": "这条通知当前状态不能重发（只有发送失败或待核查的通知可以重发）。",
+    "legal_opinion_missing": "这个议题属于重大事项，须经法制审核：还缺少法律顾问{adviser}出具的书面法律意见。请法律顾问"
+                             "在“法制审核”页面签署意见后，再记录决议。",
+    "legal_adviser_missing": "这个议题属于重大事项，须经法制审核，但本村（社区）还没有指定法律顾问：请联系区管理员"
+                             "指定，由法律顾问出具书面法律意见后再记录决议。",
+    "legal_opinion_unlawful": "法律顾问{adviser}的法律意见认为方案不合法，不能作出同意实施的决议；请修改方案后请"
+                              "法律顾问重新审核，或选择不予实施。",
+    "legal_conclusion_unknown": "请选择审核结论：合法、需修改或不合法。",
+    "legal_opinion_text_empty": "请填写法律意见的内容。",
+    "legal_review_closed": "这个议题的决策已经公开或已进入落实，不能再出具法律意见。",
+    "legal_adviser_invalid": "只能从本辖区的法律顾问中指定。",
+    "major_category_unknown": "未知的议题类别。",
+    "district_not_found": "未找到这个区，或您无权设置它的重大事项。",
+    "document_missing": "请选择要上传的文件。",
+    "document_empty": "上传的文件是空的。",
+    "document_too_large": "文件太大，请压缩到 {limit_mb}MB 以内，或分成几份上传。",
+    "document_type_unsupported": "只能上传 PDF、纯文本（UTF-8）或 JPG、PNG 图片；文件类型按内容识别，改文件名无效。",
+    "document_unreadable": "文件无法读取，可能已损坏。",
+    "document_title_too_long": "文件名称不能超过 {limit} 字。",
+    "documents_too_many": "每个议题或议事会最多上传 {limit} 份精读材料。",
+    "document_not_found": "未找到这份材料。",
+    "meeting_cancelled_documents": "这次议事会已经取消，不能再上传材料。",
     "staff_not_found": "未找到这个工作人员账号。",
     "staff_self_change": "不能停用、重置或修改自己的账号，请由另一位管理员操作。",
     "staff_already_inactive": "这个账号已经停用。",
@@ -362,6 +383,7 @@ REJECT_HANDLING = {"triage": "退回网格重新分拣", "answer": "直接答复
 # The reply a topic closes with when its residents did not all rate it within the follow-up period.
 FOLLOWUP_EXPIRED = "回访期满，自动办结"
 PUBLICATION_KINDS = {"decision": "决策公开", "result": "结果公开"}
+LEGAL_CONCLUSIONS = {"lawful": "合法", "needs_changes": "需修改", "unlawful": "不合法"}
 ROUTE_STEPS = {"propose": "党支部提议", "discuss": "两委商议", "review": "党员大会审议",
                "resolve": "居民(代表)会议决议"}
 
