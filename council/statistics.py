@@ -122,27 +122,23 @@ def _median_hours(histogram: dict[int, int]) -> float | None:
     return round(sum(picked) / 2 * BUCKET / 3600.0, 1)
 
 
-def figures(session: Session, unit: Unit, period: Period) -> dict:
-    """Every figure of the statistics page for `unit` and the units below it, from the running sums."""
-    subtree = select(Unit.id).where(Unit.path.startswith(unit.path, autoescape=False)).scalar_subquery()
-    rooms = session.scalar(select(func.count()).select_from(CouncilRoom).where(CouncilRoom.unit_id.in_(subtree)))
-    sums = stats.sums(session, unit.id, period.start, period.end)
-
-    received = answered = solved_by_qr = topics = consensus = implemented = in_progress = meetings_held = 0
-    decisions: dict[str, int] = {}
-    to_answer: dict[int, int] = {}
-    to_close: dict[int, int] = {}
-    levels = {level: 0 for level in RATING_LEVELS}
+def tally(sums: dict[str, int]) -> dict:
+    """The counts behind every figure, from one unit's running sums (the keys are listed in models.stats)."""
+    t = {"received": 0, "answered": 0, "solved": 0, "solved_by_qr": 0, "topics": 0, "consensus": 0,
+         "implemented": 0, "in_progress": 0, "meetings_held": 0, "decisions": {}, "to_answer": {}, "to_close": {},
+         "levels": {level: 0 for level in RATING_LEVELS}}
+    decisions = t["decisions"]
     for key, count in sums.items():
         kind, *parts = key.split("|")
         if kind == "c":
             state, reason, qr = parts
-            received += count
+            t["received"] += count
             if state not in ANSWERED:
                 continue
-            answered += count
-            if qr == "1" and state in ("solved", "closed"):
-                solved_by_qr += count
+            t["answered"] += count
+            if state in ("solved", "closed"):
+                t["solved"] += count
+                t["solved_by_qr"] += count if qr == "1" else 0
             if state == "not_deliberable":
                 label = f"不予协商：{DEFAULT_REASONS.get(reason, reason or '未注明')}"
             elif state in ("promoted", "closed"):
@@ -151,36 +147,152 @@ def figures(session: Session, unit: Unit, period: Period) -> dict:
                 label = COMPLAINT_STATES[state]
             decisions[label] = decisions.get(label, 0) + count
         elif kind == "a":
-            to_answer[int(parts[0])] = count
+            t["to_answer"][int(parts[0])] = count
         elif kind == "z":
-            to_close[int(parts[0])] = count
+            t["to_close"][int(parts[0])] = count
         elif kind == "t":
             state, assigned = parts
-            topics += count
+            t["topics"] += count
             if assigned == "1" and state in ("implemented", "closed"):
-                implemented += count
+                t["implemented"] += count
             elif assigned == "1" and state == "implementing":
-                in_progress += count
+                t["in_progress"] += count
         elif kind == "k":
-            consensus += count
+            t["consensus"] += count
         elif kind == "r":
-            levels[parts[0]] = levels.get(parts[0], 0) + count
+            t["levels"][parts[0]] = t["levels"].get(parts[0], 0) + count
         elif kind == "m":
-            meetings_held += count
-    rated = sum(levels.values())
+            t["meetings_held"] += count
+    return t
 
+
+def _rate(part: int, whole: int) -> float | None:
+    return round(100.0 * part / whole, 1) if whole else None
+
+
+def satisfaction(levels: dict[str, int]) -> float | None:
+    """满意率: satisfied and basically satisfied among all ratings."""
+    return _rate(levels.get("satisfied", 0) + levels.get("basic", 0), sum(levels.values()))
+
+
+def figures(session: Session, unit: Unit, period: Period) -> dict:
+    """Every figure of the statistics page for `unit` and the units below it, from the running sums."""
+    subtree = select(Unit.id).where(Unit.path.startswith(unit.path, autoescape=False)).scalar_subquery()
+    rooms = session.scalar(select(func.count()).select_from(CouncilRoom).where(CouncilRoom.unit_id.in_(subtree)))
+    t = tally(stats.sums(session, unit.id, period.start, period.end))
+    levels = t["levels"]
     return {
         "unit": unit.full_name(), "period": period.label(),
-        "council_rooms": rooms, "meetings_held": meetings_held,
-        "complaints_received": received, "complaints_answered": answered,
-        "response_rate": round(100.0 * answered / received, 1) if received else None,
-        "median_hours_to_first_answer": _median_hours(to_answer),
-        "median_hours_to_closure": _median_hours(to_close),
-        "solved_by_qr": solved_by_qr, "decisions": dict(sorted(decisions.items(), key=lambda kv: (-kv[1], kv[0]))),
-        "topics": topics, "consensus": consensus, "implemented": implemented, "in_progress": in_progress,
-        "ratings": {RATING_LEVELS[k]: v for k, v in levels.items()}, "ratings_total": rated,
-        "satisfaction_rate": round(100.0 * (levels["satisfied"] + levels["basic"]) / rated, 1) if rated else None,
+        "council_rooms": rooms, "meetings_held": t["meetings_held"],
+        "complaints_received": t["received"], "complaints_answered": t["answered"],
+        "response_rate": _rate(t["answered"], t["received"]),
+        "median_hours_to_first_answer": _median_hours(t["to_answer"]),
+        "median_hours_to_closure": _median_hours(t["to_close"]),
+        "solved_by_qr": t["solved_by_qr"],
+        "decisions": dict(sorted(t["decisions"].items(), key=lambda kv: (-kv[1], kv[0]))),
+        "topics": t["topics"], "consensus": t["consensus"], "implemented": t["implemented"],
+        "in_progress": t["in_progress"],
+        "ratings": {RATING_LEVELS[k]: v for k, v in levels.items()}, "ratings_total": sum(levels.values()),
+        "satisfaction_rate": satisfaction(levels),
     }
+
+
+def _month_start(day: dt.date, back: int = 0) -> dt.date:
+    index = day.year * 12 + day.month - 1 - back
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def _waiting_deltas(session: Session, unit: Unit, first: dt.date | None, last: dt.date | None):
+    """The deltas not folded yet of the unit's subtree: (own unit's path, day, key, n)."""
+    deltas = stats.StatDelta.__table__.c
+    query = (select(Unit.path, deltas.day, deltas.key, deltas.n).join(Unit, Unit.id == deltas.unit_id)
+             .where(Unit.path.startswith(unit.path, autoescape=False)))
+    if first is not None:
+        query = query.where(deltas.day >= first)
+    if last is not None:
+        query = query.where(deltas.day <= last)
+    return session.execute(query).all()
+
+
+def comparison(session: Session, unit: Unit, period: Period) -> list[dict]:
+    """One row per unit one level below `unit` (retired ones only when they have figures in the period): received,
+    answered, topics deliberated, solved and the satisfaction rate, from the running sums in one statement (plus
+    the deltas not folded yet)."""
+    stats.apply_pending(session)
+    children = session.execute(select(Unit.id, Unit.name, Unit.retired_at).where(Unit.parent_id == unit.id)
+                               .order_by(Unit.code)).all()
+    if not children:
+        return []
+    ids = [uid for uid, _, _ in children]
+    cells = stats.StatCell.__table__.c
+    per_unit: dict[int, dict[str, int]] = {uid: {} for uid in ids}
+    for grain, first, after in stats.segments(period.start, period.end):
+        for uid, key, n in session.execute(select(cells.unit_id, cells.key, func.sum(cells.n)).where(
+                cells.unit_id.in_(ids), cells.grain == grain, cells.day >= first, cells.day < after)
+                .group_by(cells.unit_id, cells.key)):
+            per_unit[uid][key] = per_unit[uid].get(key, 0) + int(n)
+    depth = len(unit.ancestor_ids())
+    for path, _day, key, n in _waiting_deltas(session, unit, period.start, period.end):
+        parts = path.strip("/").split("/")
+        if len(parts) > depth and int(parts[depth]) in per_unit:
+            sums = per_unit[int(parts[depth])]
+            sums[key] = sums.get(key, 0) + n
+    rows = []
+    for uid, name, retired_at in children:
+        t = tally(per_unit[uid])
+        if retired_at is not None and not t["received"] and not t["topics"]:
+            continue
+        rows.append({"unit_id": uid, "name": name, "received": t["received"], "answered": t["answered"],
+                     "response_rate": _rate(t["answered"], t["received"]), "deliberated": t["topics"],
+                     "solved": t["solved"], "satisfaction_rate": satisfaction(t["levels"])})
+    return rows
+
+
+def trend(session: Session, unit: Unit, last_day: dt.date, months: int = 12) -> list[dict]:
+    """The last `months` calendar months up to the one holding `last_day`: received, answered, topics raised and
+    the satisfaction rate per month, from the month rows of the running sums (and the deltas not folded yet)."""
+    stats.apply_pending(session)
+    first = _month_start(last_day, months - 1)
+    after = _month_start(last_day, -1)
+    cells = stats.StatCell.__table__.c
+    by_month: dict[dt.date, dict[str, int]] = {_month_start(last_day, back): {} for back in range(months)}
+    for day, key, n in session.execute(select(cells.day, cells.key, cells.n).where(
+            cells.unit_id == unit.id, cells.grain == "m", cells.day >= first, cells.day < after)):
+        by_month[day][key] = by_month[day].get(key, 0) + n
+    for _path, day, key, n in _waiting_deltas(session, unit, first, after - dt.timedelta(days=1)):
+        sums = by_month[day.replace(day=1)]
+        sums[key] = sums.get(key, 0) + n
+    rows = []
+    for month in sorted(by_month):
+        t = tally(by_month[month])
+        rows.append({"month": f"{month.year}-{month.month:02d}", "received": t["received"],
+                     "answered": t["answered"], "topics": t["topics"],
+                     "satisfaction_rate": satisfaction(t["levels"])})
+    return rows
+
+
+def trend_end(period: Period) -> dt.date:
+    """The trend's last month: the period's end, or this month in China."""
+    return period.end or dt.datetime.now(CHINA).date()
+
+
+def breakdowns(session: Session, unit: Unit, period: Period) -> dict:
+    """What the statistics page shows beside the figures: the units one level below compared, the monthly trend."""
+    months = trend(session, unit, trend_end(period))
+    period_args = {k: v.isoformat() for k, v in (("from", period.start), ("to", period.end)) if v}
+    return {"compare": comparison(session, unit, period), "trend": months,
+            "trend_chart": columns(months, "received"), "period_args": period_args}
+
+
+def columns(rows: list[dict], key: str, width: int = 340, height: int = 120) -> dict:
+    """Geometry for a column chart of one figure per month, drawn as inline SVG by the template."""
+    top = max([r[key] or 0 for r in rows] + [1])
+    step = width / max(len(rows), 1)
+    bars = [{"x": round(i * step + 2, 1), "w": round(step - 4, 1), "label": r["month"][5:], "value": r[key] or 0,
+             "h": round((height - 34) * (r[key] or 0) / top, 1)} for i, r in enumerate(rows)]
+    for bar in bars:
+        bar["y"] = round(height - 18 - bar["h"], 1)
+    return {"bars": bars, "width": width, "height": height, "base": height - 18}
 
 
 ROWS = [

@@ -308,6 +308,7 @@ def stats():
     ratings = statistics.bars(list(data["ratings"].items()))
     return render_template("council/stats.html", unit=unit, data=data, rows=statistics.table(data), funnel=funnel,
                            decisions=decisions, ratings=ratings, units=statistics.unit_choices(db(), staff, unit),
+                           **statistics.breakdowns(db(), unit, period),
                            start=request.args.get("from", ""), end=request.args.get("to", ""),
                            export_args={k: v for k, v in (("unit", unit.id), ("from", request.args.get("from")),
                                                           ("to", request.args.get("to"))) if v})
