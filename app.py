@@ -82,6 +82,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from council.api import bp as council_api_bp; app.register_blueprint(council_api_bp)  # noqa: E702,I001
     from council.views import public_bp as board_bp; app.register_blueprint(board_bp)  # noqa: E702,I001
     from intake.h5 import bp as h5_bp; app.register_blueprint(h5_bp)  # noqa: E702,I001
+    from qr.personal import bp as personal_bp; app.register_blueprint(personal_bp)  # noqa: E702,I001
     from intake.phone import bp as phone_bp; app.register_blueprint(phone_bp)  # noqa: E702,I001
     from intake.push import bp as intake_push_bp; app.register_blueprint(intake_push_bp)  # noqa: E702,I001
     from intake.staff import bp as intake_staff_bp; app.register_blueprint(intake_staff_bp)  # noqa: E702,I001

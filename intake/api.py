@@ -13,7 +13,7 @@ from models.residents import (
     revoke_resident_session,
     sign_in_resident,
 )
-from qr.services import resolve_scene, token_from_link
+from qr.services import token_from_link
 from web import ratelimit
 from web.auth import wechat_login
 from web.http import db, json_body, ok, private_image
@@ -56,10 +56,9 @@ def end_session():
 
 @bp.get("/scenes/<token>")
 def scene(token: str):
-    """The unit behind a scanned code's scene token, and the categories; `scene` is the token to submit with."""
-    code = resolve_scene(db(), token)
-    return ok({"scene": code.token, "categories": services.categories(),
-               "unit": {"name": code.unit.name, "full_name": code.unit.full_name(), "level": code.unit.level.value}})
+    """The unit behind a scanned code's scene token (a unit code's, or a representative's personal code's, then
+    naming the representative), and the categories; `scene` is the token to submit with."""
+    return ok(services.scene_json(db(), token))
 
 
 @bp.get("/scenes")

@@ -20,7 +20,7 @@ from models import DomainError, NotFound, Resident, utcnow
 from models.base import CHINA
 from models.intake import PHONE, ComplaintContact, Photo
 from models.qr import TrackingLink
-from qr.services import resolve_scene, scene_of
+from qr.personal import scene_unit
 from web.auth import check_csrf
 from web.http import db
 from web.messages import COMPLAINT_CATEGORIES, COMPLAINT_STATES, error_text
@@ -49,7 +49,7 @@ def create_h5_complaint(session, *, scene, category, text, phone, photos: list[b
     phone = phone.strip() if isinstance(phone, str) else ""
     if phone and not PHONE.match(phone):
         raise DomainError("phone_invalid")
-    scene_of(session, scene)
+    scene_unit(session, scene)  # a unit code or a representative's personal code
     if len(photos) > MAX_PER_COMPLAINT:
         raise DomainError("photos_too_many", limit=MAX_PER_COMPLAINT)
     cleaned = []
@@ -89,7 +89,7 @@ def _uploads() -> list[bytes]:
 
 @bp.route("/<token>", methods=["GET", "POST"], endpoint="report")
 def report(token: str):
-    code = resolve_scene(db(), token)
+    unit = scene_unit(db(), token)
     form = {"category": "", "text": "", "phone": ""}
     error = None
     if request.method == "POST":
@@ -113,7 +113,7 @@ def report(token: str):
                 return redirect(url_for("h5.track", token=tracking, new=1), 303)
     settings = current_app.config["XINMA"]
     simulator = settings.miniprogram_simulator_url
-    return render_template("intake/h5_report.html", unit=code.unit, token=token, form=form, error=error,
+    return render_template("intake/h5_report.html", unit=unit, token=token, form=form, error=error,
                            categories=COMPLAINT_CATEGORIES, simulator=simulator,
                            max_photos=MAX_PER_COMPLAINT), (422 if error else 200)
 

@@ -73,7 +73,12 @@ NEW_COMPLAINT = {
 }
 SCENE = {"type": "object", "required": ["scene", "unit", "categories"], "properties": {
     "scene": {"type": "string", "description": "the token to submit with"}, "unit": UNIT,
-    "categories": {"type": "array", "items": {"type": "string"}}}}
+    "categories": {"type": "array", "items": {"type": "string"}},
+    "representative": {"description": "whose personal code (连心码) was scanned; null for a unit code",
+                       "oneOf": [{"type": "null"}, {
+                           "type": "object", "required": ["name", "kind", "kind_label"], "additionalProperties": False,
+                           "properties": {"name": {"type": "string"}, "kind": {"enum": ["representative", "liaison"]},
+                                          "kind_label": {"type": "string"}}}]}}}
 AUTH = [{"resident": []}]
 # Ids are PostgreSQL integers: a larger one names nothing and is answered 404 before any query.
 ID = {"name": "{name}", "in": "path", "required": True,

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import insert, or_, select
 from sqlalchemy.orm import Session
 
-from models import AuditEvent, Complaint, ComplaintState, Conflict, DomainError, Meeting, NotFound, Resident
+from models import AuditEvent, Complaint, ComplaintState, Conflict, DomainError, Meeting, NotFound, Resident, Unit
 from models.base import CHINA
 from models.council import MeetingDetail
 from models.entities import meeting_topics
@@ -23,8 +23,16 @@ from models.intake import (
     mask_phone,
 )
 from models.lifecycle import Actor, NewComplaint, transition_complaint
-from qr.services import scene_of
-from web.messages import COMPLAINT_CATEGORIES, COMPLAINT_STATES, MEETING_STATES, TIMELINE, TOPIC_STATES
+from qr.personal import is_personal, personal_scene_of
+from qr.services import resolve_scene, scene_of
+from web.messages import (
+    COMPLAINT_CATEGORIES,
+    COMPLAINT_STATES,
+    MEETING_STATES,
+    REPRESENTATIVE_KINDS,
+    TIMELINE,
+    TOPIC_STATES,
+)
 
 from .photos import MAX_PER_COMPLAINT, photo_json
 
@@ -98,7 +106,13 @@ def record_complaint(session: Session, resident: Any, *, scene: Any, category: A
     event, receipt and content check (models.lifecycle.transition_complaint), its contact row if a phone or
     location was given, the resident's uploaded photos attached. Nothing is committed.
     """
-    code_id, unit_id, unit_name, full_name = scene_of(session, scene)
+    representative_id = None
+    if is_personal(scene):  # a representative's personal code (连心码): their unit's queue, naming them
+        personal = personal_scene_of(session, scene)
+        code_id, unit_id, unit_name, full_name = None, personal.unit_id, personal.unit_name, personal.full_name
+        representative_id = personal.representative_id
+    else:
+        code_id, unit_id, unit_name, full_name = scene_of(session, scene)
     if not isinstance(category, str) or category not in COMPLAINT_CATEGORIES:
         raise DomainError("category_unknown")
     if not isinstance(text, str) or not text.strip():
@@ -111,7 +125,8 @@ def record_complaint(session: Session, resident: Any, *, scene: Any, category: A
     attached = _photos(session, resident, photos)
     complaint = transition_complaint(
         session, NewComplaint(unit_id=unit_id, unit_name=unit_name, resident_id=resident.id, openid=resident.openid,
-                              category=category, text=text, qr_code_id=code_id),
+                              category=category, text=text, qr_code_id=code_id,
+                              representative_id=representative_id),
         "submit", actor=Actor("resident", resident.id))
     lat, lng, address = where or (None, None, None)
     if phone or where:
@@ -139,6 +154,21 @@ def record_complaint(session: Session, resident: Any, *, scene: Any, category: A
         "can_add_note": True,
         "timeline": [{"at": now, "label": TIMELINE[("complaint", "submit")], "reason": ""}],
     }
+
+
+def scene_json(session: Session, token: str) -> dict[str, Any]:
+    """What a scan shows before the form: the unit behind a unit code or a personal code (with the representative
+    the personal code belongs to), and the categories. No side effects."""
+    representative = None
+    if is_personal(token):
+        personal = personal_scene_of(session, token)
+        unit = session.get(Unit, personal.unit_id)
+        representative = {"name": personal.representative_name, "kind": personal.kind,
+                          "kind_label": REPRESENTATIVE_KINDS[personal.kind]}
+    else:
+        unit = resolve_scene(session, token).unit
+    return {"scene": token, "categories": categories(), "representative": representative,
+            "unit": {"name": unit.name, "full_name": unit.full_name(), "level": unit.level.value}}
 
 
 def submit_complaint(session: Session, resident: Resident, *, scene: Any, category: Any, text: Any,

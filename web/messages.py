@@ -23,6 +23,26 @@ ERRORS = {
     "scene_revoked": "这个二维码已被更换，请扫描公示牌上的新码。",
     "scene_unit_retired": "这个二维码所属的单位已撤销，请联系所在社区或拨打 12345 反映。",
     "scene_link_foreign": "这个二维码不是本社区公示牌上的码，请扫描公示牌上的二维码。",
+    "representative_not_found": "未找到这位议政代表或民意联络员。",
+    "representative_name_empty": "请填写姓名。",
+    "representative_name_too_long": "姓名不能超过 {limit} 字。",
+    "representative_name_glyphs": "姓名里有连心卡字体无法显示的字：{chars}，请改用常用字或联系管理员。",
+    "representative_kind_unknown": "请选择议政代表或民意联络员。",
+    "representative_duties_unknown": "请从候访、接访、约访、走访中选择职责。",
+    "representative_recommender_empty": "请填写推荐人或推荐单位（例如：党支部、居民小组）。",
+    "representative_unit_invalid": "只能为您管辖范围内的单位登记。",
+    "representative_transition_not_allowed": "当前环节不能进行这一步，请刷新页面查看最新状态。",
+    "representative_not_appointed": "只有已聘任的代表才有连心码。",
+    "representative_staff_invalid": "只能关联本辖区、角色为“议政代表”且尚未关联他人的账号。",
+    "notice_period_running": "公示期尚未结束，公示期满后才能聘任。",
+    "term_end_invalid": "任期截止日期格式不正确，请按“2027-12-31”填写。",
+    "on_behalf_unit_invalid": "请选择您负责的单位。",
+    "on_behalf_heard_via_unknown": "请选择是怎样听到的：走访、约访、电话或候访/接访。",
+    "on_behalf_name_too_long": "居民称呼不能超过 {limit} 字。",
+    "activity_kind_unknown": "请选择活动类型。",
+    "activity_date_invalid": "活动日期格式不正确，且不能晚于今天。",
+    "activity_summary_empty": "请填写活动内容。",
+    "activity_people_invalid": "参加人数应为 0 到 100000 之间的整数。",
     "link_file_name_invalid": "校验文件名只能包含字母、数字、下划线和短横线（可带 .txt）。",
     "link_file_content_invalid": "校验文件内容应为微信给出的一串字母和数字（不超过 256 个字符）。",
     "unit_not_found": "未找到这个单位。",
@@ -371,6 +391,15 @@ STAFF_ROLES = {"grid_worker": "网格员", "secretary": "书记 / 召集人", "a
 
 MEETING_FORMS = {"forum": "座谈", "hearing": "听证", "home_visit": "上门"}
 MEETING_STATES = {"upcoming": "待召开", "held": "已召开", "cancelled": "已取消"}
+REPRESENTATIVE_KINDS = {"representative": "议政代表", "liaison": "民意联络员"}
+APPOINTMENT_STATES = {"recommended": "已推荐", "reviewed": "已审查", "decided": "已决定", "announced": "公示中",
+                      "appointed": "已聘任", "declined": "未通过", "withdrawn": "已退出", "ended": "任期届满"}
+APPOINTMENT_ACTIONS = {"recommend": "推荐", "review": "审查", "decide": "决定", "announce": "公示", "appoint": "聘任",
+                       "decline": "不予通过", "withdraw": "退出", "end_term": "任期届满"}
+DUTY_LABELS = {"waiting": "候访", "receiving": "接访", "appointment": "约访", "visiting": "走访"}
+HEARD_VIA_LABELS = {"visit": "走访", "appointment": "约访", "call": "电话", "reception": "候访/接访"}
+ACTIVITY_KINDS = {"policy_talk": "宣讲政策", "forum": "召开座谈会", "suggestion": "收集意见建议", "visit": "走访群众",
+                  "reception": "候访接访", "matter": "办好实事"}
 PARTICIPANT_ROLES = {"representative": "议事代表", "party_member": "党员", "legal_adviser": "法律顾问",
                      "department": "相关部门"}
 OUTCOME_RESULTS = {"consensus": "达成共识", "no_consensus": "未达成共识", "referred": "提交居民会议"}
