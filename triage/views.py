@@ -329,3 +329,6 @@ def rules():
         saved = True
     return render_template("triage/rules.html", district=district, current=rules_for(session, district),
                            presets=RULE_SET_PRESETS, saved=saved)
+
+
+from . import on_behalf  # noqa: E402,F401 - entry on behalf (代填): /triage/on-behalf, on this blueprint
