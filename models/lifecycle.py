@@ -64,6 +64,9 @@ COMPLAINT_TRANSITIONS: dict[tuple[ComplaintState | None, str], ComplaintState] =
     (C.promoted, "decline"): C.not_deliberable,  # its topic was rejected: answered with the reason
     (C.solved, "reopen"): C.awaiting_triage,  # 回访 不满意: back to the grid worker's queue
 }
+# Actions that change a complaint's columns, never its state, allowed in every state (a final one too): "review",
+# a person's verdict on text WeChat's check left to them (models.governance.review_complaint).
+COMPLAINT_COLUMN_ACTIONS = frozenset({"review"})
 # States a complaint or a topic never leaves.
 COMPLAINT_FINAL = frozenset({C.not_deliberable, C.merged, C.closed})
 TOPIC_FINAL = frozenset({T.rejected, T.merged, T.closed})
@@ -200,7 +203,8 @@ def transition_complaint(session: Session, complaint: Complaint | NewComplaint, 
     if not new and complaint.id is None:
         raise TypeError("a complaint is submitted as a NewComplaint")
     before = None if new else complaint.state
-    after = _next_state(COMPLAINT_TRANSITIONS, "complaint", before, action)
+    after = before if before is not None and action in COMPLAINT_COLUMN_ACTIONS else \
+        _next_state(COMPLAINT_TRANSITIONS, "complaint", before, action)
     now = utcnow()
     data = dict(data or {})
     if new:
@@ -216,6 +220,7 @@ def transition_complaint(session: Session, complaint: Complaint | NewComplaint, 
             "subject_kind": "complaint", "subject_id": complaint_id, "action": action, "from_state": None,
             "to_state": after.value, "actor_kind": actor.kind, "actor_id": actor.id, "reason": reason, "data": data,
             "created_at": now})
+        session.info["audited"] = True  # as models.governance notes ORM-added events: this request is audited
         unit_name, resident_id, openid = complaint.unit_name, complaint.resident_id, complaint.openid
         complaint = stub(Complaint, complaint_id, **values, **_COMPLAINT_UNSET)
         defer(session, "content_check", complaint)

@@ -10,6 +10,7 @@ from werkzeug.exceptions import HTTPException
 
 from models import DomainError
 
+from . import audit
 from .messages import error_text
 from .ratelimit import RateLimited
 
@@ -28,7 +29,9 @@ class CookieSessions(SecureCookieSessionInterface):
 
 
 def wire_transactions(app: Flask) -> None:
-    """One commit per request, only when the response succeeded; side effects follow the commit."""
+    """One commit per request, only when the response succeeded, with the request's audit event (web/audit.py);
+    side effects follow the commit."""
+    audit.wire(app)
 
     @app.after_request
     def _commit(response):
@@ -37,6 +40,7 @@ def wire_transactions(app: Flask) -> None:
             return response
         try:
             if response.status_code < 400:
+                audit.record(session, response.status_code)
                 session.commit()
             else:
                 session.rollback()
