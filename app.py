@@ -224,7 +224,8 @@ def qr_group() -> None:
 @click.option("--format", "fmt", type=click.Choice(["zip", "pdf"]), default="pdf")
 @click.option("--size", type=click.Choice(["A4", "A5"]), default="A4")
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False))
-def qr_export_cmd(unit_code: str, fmt: str, size: str, out_path: str) -> None:
+@click.option("--force", is_flag=True, help="Export even though XINMA_PUBLIC_URL is unset or a loopback address.")
+def qr_export_cmd(unit_code: str, fmt: str, size: str, out_path: str, force: bool) -> None:
     from qr.export import workers_for, write_pdf, write_zip
     from qr.posters import page_size
     from qr.services import current_code, is_loopback, scan_url, subtree, unit_by_code
@@ -237,7 +238,10 @@ def qr_export_cmd(unit_code: str, fmt: str, size: str, out_path: str) -> None:
             raise click.ClickException(error_text(exc.code, exc.params)) from None
         items = [(u.full_name(), u.code, scan_url(settings.public_url, c)) for u in units
                  if (c := current_code(session, u)) is not None]
-    if is_loopback(settings.public_url):
+    if is_loopback(settings.public_url) or not settings.public_url:
+        if not force:  # posters a phone cannot open are refused, not printed by the thousand
+            raise click.ClickException(f"[poster_address_loopback] "
+                                       f"{error_text('poster_address_loopback', {'url': settings.public_url})}")
         click.echo(error_text("public_url_loopback", {"url": settings.public_url}), err=True)
     target = Path(out_path)
     partial = target.with_name(target.name + ".part")
@@ -323,7 +327,8 @@ def up_cmd(host: str, port: int) -> None:
              "Scan links (a phone camera or browser gets the H5 report page; from WeChat, the mini-program,",
              f"simulated here at {sandbox_url}/phone?scene=<token>):"]
     lines += [f"  {unit.full_name():<28} {scan_url(public_url, code)}" for unit, code in codes if code]
-    lines += ["", f"Grid worker page:   {public_url}/triage/   (wangge1 / {DEMO_PASSWORD})",
+    lines += ["", f"Admin home:         {public_url}/admin/    (admin / {DEMO_PASSWORD})",
+              f"Grid worker page:   {public_url}/triage/   (wangge1 / {DEMO_PASSWORD})",
               f"Secretary page:     {public_url}/council/  (shuji1 / {DEMO_PASSWORD})",
               f"Sandbox inbox:      {sandbox_url}/inbox",
               f"Simulated phone:    {sandbox_url}/phone", "", "Press Ctrl-C to stop everything.", ""]

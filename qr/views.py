@@ -67,6 +67,25 @@ def _items(units: list[Unit]):
             yield unit.full_name(), unit.code, services.scan_url(public_url, codes[unit.id])
 
 
+def _address_warning() -> str | None:
+    """The warning every poster page shows while posters would carry an address no phone can open."""
+    public_url = current_app.config["XINMA"].public_url
+    if public_url and not services.is_loopback(public_url):
+        return None
+    return error_text("public_url_loopback", {"url": public_url or "（未设置）"})
+
+
+def _refused_export(unit: Unit):
+    """Posters with a loopback or unset address are not handed out unless asked for with force=1 (a test print):
+    the page says why (`poster_address_loopback`, 409) and offers the forced download."""
+    if _address_warning() is None or request.args.get("force") == "1":
+        return None
+    url = current_app.config["XINMA"].public_url or "（未设置）"
+    forced = f"{request.path}?{urlencode({**request.args.to_dict(), 'force': '1'})}"
+    return render_template("qr/export_refused.html", unit=unit, forced=forced, code="poster_address_loopback",
+                           message=error_text("poster_address_loopback", {"url": url})), 409
+
+
 @bp.get("/admin/units")
 @staff_required(StaffRole.admin)
 def units():
@@ -80,7 +99,7 @@ def units():
     counts = services.scan_counts(db(), [u.id for u in rows])
     depth = {u.id: len(u.ancestor_ids()) - 1 for u in rows}
     return render_template("qr/units.html", units=rows, counts=counts, depth=depth, query=query,
-                           link_file=services.link_verification(db()),
+                           link_file=services.link_verification(db()), warning=_address_warning(),
                            link_prefix=current_app.config["XINMA"].public_url.rstrip("/") + "/q/")
 
 
@@ -101,16 +120,25 @@ def unit(unit_id: int):
     counts = services.scan_counts(db(), [unit.id]).get(unit.id, (0, 0))
     public_url = current_app.config["XINMA"].public_url
     url = services.scan_url(public_url, code) if code else None
-    warning = error_text("public_url_loopback", {"url": public_url}) if services.is_loopback(public_url) else None
-    return render_template("qr/unit.html", unit=unit, code=code, url=url, counts=counts, warning=warning)
+    return render_template("qr/unit.html", unit=unit, code=code, url=url, counts=counts, warning=_address_warning())
 
 
-@bp.post("/admin/units/<int:unit_id>/rotate")
+@bp.route("/admin/units/<int:unit_id>/rotate", methods=["GET", "POST"])
 @staff_required(StaffRole.admin)
 def rotate(unit_id: int):
-    check_csrf()
-    services.rotate_code(db(), services.get_unit(db(), unit_id))
-    return redirect(url_for("qr.unit", unit_id=unit_id, rotated=1), 303)
+    """Rotating kills the poster on the wall: the GET (or a POST without confirm=yes) shows what will happen and
+    asks; only the confirmed POST rotates."""
+    unit = services.get_unit(db(), unit_id)
+    code = services.current_code(db(), unit)
+    if code is None:
+        raise DomainError("unit_retired", status=409)
+    if request.method == "POST":
+        check_csrf()
+        if request.form.get("confirm") == "yes":
+            services.rotate_code(db(), unit)
+            return redirect(url_for("qr.unit", unit_id=unit_id, rotated=1), 303)
+    counts = services.scan_counts(db(), [unit.id]).get(unit.id, (0, 0))
+    return render_template("qr/rotate.html", unit=unit, code=code, counts=counts)
 
 
 @bp.get("/admin/units/<int:unit_id>/qr.png")
@@ -153,6 +181,9 @@ def unit_poster(unit_id: int, size: str):
     if not items:
         raise DomainError("unit_retired", status=409)
     wxacode = request.args.get("code") == "wxacode"
+    refused = None if wxacode else _refused_export(unit)  # the mini-program code carries no address
+    if refused:
+        return refused
     image = _wxacode(services.current_code(db(), unit)) if wxacode else None
     png = poster_png(*items[0], page, code_image=image)
     name = f"{safe_name(unit.code)}-{page.name}{'-wxacode' if wxacode else ''}.png"
@@ -166,6 +197,9 @@ def unit_export(unit_id: int, fmt: str):
         raise DomainError("export_format_unknown")
     page = page_size(request.args.get("size", "A4"))
     unit = services.get_unit(db(), unit_id)
+    refused = _refused_export(unit)
+    if refused:
+        return refused
     units = services.subtree(db(), unit)
     # Spooled to a temporary file (on disk past 8 MB) rather than held in memory.
     out = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115 - send_file closes it

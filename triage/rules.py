@@ -98,7 +98,12 @@ def add_working_days(start: dt.datetime, days: int, off: frozenset[dt.date] = fr
 
 
 def parse_reasons(text: str) -> dict[str, str]:
-    """Custom reason codes from lines "code 说明" (code: lower-case letters, digits, _); `reason_unknown` if none."""
+    """Custom reasons, one a line: the Chinese wording alone (its code is made from it, so the same wording keeps
+    its code across edits) or "code 说明" (code: lower-case letters, digits, _); `reason_unknown` if none.
+
+    A line with a space that does not start with a code is refused (`field_invalid`): it is ambiguous.
+    """
+    import hashlib
     import re
 
     reasons: dict[str, str] = {}
@@ -107,9 +112,12 @@ def parse_reasons(text: str) -> dict[str, str]:
         if not line:
             continue
         match = re.fullmatch(r"([a-z][a-z0-9_]{1,31})\s+(\S.{0,199})", line)
-        if match is None:
+        if match is not None:
+            reasons[match.group(1)] = match.group(2).strip()
+        elif re.fullmatch(r"\S{1,200}", line):
+            reasons["r" + hashlib.sha256(line.encode()).hexdigest()[:12]] = line
+        else:
             raise DomainError("field_invalid", field=line[:20])
-        reasons[match.group(1)] = match.group(2).strip()
     if not reasons:
         raise DomainError("reason_unknown")
     return reasons

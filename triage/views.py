@@ -37,6 +37,7 @@ from web.messages import (
     MEDIA_CHECKS,
     REFERRALS,
     STAFF_ROLES,
+    STAFF_TIMELINE,
     TIMELINE,
     UNCHECKED_REASONS,
     error_text,
@@ -185,7 +186,8 @@ def _complaint_page(complaint_id: int, error: str | None = None, status: int = 2
     contact = complaint_contact(session, item.id)
     return render_template(
         "triage/complaint.html", item=item, states=COMPLAINT_STATES, categories=DELIBERATION_CATEGORIES,
-        rules=rules_for(session, item.unit), referrals=REFERRALS, timeline=events, labels=TIMELINE,
+        rules=rules_for(session, item.unit), referrals=REFERRALS, timeline=events,
+        labels={**TIMELINE, **STAFF_TIMELINE},
         similar=similar(session, staff, item), topics=services.joinable_topics(session, item),
         visits=services.visits(session, item), deadline=services.deadline_of(session, item), parent=parent,
         error=error, last=events[-1] if error and events else None,

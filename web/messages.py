@@ -242,6 +242,8 @@ ERRORS = {
     "staff_already_inactive": "这个账号已经停用。",
     "staff_already_active": "这个账号没有停用。",
     "staff_unit_out_of_scope": "只能分配您管辖范围内的单位。",
+    "poster_address_loopback": "公网地址 {url} 是本机地址，海报上的二维码在居民手机上打不开，未导出海报。请先设置 "
+                               "XINMA_PUBLIC_URL；仅作测试时可强制导出。",
 }
 
 COMPLAINT_STATES = {
@@ -294,6 +296,8 @@ TIMELINE = {
     ("topic", "close"): "已办结",
     ("topic", "merge"): "与相同议题合并办理",
 }
+# What staff read on a complaint's timeline for actions the resident's timeline leaves out.
+STAFF_TIMELINE = {("complaint", "reveal_phone"): "查看电话", ("complaint", "hold"): "微信暂未审核，稍后重试"}
 
 # The words of WeChat subscribe messages (models/message_templates.py says which field shows which). WeChat
 # refuses a message whose `phrase` field is not 1 to 5 Chinese characters (no digits, punctuation or letters) or

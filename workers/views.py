@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from flask import Blueprint, Flask, Response, current_app, redirect, request, url_for
 from flask import render_template as render
@@ -11,6 +12,7 @@ from sqlalchemy import func, select
 from models import DomainError, Notification, NotificationState, StaffRole, utcnow
 from models.errors import Conflict, NotFound
 from models.lifecycle import defer
+from models.message_templates import TEMPLATES
 from models.outbox import move_notifications
 from web.auth import check_csrf, current_staff, staff_required
 from web.http import db
@@ -20,6 +22,64 @@ N = NotificationState
 RESENDABLE = (N.failed, N.needs_review)
 STATE_LABELS = {"pending": "待发送", "sending": "发送中", "sent": "已送达", "undeliverable": "无法送达",
                 "failed": "发送失败", "needs_review": "待人工核查"}
+RECIPIENTS = {"resident": "居民", "staff": "工作人员"}
+# WeChat's errcodes of subscribeMessage.send and the token calls, in the words an operator acts on.
+WECHAT_ERRORS = {
+    -1: "微信系统繁忙", 40001: "访问令牌无效", 40014: "访问令牌无效", 42001: "访问令牌已过期",
+    40003: "收件人的微信身份（openid）无效", 40037: "消息模板编号不正确（检查 XINMA_TEMPLATE_* 设置）",
+    43101: "收件人没有订阅，或订阅次数已用完", 43107: "小程序的订阅消息能力被微信封禁",
+    43108: "同一用户的上一条消息还没发完",
+    45009: "超过微信接口每日调用上限", 45011: "调用微信接口太频繁", 45168: "消息内容含有敏感词",
+    47003: "消息字段内容不符合微信要求", 41030: "消息要打开的小程序页面不存在",
+    40013: "小程序 AppID 无效", 40125: "小程序 AppSecret 无效", 40164: "本机 IP 不在微信接口白名单中",
+    61010: "收件人长期未使用小程序",
+}
+# The project's own reasons a row was not delivered (workers/delivery.py, workers/sweep.py write them).
+DELIVERY_REASONS = {
+    "None": "连不上微信，或微信服务出错", "no_openid": "收件人没有绑定微信", "bad_template": "消息内容无法按模板生成",
+    "no_quota": "居民的订阅次数已用完，等居民再次允许后补发",
+    "outcome_unknown": "调用微信超时，结果不明，微信可能已送达",
+    "worker stopped during the WeChat call; check before re-sending": "发送进程在调用微信时中断，请先核实再重发",
+    "delivered by an attempt that timed out": "超时的那次调用已经送达（微信以 43101 拒绝了重发）",
+}
+WRAPPERS = {"ambiguous: ": "此前一次调用超时，微信可能已送达", "re-sent by an admin; was: ": "管理员已重发，此前："}
+
+
+def explain(error: str | None) -> tuple[str, str]:
+    """A row's last error as (the Chinese reason, WeChat's or the network's own text as detail)."""
+    reasons, rest = [], (error or "").strip()
+    while rest:
+        gave_up = re.match(r"gave up after (\d+) attempts; last: ", rest)
+        wrapper = next((w for w in WRAPPERS if rest.startswith(w)), None)
+        if gave_up:
+            reasons.append(f"重试 {gave_up[1]} 次后放弃")
+            rest = rest[gave_up.end():]
+        elif wrapper:
+            reasons.append(WRAPPERS[wrapper])
+            rest = rest[len(wrapper):]
+        else:
+            break
+    if not rest:
+        return "；".join(reasons), ""
+    head, _, tail = rest.partition(": ")
+    if head.lstrip("-").isdigit():
+        reasons.append(f"{WECHAT_ERRORS.get(int(head), '微信拒绝了这次发送')}（错误码 {head}）")
+        return "；".join(reasons), tail
+    if rest in DELIVERY_REASONS or head in DELIVERY_REASONS:
+        reasons.append(DELIVERY_REASONS.get(rest) or DELIVERY_REASONS[head])
+        return "；".join(reasons), tail if head in ("None", "outcome_unknown", "bad_template") else ""
+    reasons.append("其他原因")
+    return "；".join(reasons), rest
+
+
+def event_name(event: str) -> str:
+    """The message's Chinese title (the subscribe-message template's own) for an outbox event."""
+    return TEMPLATES.get(event, {}).get("title", "其他通知")
+
+
+@bp.app_template_global("ops_words")
+def ops_words() -> dict:
+    return {"event": event_name, "explain": explain, "recipients": RECIPIENTS, "states": STATE_LABELS}
 
 
 def queue_depth() -> dict[str, int]:
@@ -57,6 +117,21 @@ def index():
     dead = db().scalars(select(Notification).where(Notification.state.in_(RESENDABLE))
                         .order_by(Notification.id.desc()).limit(200)).all()
     return render("ops/index.html", stats=stats, depth=queue_depth(), dead=dead, labels=STATE_LABELS)
+
+
+@bp.get("/notifications")
+@staff_required(StaffRole.admin)
+def notifications():
+    """The newest 200 notifications in one delivery state (?state=undeliverable, the figures' links)."""
+    try:
+        state = N(request.args.get("state", ""))
+    except ValueError:
+        raise DomainError("filter_invalid") from None
+    rows = db().scalars(select(Notification).where(Notification.state == state)
+                        .order_by(Notification.id.desc()).limit(200)).all()
+    total = db().scalar(select(func.count()).select_from(Notification).where(Notification.state == state))
+    return render("ops/notifications.html", rows=rows, state=state.value, total=total, labels=STATE_LABELS,
+                  resendable=[s.value for s in RESENDABLE])
 
 
 @bp.post("/notifications/<int:notification_id>/resend")

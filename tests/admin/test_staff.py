@@ -32,8 +32,8 @@ def unit_id(db, name: str) -> int:
 
 def add_staff(db, username: str, role: StaffRole, unit_name: str) -> Staff:
     unit = db.scalar(select(Unit).where(Unit.name == unit_name))
-    person = Staff(username=username, display_name=f"{username}本人", password_hash=generate_password_hash(DEMO_PASSWORD),
-                   role=role, units=[unit], created_at=utcnow())
+    person = Staff(username=username, display_name=f"{username}本人", role=role, units=[unit], created_at=utcnow(),
+                   password_hash=generate_password_hash(DEMO_PASSWORD))
     db.add(person)
     db.commit()
     return person
@@ -139,8 +139,8 @@ def test_an_admin_cannot_deactivate_reset_or_change_their_own_account(admin, db)
 def test_changing_role_and_units_takes_effect_at_the_members_next_sign_in(app, admin, db):
     target = member_id(db, "wangge2")
     token = csrf(admin.get(f"/admin/staff/{target}").get_data(as_text=True))
-    res = admin.post(f"/admin/staff/{target}", data={"csrf_token": token, "role": "secretary",
-                                                      "unit_id": [str(unit_id(db, "汉王村")), str(unit_id(db, "梁堂村"))]})
+    chosen = [str(unit_id(db, "汉王村")), str(unit_id(db, "梁堂村"))]
+    res = admin.post(f"/admin/staff/{target}", data={"csrf_token": token, "role": "secretary", "unit_id": chosen})
     assert res.status_code == 303
     page = admin.get(res.headers["Location"]).get_data(as_text=True)
     assert "已保存岗位和负责单位" in page and '<strong id="member-role">书记 / 召集人</strong>' in page

@@ -271,7 +271,11 @@ def test_cli_export_writes_the_pdf_with_a_progress_bar(district, settings_env, m
     assert out.read_bytes().startswith(b"%PDF") and not (tmp_path / "posters.pdf.part").exists()
     assert "本机地址" not in result.output
     monkeypatch.setenv("XINMA_PUBLIC_URL", "http://127.0.0.1:8000")
+    out.unlink()
     local = CliRunner().invoke(app.main, ["qr", "export", "--unit", "320312100200", "--out", str(out)])
+    assert local.exit_code == 1 and "poster_address_loopback" in local.output and "未导出海报" in local.output
+    assert not out.exists()
+    local = CliRunner().invoke(app.main, ["qr", "export", "--unit", "320312100200", "--out", str(out), "--force"])
     assert local.exit_code == 0 and "公网地址（XINMA_PUBLIC_URL）是本机地址 http://127.0.0.1:8000" in local.output
     missing = CliRunner().invoke(app.main, ["qr", "export", "--unit", "nope", "--out", str(tmp_path / "x.zip")])
     assert missing.exit_code == 1 and "未找到这个单位。" in missing.output
@@ -497,7 +501,11 @@ def test_admin_unit_pages(demo, client, db):
     poster = client.get(f"/admin/units/{unit.id}/poster-A5.png")
     assert decode(Image.open(io.BytesIO(poster.data))) == [f"{PUBLIC}/q/{old}"]
     token = re.search(r'name="csrf_token" value="([^"]+)"', detail).group(1)
-    rotated = client.post(f"/admin/units/{unit.id}/rotate", data={"csrf_token": token}, follow_redirects=True)
+    asked = client.post(f"/admin/units/{unit.id}/rotate", data={"csrf_token": token})
+    assert "墙上现有的海报会立即失效" in asked.get_data(as_text=True)
+    assert client.get(f"/q/{old}").status_code == 302  # not rotated without the confirmation
+    rotated = client.post(f"/admin/units/{unit.id}/rotate", data={"csrf_token": token, "confirm": "yes"},
+                          follow_redirects=True)
     assert "已更换二维码" in rotated.get_data(as_text=True)
     assert client.get(f"/q/{old}").status_code == 410
     with client.get(f"/admin/units/{unit.id}/export.zip") as zipped:
