@@ -85,6 +85,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from qr.personal import bp as personal_bp; app.register_blueprint(personal_bp)  # noqa: E702,I001
     from intake.phone import bp as phone_bp; app.register_blueprint(phone_bp)  # noqa: E702,I001
     from intake.push import bp as intake_push_bp; app.register_blueprint(intake_push_bp)  # noqa: E702,I001
+    from intake.privacy import bp as privacy_bp; app.register_blueprint(privacy_bp)  # noqa: E702,I001
     from intake.staff import bp as intake_staff_bp; app.register_blueprint(intake_staff_bp)  # noqa: E702,I001
     from intake.subscriptions import bp as subscriptions_bp; app.register_blueprint(subscriptions_bp)  # noqa: E702,I001
     from triage.api import bp as triage_api_bp; app.register_blueprint(triage_api_bp)  # noqa: E702,I001

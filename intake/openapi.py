@@ -10,6 +10,7 @@ from web.settings import template_id
 
 from .phone import PHONE_PATH
 from .photos import MAX_PER_COMPLAINT
+from .privacy import PRIVACY_PATHS
 from .schemas import COMPLAINT, LOCATION, NEW_NOTE, PHOTO
 from .services import TEXT_LIMIT
 
@@ -391,7 +392,7 @@ def openapi_document() -> dict[str, Any]:
                 "responses": {"200": {"description": "the photo",
                                       "content": {"image/jpeg": {"schema": {"type": "string", "format": "binary"}}}},
                               **_errors(401, 404, 410)}}},
-            "/phone": PHONE_PATH,
+            "/phone": PHONE_PATH, **PRIVACY_PATHS,
             "/photos/{photo_id}/thumbnail": {"get": {
                 "operationId": "getThumbnail", "summary": "its thumbnail (JPEG)", "security": AUTH,
                 "parameters": [_id("photo_id")],

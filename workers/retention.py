@@ -26,6 +26,7 @@ import hmac
 from sqlalchemy import and_, delete, exists, false, not_, or_, select, true, update
 from sqlalchemy.orm import Session
 
+from intake.privacy import DELETION_REQUEST
 from models import AuditEvent, Complaint, ComplaintState, Notification, Resident, utcnow
 from models.council import ComplaintRating, Rating
 from models.intake import ComplaintContact, ComplaintNote, Photo, PhotoFile
@@ -34,7 +35,6 @@ from models.residents import revoke_all_sessions
 
 C = ComplaintState
 CLOSED = (C.not_deliberable, C.solved, C.merged, C.closed)
-DELETION_REQUEST = "deletion_request"  # audit action of a resident's request (subject: the resident)
 ANONYMISE = "anonymise"
 ANONYMOUS_CHANNEL = "anonymised"  # the resident a matter moves to when its resident has newer ones
 HASHED = "anon-"  # prefix of an openid replaced by its salted hash
