@@ -4,11 +4,11 @@ API with its session like the rest of /api/v1:
 - `GET /api/v1/me/data`: everything held about the signed-in resident, as JSON: complaints (with the whole phone
   number and location they gave, their notes, photos' ids, ratings), topic ratings, meeting registrations and
   invitations, the subscription ledger, photos uploaded but never sent, their deletion requests;
-- `POST /api/v1/me/deletion-requests`: a request to delete. It is recorded (an audit event, action
-  `deletion_request`, shown on the staff timeline of the resident's complaints) and carried out by the retention
-  job (workers/retention.py) at its next round: the resident's closed matters are anonymised at once, the open ones
-  as soon as they close; once nothing is left open, the openid itself is replaced by a salted hash. Asking again
-  answers the first request.
+- `POST /api/v1/me/deletion-requests`: a request to delete. It is recorded (an audit event on the resident, action
+  `deletion_request`, in the audit log admins read) and carried out by the retention job (workers/retention.py) at
+  its next round: the resident's closed matters are anonymised at once (each with its own `anonymise` audit event,
+  on the staff timeline of the complaint), the open ones as soon as they close; once nothing is left open, the
+  openid itself is replaced by a salted hash. Asking again answers the first request.
 """
 
 from __future__ import annotations
