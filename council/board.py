@@ -13,7 +13,11 @@ from sqlalchemy.orm import Session
 from models import Complaint, ComplaintState, Meeting, NotFound, Topic, TopicState, Unit, UnitLevel, utcnow
 from models.base import CHINA
 from models.council import MeetingDetail, MeetingOutcome, Publication
+from models.representatives import PUBLIC_STATES, AppointmentState, Representative
 from models.scope import nearest
+from qr.personal import LABELS as PERSONAL_LABELS
+from qr.personal import current_personal_code, scene_unit
+from qr.posters import qr_png
 from qr.services import resolve_scene
 from web.messages import COMPLAINT_STATES, OUTCOME_RESULTS, TOPIC_STATES
 
@@ -109,3 +113,38 @@ def open_meeting(session: Session, scene: str, meeting_id: int) -> tuple[Unit, M
     if detail is None:
         raise NotFound("meeting_not_found")
     return owner, detail
+
+
+def public_representatives(session: Session, scene: str) -> tuple[Unit, list[tuple[Representative, str | None]]]:
+    """The representatives and liaisons of the board's units, publicly announced (公示中) or appointed, each with
+    their personal code's link once appointed; behind a unit code or a personal code. Reads only: the names,
+    kinds, units and duties that the appointment made public, nothing else."""
+    owner = nearest(scene_unit(session, scene), UnitLevel.community) or scene_unit(session, scene)
+    reps = session.scalars(select(Representative).join(Unit, Unit.id == Representative.unit_id)
+                           .where(Unit.path.startswith(owner.path, autoescape=True),
+                                  Representative.state.in_(PUBLIC_STATES))
+                           .order_by(Unit.path, Representative.kind, Representative.id)).all()
+    out = []
+    for rep in reps:
+        code = current_personal_code(session, rep) if rep.state == AppointmentState.appointed else None
+        out.append((rep, code.token if code else None))
+    return owner, out
+
+
+def representative_labels() -> dict[str, dict[str, str]]:
+    """The words the public list shows for kinds (议政代表, 民意联络员) and duties (候访, 接访, 约访, 走访)."""
+    return dict(PERSONAL_LABELS)
+
+
+def public_code_token(session: Session, scene: str, rep_id: int) -> str:
+    """The personal code's token of a representative on the board behind `scene`; any other answers 404."""
+    _owner, listed = public_representatives(session, scene)
+    token = next((token for rep, token in listed if rep.id == rep_id and token), None)
+    if token is None:
+        raise NotFound("representative_not_found")
+    return token
+
+
+def public_code_png(session: Session, scene: str, rep_id: int, public_url: str) -> bytes:
+    """The QR of a listed representative's personal code, to scan off the board's page."""
+    return qr_png(f"{public_url.rstrip('/')}/q/{public_code_token(session, scene, rep_id)}", box_px=6)

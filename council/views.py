@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 
-from flask import Blueprint, Response, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 
 from models import DomainError, NotFound, StaffRole, Topic, TopicState, Unit, utcnow
 from models.lifecycle import residents_behind
@@ -286,6 +286,20 @@ def public_meeting(scene: str, meeting_id: int):
                            outcomes=meetings.outcomes(db(), detail), scene=scene,
                            registered=meetings.registered_count(db(), detail),
                            state=meetings.meeting_state(detail)), 200, {"Cache-Control": "no-cache"}
+
+
+@public_bp.get("/board/<scene>/representatives")
+def board_representatives(scene: str):
+    """The unit's representatives and liaisons (names, kinds, units, duties, personal codes; those in 公示 as such)."""
+    owner, listed = boards.public_representatives(db(), scene)
+    return render_template("council/board_representatives.html", owner=owner, listed=listed, scene=scene,
+                           **boards.representative_labels()), 200, {"Cache-Control": "no-cache"}
+
+
+@public_bp.get("/board/<scene>/representatives/<int:rep_id>/qr.png")
+def board_representative_qr(scene: str, rep_id: int):
+    png = boards.public_code_png(db(), scene, rep_id, current_app.config["XINMA"].public_url)
+    return Response(png, mimetype="image/png", headers={"Cache-Control": "no-cache"})
 
 
 # --- statistics ----------------------------------------------------------------------------------------------
