@@ -45,6 +45,7 @@ const shapes = {
   complaint: {
     id: 'integer', category: 'string', text: 'string', state: 'string', state_label: 'string', reply: nullable('string'),
     created_at: 'string', phone: nullable('string'), unit: unitName, can_add_note: 'boolean',
+    photos: [{ id: 'integer', url: 'string', thumbnail_url: 'string', thumbnail_ready: 'boolean' }],
     location: nullable({ latitude: 'number', longitude: 'number', address: nullable('string') }),
     topic: nullable({ id: 'integer', title: 'string', state_label: 'string' }),
     meetings: [meetingBrief],

@@ -18,6 +18,7 @@ Component({
     id: null,
     complaint: null,
     followup: null,
+    images: [],
     noteText: '',
     noteCount: 0,
     noteLimit: config.noteLimit,
@@ -44,7 +45,15 @@ Component({
           decisionAt: complaint.decision ? time(complaint.decision.at) : '',
         }),
         followup,
-      }))
+      })).then(() => this.fetchPhotos())
+    },
+    // Photos need the session: each is fetched by api.downloadPhoto (the thumbnail once the worker made it).
+    fetchPhotos() {
+      const complaint = this.data.complaint
+      if (!complaint) return Promise.resolve()
+      return Promise.all(complaint.photos.map((p) =>
+        api.downloadPhoto(p.thumbnail_ready ? p.thumbnail_url : p.url).catch(() => null)))
+        .then((files) => this.setData({ images: files.filter(Boolean) }))
     },
     onNote(e) {
       this.setData({ noteText: e.detail.value, noteCount: e.detail.value.length })

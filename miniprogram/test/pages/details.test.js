@@ -2,13 +2,8 @@
 // the rating, the registration).
 const { render, mockWx, ok, refused, settle, all, text, shown, tap } = require('./helpers')
 
-const COMPLAINT = {
-  id: 7, category: '设施维修', state: 'awaiting_triage', state_label: '已受理，等待分拣', text: '路灯坏了', reply: null,
-  created_at: '2026-12-06T13:31:23+08:00', phone: null, location: null, photos: [],
-  unit: { name: '梁堂村第一网格', full_name: '铜山区·张集镇·梁堂村·梁堂村第一网格' },
-  topic: null, meetings: [], decision: null, notes: [], can_add_note: true,
-  timeline: [{ at: '2026-12-06T13:31:23+08:00', label: '您的反映已提交' }, { at: '2026-12-06T13:31:30+08:00', label: '已受理，等待网格员分拣' }],
-}
+const { COMPLAINT, TOPIC: APPROVED, MEETING, MEETING_BRIEF } = require('./fixtures')
+
 const SOLVED = {
   ...COMPLAINT, state: 'solved', state_label: '已解决', can_add_note: false, reply: '已联系供电所修好',
   decision: { action: 'solve', label: '网格内解决', at: '2026-12-07T09:00:00+08:00', reason_code: null, reason_label: null, referral: null, referral_label: null },
@@ -32,6 +27,21 @@ describe('pages/complaint/detail', () => {
     expect(text(page, 'state')).toBe('已受理，等待分拣')
     expect(all(page, 'step').map((n) => n.textContent.replace(/\s+/g, ''))).toEqual(['2026-12-0613:31您的反映已提交', '2026-12-0613:31已受理，等待网格员分拣'])
     expect(all(page, 'rating')).toHaveLength(0)
+  })
+
+  test('its photos are fetched with the session, the thumbnail once it is ready', async () => {
+    const photos = [{ id: 1, url: '/api/v1/photos/1', thumbnail_url: '/api/v1/photos/1/thumbnail', thumbnail_ready: true },
+      { id: 2, url: '/api/v1/photos/2', thumbnail_url: '/api/v1/photos/2/thumbnail', thumbnail_ready: false }]
+    const { page } = open('pages/complaint/detail', { id: '7' }, [ok({ ...COMPLAINT, photos }), ok(NO_RATING)])
+    const fetched = []
+    wx.downloadFile = jest.fn((o) => {
+      fetched.push([o.url, o.header.Authorization])
+      setTimeout(() => o.success({ statusCode: 200, tempFilePath: `wxfile://tmp/${fetched.length}` }), 0)
+    })
+    await settle()
+    expect(fetched).toEqual([['https://xinma.example.gov.cn/api/v1/photos/1/thumbnail', 'Bearer token-1'],
+      ['https://xinma.example.gov.cn/api/v1/photos/2', 'Bearer token-1']])
+    expect(all(page, 'thumb')).toHaveLength(2)
   })
 
   test("someone else's complaint: the API's 404 message", async () => {
@@ -87,10 +97,9 @@ describe('pages/complaint/detail', () => {
 })
 
 const TOPIC = {
-  id: 3, title: '梁堂村3组路灯维修', unit: '梁堂村', state: 'implemented', state_label: '已落实', solution: '更换6盏路灯',
-  reply: null, assignment: { lead: '书记·王书记', due_on: '2026-12-20', percent: 100 }, can_rate: true, my_ratings: [],
-  state_changed_at: '2026-12-10T10:00:00+08:00',
-  meetings: [{ id: 5, title: '梁堂村19点议事厅', starts_at: '2026-12-08T19:00:00+08:00', place: '党群服务中心', state: 'held', state_label: '已召开' }],
+  ...APPROVED, state: 'implemented', state_label: '已落实', solution: '更换6盏路灯', can_rate: true,
+  assignment: { lead: '书记·王书记', due_on: '2026-12-20', percent: 100 }, state_changed_at: '2026-12-10T10:00:00+08:00',
+  meetings: [{ ...MEETING_BRIEF, state: 'held', state_label: '已召开' }],
 }
 
 describe('pages/topic/detail', () => {
@@ -125,13 +134,6 @@ describe('pages/topic/detail', () => {
     expect(text(page, 'message')).toBe('没有找到这个议题。')
   })
 })
-
-const MEETING = {
-  id: 5, title: '梁堂村19点议事厅', starts_at: '2026-12-08T19:00:00+08:00', place: '党群服务中心', state: 'upcoming',
-  state_label: '待召开', form: 'forum', form_label: '议事会', held: false, held_at: null, open: true, capacity: 30,
-  registered_count: 3, places_left: 27, registered: false, can_register: true, cancel_reason: null, minutes: null,
-  topics: [{ id: 3, title: '梁堂村3组路灯维修', state: 'approved', state_label: '已审定', result: null, outcome: null, solution: null }],
-}
 
 describe('pages/meeting/detail', () => {
   test('loading, then the meeting; registering sends the scanned scene of an open meeting', async () => {

@@ -1,6 +1,7 @@
 // Loading a page or component of the mini-program under miniprogram-simulate, with `wx` mocked per test.
 const path = require('path')
 const simulate = require('miniprogram-simulate')
+const { check, shapes } = require('../contract')
 
 const ROOT = path.resolve(__dirname, '../..')
 
@@ -13,6 +14,38 @@ function render(pagePath, properties) {
   const comp = simulate.render(id, properties)
   comp.attach(document.createElement('parent-wrapper'))
   return comp
+}
+
+// Which shape of test/contract.js an answer to `method path` has.
+const ROUTES = [
+  ['POST', /^\/sessions$/, 'session'], ['GET', /^\/scenes/, 'scene'], ['POST', /^\/photos$/, 'photo'],
+  ['POST', /^\/phone$/, 'phone'], ['POST', /^\/complaints$/, 'complaint'], ['GET', /^\/complaints$/, ['complaint']],
+  ['GET', /^\/complaints\/\d+$/, 'complaint'], ['POST', /^\/complaints\/\d+\/notes$/, 'complaint'],
+  ['GET', /^\/complaints\/\d+\/ratings$/, 'complaintFollowup'], ['POST', /^\/complaints\/\d+\/ratings$/, 'complaintRated'],
+  ['GET', /^\/subscriptions$/, 'subscriptions'], ['POST', /^\/subscriptions$/, 'subscriptionsRecorded'],
+  ['GET', /^\/my\/topics$/, ['topic']], ['GET', /^\/topics\/\d+$/, 'topic'], ['POST', /^\/topics\/\d+\/ratings$/, 'topicRated'],
+  ['GET', /^\/my\/meetings$/, ['meeting']], ['GET', /^\/meetings\/\d+$/, 'meeting'],
+  ['POST', /^\/meetings\/\d+\/registrations$/, 'registration'], ['GET', /^\/boards\/[^/]+$/, 'board'],
+  ['POST', /^\/staff-bindings$/, 'staffBinding'],
+]
+const contractProblems = []
+
+function checkAnswer(options, answer) {
+  const route = options.url.replace(/^.*\/api\/v1/, '').split('?')[0]
+  const body = answer && answer.data
+  if (!body || typeof body !== 'object') return
+  const where = `${options.method} ${route}`
+  if (!body.ok) {
+    contractProblems.push(...check(body.error, shapes.error, `${where} error`))
+    return
+  }
+  const found = ROUTES.find(([m, re]) => m === (options.method || 'GET') && re.test(route.split('?')[0]))
+  if (!found) {
+    contractProblems.push(`${where}: no contract for this call`)
+    return
+  }
+  const shape = Array.isArray(found[2]) ? [shapes[found[2][0]]] : shapes[found[2]]
+  contractProblems.push(...check(body.data, shape, where))
 }
 
 // Storage backed by a Map, and an answer queue for wx.request: each entry {statusCode, data} or a function of
@@ -32,6 +65,7 @@ function mockWx(answers = []) {
     requests.push(options)
     let answer = queue.length ? queue.shift() : { statusCode: 500, data: 'no answer queued' }
     if (typeof answer === 'function') answer = answer(options)
+    checkAnswer(options, answer)
     setTimeout(() => (answer === null ? options.fail({ errMsg: 'request:fail' }) : options.success(answer)), 0)
   })
   storage.set('xinma_token', 'token-1')
@@ -68,4 +102,4 @@ function tap(comp, cls) {
 
 const shown = (comp) => comp.dom.textContent.replace(/\s+/g, ' ')
 
-module.exports = { render, mockWx, ok, refused, settle, all, text, shown, tap, ROOT }
+module.exports = { contractProblems, render, mockWx, ok, refused, settle, all, text, shown, tap, ROOT }

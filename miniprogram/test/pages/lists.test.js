@@ -1,10 +1,9 @@
 // The list pages and the board: loading, then empty, the API's error (with a retry), or their rows.
 const { render, mockWx, ok, refused, settle, all, text, shown, tap } = require('./helpers')
 
-const COMPLAINT = { id: 7, category: '设施维修', state_label: '已受理', text: '路灯坏了', created_at: '2026-12-06T13:31:23+08:00', unit: { name: '梁堂村第一网格', full_name: '铜山区·张集镇·梁堂村·梁堂村第一网格' } }
-const TOPIC = { id: 3, title: '梁堂村3组路灯维修', unit: '梁堂村', state_label: '已审定', can_rate: false, state_changed_at: '2026-12-06T14:00:00+08:00', meetings: [] }
-const MEETING = { id: 5, title: '梁堂村19点议事厅', starts_at: '2026-12-08T19:00:00+08:00', place: '党群服务中心', state_label: '待召开', registered: true }
-const BOARD = { unit: '铜山区·张集镇·梁堂村', publications: [{ topic: '梁堂村3组路灯维修', kind: 'decision', kind_label: '决策公开', text: '议定更换6盏路灯', published_on: '2026-12-06', photos: [] }] }
+const { COMPLAINT, TOPIC, BOARD, MEETING: FULL_MEETING } = require('./fixtures')
+
+const MEETING = { ...FULL_MEETING, registered: true }
 const SUBSCRIPTIONS = ok({ left: {}, waiting: {}, resubscribe: [] })
 
 const cases = [

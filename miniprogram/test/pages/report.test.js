@@ -2,8 +2,9 @@
 // Idempotency-Key kept across retries of the same report.
 const { render, mockWx, ok, refused, settle, all, text, shown, tap } = require('./helpers')
 
-const SCENE = { scene: 'tok-1', categories: ['设施维修', '环境卫生'], unit: { name: '梁堂村第一网格', full_name: '铜山区·张集镇·梁堂村·梁堂村第一网格', level: 'grid' } }
-const RECEIPT = { id: 42, state_label: '已提交', phone: '139****5678', unit: SCENE.unit }
+const { SCENE, COMPLAINT } = require('./fixtures')
+
+const RECEIPT = { ...COMPLAINT, id: 42, state: 'submitted', state_label: '已提交', phone: '139****5678' }
 
 function open(query, answers) {
   const mocked = mockWx(answers)

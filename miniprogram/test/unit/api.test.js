@@ -76,3 +76,12 @@ test('no page or component calls wx.request, wx.uploadFile or wx.downloadFile it
   const apiUsers = files.filter((f) => f.endsWith('.js') && fs.readFileSync(f, 'utf8').includes("require('../../utils/api')"))
   expect(apiUsers.length).toBeGreaterThanOrEqual(10)
 })
+
+test("the contract names what is missing or retyped in an answer", () => {
+  const { check, shapes } = require('../contract')
+  const { SCENE } = require('../pages/fixtures')
+  expect(check(SCENE, shapes.scene)).toEqual([])
+  expect(check({ ...SCENE, unit: { name: '梁堂村第一网格' }, categories: '设施维修' }, shapes.scene, 'scene')).toEqual([
+    'scene.categories: expected a list, got "设施维修"', 'scene.unit.full_name: missing'])
+  expect(check({ ok: 1 }, { ok: 'integer', n: { nullable: 'string' } })).toEqual(['data.n: missing'])
+})

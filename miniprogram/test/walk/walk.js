@@ -95,6 +95,8 @@ async function main() {
   assert.equal(complaint.phone, '139****5678')
   assert.equal(complaint.location.address, '梁堂村3组')
   assert.equal(complaint.photos.length, 1)
+  const shown = await api.downloadPhoto(complaint.photos[0].url) // the page shows it from a temporary file
+  assert.ok(require('node:fs').statSync(shown).size > 100)
   // A retry of the same report with the same key (the answer was lost) replays it: no second complaint.
   assert.equal((await api.submitComplaint(payload, key)).id, complaint.id)
   assert.equal((await api.myComplaints()).filter((c) => c.text === payload.text).length, 1)
