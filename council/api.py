@@ -91,7 +91,13 @@ def topic_json(session, topic, resident) -> dict:
 def meeting_brief(detail: MeetingDetail) -> dict:
     state = meeting_state(detail)
     return {"id": detail.meeting_id, "title": detail.title, "starts_at": local_iso(detail.meeting.starts_at),
-            "place": detail.meeting.place, "state": state, "state_label": MEETING_STATES[state]}
+            "place": detail.meeting.place, "state": state, "state_label": MEETING_STATES[state],
+            "room": room_json(detail.meeting.council_room)}
+
+
+def room_json(room) -> dict | None:
+    """The council room a meeting takes place in: its name, address and opening times."""
+    return None if room is None else {"name": room.name, "address": room.address, "opening_hours": room.opening_hours}
 
 
 @bp.get("/my/topics")

@@ -13,6 +13,7 @@ from models import (
     Actor,
     AuditEvent,
     Complaint,
+    CouncilRoom,
     DomainError,
     Meeting,
     NotFound,
@@ -69,26 +70,43 @@ def meeting_for(session: Session, staff: Staff, meeting_id: int) -> MeetingDetai
     return detail
 
 
+def rooms_for(session: Session, units: list[Unit]) -> list[CouncilRoom]:
+    """The rooms in use where these units' councils may meet: theirs and those of the units above, nearest first."""
+    ids = {i for unit in units for i in unit.ancestor_ids()}
+    return list(session.scalars(select(CouncilRoom).join(Unit, Unit.id == CouncilRoom.unit_id).where(
+        CouncilRoom.unit_id.in_(ids), CouncilRoom.retired_at.is_(None)).order_by(Unit.path.desc(), CouncilRoom.id)))
+
+
+def _room(session: Session, unit: Unit, room_id) -> CouncilRoom | None:
+    """The room chosen for a meeting of `unit` (one of rooms_for); none chosen: the unit's own first room."""
+    if room_id in (None, ""):
+        return unit.council_room
+    room = next((r for r in rooms_for(session, [unit]) if str(r.id) == str(room_id).strip()), None)
+    if room is None:
+        raise DomainError("meeting_room_unavailable")
+    return room
+
+
 def schedule_meeting(session: Session, staff: Staff, unit: Unit, *, title: str, starts_at: str, place: str,
                      form: str, is_open: bool = False, capacity: str | int | None = None,
-                     now: dt.datetime | None = None) -> MeetingDetail:
-    """Schedule a council meeting of the unit's council room; refuses a time already past.
-
-    An open meeting is announced on the unit's public board and anyone in the unit may register, up to `capacity`
-    (none: no limit; the capacity counts every registration).
+                     room_id: str | int | None = None, now: dt.datetime | None = None) -> MeetingDetail:
+    """Schedule a council meeting of the unit in a council room (`room_id`: one of rooms_for; none: the unit's own
+    first room), by default at the room's name and address; refuses a time already past. An open meeting is on the
+    unit's public board and anyone in the unit may register, up to `capacity` (none: no limit).
     """
     title = forms.text(title, "meeting_title_empty", 60, "title_too_long")
     moment = forms.local_datetime(starts_at)
-    place = forms.text(place, "meeting_place_empty", 200)
     form = forms.choice(form, MEETING_FORMS, "meeting_form_unknown")
     capacity = None if capacity in (None, "") else forms.integer(capacity, "capacity_invalid", 1, CAPACITY_LIMIT)
     if moment <= (now or utcnow()):
         raise DomainError("meeting_in_past")
     if not in_scope(staff, unit):
         raise NotFound("not_found")
-    room = unit.council_room
-    meeting = Meeting(unit_id=unit.id, council_room_id=room.id if room else None, starts_at=moment, place=place,
-                      form=form, created_at=utcnow())
+    room = _room(session, unit, room_id)
+    if room_id not in (None, "") and not (isinstance(place, str) and place.strip()):
+        place = f"{room.name}（{room.address}）" if room.address else room.name
+    place = forms.text(place, "meeting_place_empty", 200)
+    meeting = Meeting(unit_id=unit.id, council_room=room, starts_at=moment, place=place, form=form, created_at=utcnow())
     session.add(meeting)
     session.flush()
     detail = MeetingDetail(meeting_id=meeting.id, title=title, created_by_id=staff.id, is_open=bool(is_open),

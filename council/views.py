@@ -7,7 +7,7 @@ import functools
 
 from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 
-from models import DomainError, NotFound, StaffRole, Topic, TopicState, Unit, utcnow
+from models import DomainError, NotFound, StaffRole, Topic, TopicState, Unit, UnitLevel, utcnow
 from models.lifecycle import residents_behind
 from models.scope import units_in_scope
 from web.auth import check_csrf, current_staff, staff_required
@@ -28,7 +28,7 @@ from web.messages import (
 )
 
 from . import board as boards
-from . import disclosure, followup, forms, implementation, meetings, services, statistics
+from . import coverage, disclosure, followup, forms, implementation, meetings, services, statistics
 
 bp = Blueprint("council", __name__, url_prefix="/council", template_folder="templates")
 public_bp = Blueprint("board", __name__, template_folder="templates")
@@ -183,8 +183,9 @@ def progress_photo(topic_id: int, name: str):
 @staff_required(StaffRole.secretary)
 def meeting_list():
     staff = current_staff()
-    units = [u for u in units_in_scope(db(), staff) if u.council_room is not None] or units_in_scope(db(), staff)
-    return render_template("council/meetings.html", meetings=meetings.meetings(db(), staff), units=units)
+    units = [u for u in units_in_scope(db(), staff) if u.level != UnitLevel.grid and u.retired_at is None]
+    return render_template("council/meetings.html", meetings=meetings.meetings(db(), staff), units=units,
+                           rooms=meetings.rooms_for(db(), units))
 
 
 @bp.post("/meetings/")
@@ -201,7 +202,8 @@ def meeting_create():
         raise DomainError("field_required", field="单位")
     detail = meetings.schedule_meeting(db(), staff, unit, title=f.get("title", ""), starts_at=f.get("starts_at", ""),
                                        place=f.get("place", ""), form=f.get("form", ""),
-                                       is_open=f.get("is_open") == "1", capacity=f.get("capacity", ""))
+                                       is_open=f.get("is_open") == "1", capacity=f.get("capacity", ""),
+                                       room_id=f.get("room_id"))
     return redirect(url_for("council.meeting", meeting_id=detail.meeting_id))
 
 
@@ -322,7 +324,7 @@ def stats():
     ratings = statistics.bars(list(data["ratings"].items()))
     return render_template("council/stats.html", unit=unit, data=data, rows=statistics.table(data), funnel=funnel,
                            decisions=decisions, ratings=ratings, units=statistics.unit_choices(db(), staff, unit),
-                           **statistics.breakdowns(db(), unit, period),
+                           **statistics.breakdowns(db(), unit, period), coverage=coverage.figures(db(), unit, period),
                            start=request.args.get("from", ""), end=request.args.get("to", ""),
                            export_args={k: v for k, v in (("unit", unit.id), ("from", request.args.get("from")),
                                                           ("to", request.args.get("to"))) if v})

@@ -23,7 +23,7 @@ from models.qr import TrackingLink
 from qr.personal import scene_unit
 from web.auth import check_csrf
 from web.http import db
-from web.messages import COMPLAINT_CATEGORIES, COMPLAINT_STATES, error_text
+from web.messages import COMPLAINT_STATES, error_text
 
 from . import services
 from .photos import MAX_BYTES, MAX_PER_COMPLAINT, clean_image, keep_photo
@@ -114,7 +114,7 @@ def report(token: str):
     settings = current_app.config["XINMA"]
     simulator = settings.miniprogram_simulator_url
     return render_template("intake/h5_report.html", unit=unit, token=token, form=form, error=error,
-                           categories=COMPLAINT_CATEGORIES, simulator=simulator,
+                           categories=services.categories(db(), unit.id), simulator=simulator,
                            max_photos=MAX_PER_COMPLAINT), (422 if error else 200)
 
 

@@ -64,7 +64,9 @@ NEW_COMPLAINT = {
     "description": "Only these fields: state, unit, assignee and timestamps are set by staff and refused here.",
     "properties": {
         "scene": {"type": "string", "minLength": 1, "maxLength": 64, "description": "the scene token of the QR code"},
-        "category": {"enum": COMPLAINT_CATEGORIES},
+        "category": {"type": "string", "minLength": 1, "maxLength": 32, "examples": COMPLAINT_CATEGORIES,
+                     "description": "one of the categories getScene lists: the active ones of the unit's district "
+                                    "(each district starts with the examples, then adds, renames and retires its own)"},
         "text": {"type": "string", "minLength": 1, "maxLength": TEXT_LIMIT, "pattern": r"\S"},
         "phone": {"type": ["string", "null"], "pattern": "^(1[3-9][0-9]{9})?$"},
         "location": {"oneOf": [{"type": "null"}, {"$ref": "#/components/schemas/Location"}]},
@@ -94,13 +96,17 @@ RATING = {"type": "object", "required": ["round", "level", "label", "reason"], "
           "properties": {"round": {"type": "integer", "minimum": 1}, "level": {"enum": list(RATING_LEVELS)},
                          "label": {"enum": list(RATING_LEVELS.values())}, "reason": {"type": "string"}}}
 MEETING_BRIEF = {
-    "type": "object", "required": ["id", "title", "starts_at", "place", "state", "state_label"],
+    "type": "object", "required": ["id", "title", "starts_at", "place", "state", "state_label", "room"],
     "additionalProperties": False,
     "properties": {
         "id": {"type": "integer"}, "title": {"type": "string"},
         "starts_at": {"type": "string", "format": "date-time", "description": "China time, +08:00"},
         "place": {"type": "string"}, "state": {"enum": ["upcoming", "held", "cancelled"]},
         "state_label": {"type": "string"},
+        "room": {"description": "the council room (议事室) the meeting takes place in, if any", "oneOf": [
+            {"type": "null"},
+            {"type": "object", "required": ["name", "address", "opening_hours"], "additionalProperties": False,
+             "properties": {"name": {"type": "string"}, "address": NULLABLE_STR, "opening_hours": NULLABLE_STR}}]},
     },
 }
 TOPIC = {
@@ -139,7 +145,7 @@ MEETING = {
     "type": "object",
     "required": ["id", "title", "starts_at", "place", "state", "state_label", "form", "form_label", "held",
                  "held_at", "open", "capacity", "registered_count", "places_left", "registered", "can_register",
-                 "cancel_reason", "minutes", "topics"],
+                 "cancel_reason", "minutes", "topics", "room"],
     "additionalProperties": False,
     "properties": {
         **MEETING_BRIEF["properties"], "form": {"type": "string"}, "form_label": {"type": "string"},

@@ -24,6 +24,7 @@ from models.intake import (
 )
 from models.lifecycle import Actor, NewComplaint, transition_complaint
 from qr.personal import is_personal, personal_scene_of
+from models.triage import active_categories
 from qr.services import resolve_scene, scene_of
 from web.messages import (
     COMPLAINT_CATEGORIES,
@@ -47,9 +48,9 @@ def local_iso(moment: dt.datetime | None) -> str | None:
     return None if moment is None else moment.astimezone(CHINA).isoformat()
 
 
-def categories() -> list[str]:
-    """The configurable category list (the seeds' defaults)."""
-    return list(COMPLAINT_CATEGORIES)
+def categories(session: Session, unit_id: int) -> list[str]:
+    """The categories a resident of the unit may choose: its district's active ones (models.triage)."""
+    return active_categories(session, unit_id, COMPLAINT_CATEGORIES)
 
 
 def _phone(phone: Any) -> str | None:
@@ -113,7 +114,7 @@ def record_complaint(session: Session, resident: Any, *, scene: Any, category: A
         representative_id = personal.representative_id
     else:
         code_id, unit_id, unit_name, full_name = scene_of(session, scene)
-    if not isinstance(category, str) or category not in COMPLAINT_CATEGORIES:
+    if not isinstance(category, str) or category not in categories(session, unit_id):
         raise DomainError("category_unknown")
     if not isinstance(text, str) or not text.strip():
         raise DomainError("text_empty")
@@ -167,7 +168,7 @@ def scene_json(session: Session, token: str) -> dict[str, Any]:
                           "kind_label": REPRESENTATIVE_KINDS[personal.kind]}
     else:
         unit = resolve_scene(session, token).unit
-    return {"scene": token, "categories": categories(), "representative": representative,
+    return {"scene": token, "categories": categories(session, unit.id), "representative": representative,
             "unit": {"name": unit.name, "full_name": unit.full_name(), "level": unit.level.value}}
 
 

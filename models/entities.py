@@ -62,7 +62,7 @@ class Unit(Base):
 
 
 class CouncilRoom(Base):
-    """协商议事室 / 议事厅: a place where a unit's council meets; a unit may have several, each retired, never deleted."""
+    """协商议事室 / 议事厅: a place where a unit's council meets; a unit may have several, retired, never deleted."""
 
     __tablename__ = "council_rooms"
 
@@ -265,6 +265,7 @@ class Meeting(Base):
     created_at: Mapped[timestamp]
 
     topics: Mapped[list[Topic]] = relationship(secondary=meeting_topics)
+    council_room: Mapped[CouncilRoom | None] = relationship()
 
 
 class NotificationState(enum.StrEnum):

@@ -154,6 +154,8 @@ def wechat_binding():
 @staff_required(StaffRole.grid_worker)
 def queue():
     """The worker's queue, and what they handled: by state (?state=solved, ?state=all), unit, category and words."""
+    live = {u.id for u in units_in_scope(db(), current_staff()) if u.retired_at is None}
+    result.units = [u for u in result.units if u.id in live]  # a retired unit leaves the filter; its complaints stay
     args = request.args
     result = services.queue(db(), current_staff(), unit_id=_int(args.get("unit")), category=args.get("category"),
                             state=args.get("state") or None, search=args.get("q"), page=_int(args.get("page")) or 1)

@@ -145,6 +145,29 @@ ERRORS = {
     "date_invalid": "日期格式不正确，请按 2026-11-23 填写。",
     "meeting_title_empty": "请填写议事会名称。",
     "meeting_place_empty": "请填写开会地点。",
+    "meeting_room_unavailable": "只能选择本单位或上级单位在用的议事室。",
+    # council rooms, units, categories and working days (the admin's pages)
+    "room_name_empty": "请填写议事室名称。",
+    "room_not_found": "未找到这个议事室。",
+    "room_retired": "这个议事室已停用。",
+    "room_unit_invalid": "请选择议事室所属的单位（不能选已撤销的单位）。",
+    "room_capacity_invalid": "可容纳人数须是 1 到 10000 之间的整数；不清楚请留空。",
+    "unit_already_retired": "这个单位已经撤销了。",
+    "unit_retire_unconfirmed": "请勾选“我已确认”后再撤销单位。",
+    "unit_retire_district": "不能在这里撤销整个区。",
+    "unit_has_live_children": "请先撤销它下辖的 {count} 个单位。",
+    "cadence_invalid": "议事频次须是 0 到 24 之间的整数（月）；0 表示不要求。",
+    "category_label_empty": "请填写类别名称。",
+    "category_label_too_long": "类别名称不能超过 {limit} 字。",
+    "category_duplicate": "已有名为“{label}”的类别。",
+    "category_not_found": "未找到这个类别。",
+    "category_last": "至少要保留一个在用的类别。",
+    "category_retired": "这个类别已停用。",
+    "calendar_day_invalid": "日期格式不正确，请按 2026-10-09 填写。",
+    "calendar_kind_unknown": "请选择“放假”或“上班”。",
+    "calendar_name_empty": "请填写说明（例如：区运会放假、调休上班）。",
+    "calendar_day_exists": "{day} 已经设置过了，请先删除再设置。",
+    "calendar_entry_not_found": "未找到这一天的设置。",
     "meeting_form_unknown": "请选择议事形式：座谈、听证或上门。",
     "meeting_time_invalid": "开会时间格式不正确。",
     "meeting_in_past": "开会时间已经过去，请选择以后的时间。",
@@ -421,7 +444,8 @@ ROUTE_STEPS = {"propose": "党支部提议", "discuss": "两委商议", "review"
                "resolve": "居民(代表)会议决议"}
 
 COMPLAINT_CATEGORIES = [
-    "环境污染", "安全出行", "飞线充电", "饲养宠物", "物业管理", "停车", "老旧小区改造", "设施维修", "邻里纠纷", "其他",
+    "环境污染", "安全出行", "飞线充电", "饲养宠物", "物业管理", "停车", "老旧小区改造", "设施维修", "邻里纠纷",
+    "食品安全", "社会事务", "其他",
 ]
 
 
@@ -431,3 +455,7 @@ def error_text(code: str, params: dict | None = None) -> str:
         return text.format(**(params or {}))
     except (KeyError, IndexError):
         return text
+# The categories every district starts with (each district renames, adds and retires its own: models.triage).
+# The council levels the cadence and coverage figures speak of (a street may be a town, a community a village).
+COUNCIL_LEVELS = {"district": "区", "street": "街道（镇）", "community": "社区（村）", "grid": "网格"}
+CALENDAR_KINDS = {"off": "放假", "work": "上班"}

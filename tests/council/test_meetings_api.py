@@ -103,7 +103,8 @@ def test_my_topics_and_my_meetings_name_each_other_in_china_time(client, session
     assert topics[0]["state_changed_at"].endswith("+08:00")
     assert topics[0]["meetings"] == [{"id": meeting_id, "title": "梁堂村19点议事厅", "place": "村部二楼",
                                       "starts_at": starts.astimezone(CHINA).isoformat(), "state": "upcoming",
-                                      "state_label": "待召开"}]
+                                      "state_label": "待召开",
+                                      "room": {"name": "梁堂村协商议事室", "address": None, "opening_hours": None}}]
     assert topics[0]["meetings"][0]["starts_at"].endswith("+08:00")
 
     mine = client.get("/api/v1/my/meetings", headers=bearer(token)).json["data"]
