@@ -321,6 +321,7 @@ TIMELINE = {
 }
 # What staff read on a complaint's timeline for actions the resident's timeline leaves out.
 STAFF_TIMELINE = {("complaint", "reveal_phone"): "查看电话", ("complaint", "hold"): "微信暂未审核，稍后重试"}
+STAFF_TIMELINE[("complaint", "anonymise")] = "按保存期限删除个人信息"  # workers/retention.py
 
 # The words of WeChat subscribe messages (models/message_templates.py says which field shows which). WeChat
 # refuses a message whose `phrase` field is not 1 to 5 Chinese characters (no digits, punctuation or letters) or
