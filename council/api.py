@@ -11,11 +11,13 @@ from sqlalchemy.orm import Session
 from models import Complaint, Meeting, NotFound, Resident, Topic, utcnow
 from models.council import MeetingDetail, MeetingInvitation, MeetingRegistration
 from models.entities import meeting_topics
+from models.legal import LegalOpinion, ReadingDocument, documents_of, published_opinion
 from models.residents import authenticate_resident
 from qr.services import resolve_scene
 from web.http import db, json_body, ok
 from web.messages import (
     LEAD_KINDS,
+    LEGAL_CONCLUSIONS,
     MEETING_FORMS,
     MEETING_STATES,
     OUTCOME_RESULTS,
@@ -24,7 +26,8 @@ from web.messages import (
     TOPIC_STATES,
 )
 
-from . import disclosure, followup, implementation, meetings, services
+from . import disclosure, followup, forms, implementation, meetings, services
+from .legal import document_response
 from .meetings import local_iso, meeting_state
 from .views import photo_response
 
@@ -85,7 +88,24 @@ def topic_json(session, topic, resident) -> dict:
                         "reason": r.reason} for r in mine],
         "state_changed_at": local_iso(topic.state_changed_at),
         "meetings": [meeting_brief(d) for d in topic_meetings(session, topic)],
+        "documents": [document_json(d, url_for("council_api.topic_document", topic_id=topic.id, document_id=d.id))
+                      for d in documents_of(session, topic=topic)],
+        "legal_opinion": opinion_json(published_opinion(session, topic, forms.today())),
     }
+
+
+def document_json(doc: ReadingDocument, url: str) -> dict:
+    """A reading-pack document (精读本) as the mini-program lists it, with where to download it."""
+    return {"id": doc.id, "title": doc.title, "content_type": doc.content_type, "size": doc.size, "url": url,
+            "created_at": local_iso(doc.created_at)}
+
+
+def opinion_json(opinion: LegalOpinion | None) -> dict | None:
+    """The legal opinion published with the topic's decision (援法议事), or None before it is published."""
+    if opinion is None:
+        return None
+    return {"conclusion": opinion.conclusion.value, "conclusion_label": LEGAL_CONCLUSIONS[opinion.conclusion.value],
+            "text": opinion.text, "adviser": opinion.signed_name, "signed_at": local_iso(opinion.signed_at)}
 
 
 def meeting_brief(detail: MeetingDetail) -> dict:
@@ -195,7 +215,38 @@ def meeting_json(session: Session, detail: MeetingDetail, resident: Resident, *,
                     "outcome": OUTCOME_RESULTS[outcomes[t.id].result.value] if t.id in outcomes else None,
                     "solution": outcomes[t.id].solution if t.id in outcomes else None}
                    for t in detail.meeting.topics],
+        # the reading pack (精读本): the meeting's own documents, then its agenda topics'
+        "documents": [document_json(d, url_for("council_api.meeting_document", meeting_id=detail.meeting_id,
+                                               document_id=d.id))
+                      for d in meeting_documents(session, detail)],
     }
+
+
+def meeting_documents(session: Session, detail: MeetingDetail) -> list[ReadingDocument]:
+    return documents_of(session, meeting=detail.meeting) + [
+        d for t in detail.meeting.topics for d in documents_of(session, topic=t)]
+
+
+@bp.get("/topics/<int:topic_id>/documents/<int:document_id>")
+def topic_document(topic_id: int, document_id: int):
+    """A reading-pack document of a topic the resident is behind."""
+    resident = _resident()
+    topic = followup.resident_topic(db(), resident, topic_id)
+    doc = next((d for d in documents_of(db(), topic=topic) if d.id == document_id), None)
+    if doc is None:
+        raise NotFound("document_not_found")
+    return document_response(db(), doc)
+
+
+@bp.get("/meetings/<int:meeting_id>/documents/<int:document_id>")
+def meeting_document(meeting_id: int, document_id: int):
+    """A reading-pack document of a meeting the resident may see, or of one of its agenda topics."""
+    resident = _resident()
+    detail = meetings.resident_meeting(db(), resident, meeting_id)
+    doc = next((d for d in meeting_documents(db(), detail) if d.id == document_id), None)
+    if doc is None:
+        raise NotFound("document_not_found")
+    return document_response(db(), doc)
 
 
 @bp.post("/meetings/<int:meeting_id>/registrations")

@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 
 from models import Complaint, ComplaintState, Meeting, NotFound, Topic, TopicState, Unit, UnitLevel, utcnow
 from models.base import CHINA
-from models.council import MeetingDetail, MeetingOutcome, Publication
+from models.council import MeetingDetail, MeetingOutcome, Publication, PublicationKind
+from models.legal import LegalOpinion, ReadingDocument, documents_for_topics, latest_opinion
 from models.representatives import PUBLIC_STATES, AppointmentState, Representative
 from models.scope import nearest
 from qr.personal import LABELS as PERSONAL_LABELS
@@ -49,6 +50,7 @@ class TopicLine:
     outcome: str | None
     solution: str
     day: dt.date
+    topic_id: int | None = None
 
 
 @dataclasses.dataclass
@@ -60,6 +62,8 @@ class Board:
     publications: list[Publication]
     upcoming: list[MeetingDetail]
     held: list[MeetingDetail]
+    opinions: dict[int, LegalOpinion] = dataclasses.field(default_factory=dict)  # decision's topic -> 法律意见
+    documents: dict[int, list[ReadingDocument]] = dataclasses.field(default_factory=dict)  # topic -> 精读本
 
 
 def _day(moment: dt.datetime) -> dt.date:
@@ -97,12 +101,17 @@ def board_for(session: Session, scene: str, now: dt.datetime | None = None) -> B
         select(MeetingOutcome).where(MeetingOutcome.topic_id.in_([t.id for t in topics])).order_by(MeetingOutcome.id))}
     lines = [TopicLine(t.title, TOPIC_STATES[t.state.value],
                        OUTCOME_RESULTS[latest[t.id].result.value] if t.id in latest else None,
-                       latest[t.id].solution if t.id in latest else "", _day(t.state_changed_at)) for t in topics]
+                       latest[t.id].solution if t.id in latest else "", _day(t.state_changed_at), t.id)
+             for t in topics]
     rows = list(session.scalars(_open_meetings(owner).order_by(Meeting.starts_at.desc()).limit(50)))
     upcoming = sorted((d for d in rows if d.held_at is None and d.meeting.starts_at > now),
                       key=lambda d: d.meeting.starts_at)
     held = [d for d in rows if meeting_state(d) == "held"][:5]
-    return Board(owner, counts, matters, lines, publications, upcoming, held)
+    # The legal opinion is published with the decision (援法议事); the reading pack with the topic.
+    opinions = {p.topic_id: o for p in publications if p.kind == PublicationKind.decision
+                and (o := latest_opinion(session, p.topic)) is not None}
+    return Board(owner, counts, matters, lines, publications, upcoming, held, opinions,
+                 documents_for_topics(session, [t.id for t in topics]))
 
 
 def open_meeting(session: Session, scene: str, meeting_id: int) -> tuple[Unit, MeetingDetail]:

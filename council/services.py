@@ -27,6 +27,7 @@ from models import (
     utcnow,
 )
 from models.council import ROUTE_ORDER, RouteStage, RouteStep, TopicOrigin, TopicResolution
+from models.legal import require_review
 from models.lifecycle import notify, residents_behind
 from models.scope import in_scope, scope_clause
 from web.messages import DELIBERATION_CATEGORIES, REJECT_HANDLING, ROUTE_STEPS, TOPIC_ORIGINS
@@ -124,6 +125,7 @@ def resolve_referral(session: Session, staff: Staff, topic: Topic, *, result: st
     day = forms.date(held_on)
     if topic.state != TopicState.referred:
         raise DomainError("topic_not_referred", status=409)
+    require_review(session, topic, agreeing=result == "agree")  # 法制审核 of a major topic comes first
     row = TopicResolution(topic_id=topic.id, held_on=day, agreed=result == "agree", text=text, staff_id=staff.id,
                           created_at=utcnow())
     session.add(row)
@@ -221,6 +223,8 @@ def record_route_stage(session: Session, staff: Staff, topic: Topic, *, step: st
     expected = next(s for s in ROUTE_ORDER if s not in done)
     if step != expected:
         raise DomainError("route_step_order", previous=ROUTE_STEPS[expected.value])
+    if step == RouteStep.resolve:  # 决议 of a major topic follows its legal review
+        require_review(session, topic, agreeing=False)
     stage = RouteStage(topic_id=topic.id, step=step, held_on=day, votes_for=votes[0], votes_against=votes[1],
                        votes_abstain=votes[2], staff_id=staff.id)
     session.add(stage)

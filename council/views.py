@@ -46,9 +46,11 @@ def _labels():
 
 
 @bp.get("/")
-@staff_required(StaffRole.secretary)
+@staff_required(StaffRole.secretary, StaffRole.legal_adviser)
 def home():
     staff = current_staff()
+    if staff.role == StaffRole.legal_adviser:  # the adviser's home is the legal review
+        return redirect(url_for("council.legal_home"))
     return render_template("council/home.html", topics=services.topics(db(), staff),
                            overdue=implementation.overdue(db(), staff),
                            upcoming=[m for m in meetings.meetings(db(), staff) if m.held_at is None],
@@ -344,5 +346,7 @@ def export(fmt: str):
     return Response(body, mimetype=mime, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
+import council.hotspots  # noqa: E402,F401 - registers /council/hotspots on bp
+import council.legal  # noqa: E402,F401 - registers the legal review pages and the reading pack
+
 from . import ledger  # noqa: E402,F401 - registers /council/ledger and its exports on bp
-from . import hotspots  # noqa: E402,F401 - registers /council/hotspots on bp

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from models.message_templates import TEMPLATES
-from web.messages import COMPLAINT_CATEGORIES, PUBLICATION_KINDS, RATING_LEVELS
+from web.messages import COMPLAINT_CATEGORIES, LEGAL_CONCLUSIONS, PUBLICATION_KINDS, RATING_LEVELS
 from web.settings import template_id
 
 from .phone import PHONE_PATH
@@ -109,6 +109,25 @@ MEETING_BRIEF = {
              "properties": {"name": {"type": "string"}, "address": NULLABLE_STR, "opening_hours": NULLABLE_STR}}]},
     },
 }
+DOCUMENT = {
+    "type": "object", "required": ["id", "title", "content_type", "size", "url", "created_at"],
+    "additionalProperties": False, "description": "a reading-pack document (精读本): laws and policies to read",
+    "properties": {
+        "id": {"type": "integer"}, "title": {"type": "string"},
+        "content_type": {"enum": ["application/pdf", "text/plain", "image/jpeg", "image/png"]},
+        "size": {"type": "integer", "minimum": 1}, "url": {"type": "string", "description": "where to download it"},
+        "created_at": {"type": "string", "format": "date-time", "description": "China time, +08:00"},
+    },
+}
+LEGAL_OPINION = {
+    "description": "the legal adviser's opinion (法律意见), published with the decision; null before that",
+    "oneOf": [{"type": "null"}, {
+        "type": "object", "required": ["conclusion", "conclusion_label", "text", "adviser", "signed_at"],
+        "additionalProperties": False,
+        "properties": {"conclusion": {"enum": list(LEGAL_CONCLUSIONS)},
+                       "conclusion_label": {"enum": list(LEGAL_CONCLUSIONS.values())}, "text": {"type": "string"},
+                       "adviser": {"type": "string"},
+                       "signed_at": {"type": "string", "format": "date-time", "description": "China time, +08:00"}}}]}
 TOPIC = {
     "type": "object",
     "required": ["id", "title", "unit", "state", "state_label", "solution", "assignment", "can_rate", "my_ratings"],
@@ -127,6 +146,7 @@ TOPIC = {
         "state_changed_at": {"type": "string", "format": "date-time", "description": "China time, +08:00"},
         "meetings": {"type": "array", "description": "the meetings that had or have it on their agenda",
                      "items": MEETING_BRIEF},
+        "documents": {"type": "array", "items": DOCUMENT}, "legal_opinion": LEGAL_OPINION,
     },
 }
 COMPLAINT_FOLLOWUP = {
@@ -162,9 +182,14 @@ MEETING = {
                            "state_label": {"type": "string"},
                            "result": {"enum": ["consensus", "no_consensus", "referred", None]},
                            "outcome": {"type": ["string", "null"]}, "solution": {"type": ["string", "null"]}}}},
+        "documents": {"type": "array", "items": DOCUMENT,
+                      "description": "the reading pack: the meeting's own documents, then its agenda topics'"},
     },
 }
 SUBSCRIBE_ANSWERS = ["accept", "reject", "ban", "filter"]
+DOCUMENT_BYTES = {"description": "the document", "content": {
+    t: {"schema": {"type": "string", "format": "binary"}}
+    for t in ("application/pdf", "text/plain; charset=utf-8", "image/jpeg", "image/png")}}
 
 
 def _template_ids() -> list[str]:
@@ -370,6 +395,16 @@ def openapi_document() -> dict[str, Any]:
                                                 "properties": {"id": {"type": "integer"}, "meeting": MEETING}}),
                                            "registered"),
                               **_errors(400, 401, 403, 404, 409, 410)}}},
+            "/topics/{topic_id}/documents/{document_id}": {"get": {
+                "operationId": "getTopicDocument", "security": AUTH,
+                "summary": "a reading-pack document of a topic one of my complaints became (PDF, text or image)",
+                "parameters": [_id("topic_id"), _id("document_id")],
+                "responses": {"200": DOCUMENT_BYTES, **_errors(401, 404)}}},
+            "/meetings/{meeting_id}/documents/{document_id}": {"get": {
+                "operationId": "getMeetingDocument", "security": AUTH,
+                "summary": "a reading-pack document of a meeting I may see, or of one of its agenda topics",
+                "parameters": [_id("meeting_id"), _id("document_id")],
+                "responses": {"200": DOCUMENT_BYTES, **_errors(401, 404)}}},
             "/boards/{scene}": {"get": {
                 "operationId": "getBoard", "security": AUTH,
                 "summary": "the unit's public board: decisions and results made public, no personal data",
