@@ -278,7 +278,7 @@ def up_cmd(host: str, port: int) -> None:
 
     from models.message_templates import MINIPROGRAM_PAGES
     from qr.demo import DEMO_PASSWORD, STAFF, seed_demo
-    from qr.services import current_code, scan_url
+    from qr.services import current_code, is_loopback, scan_url
     from wechat.sandbox import create_sandbox_app, make_sandbox_server, push_config
     from workers.rendering import sandbox_templates
 
@@ -333,6 +333,8 @@ def up_cmd(host: str, port: int) -> None:
               f"Secretary page:     {public_url}/council/  (shuji1 / {DEMO_PASSWORD})",
               f"Sandbox inbox:      {sandbox_url}/inbox",
               f"Simulated phone:    {sandbox_url}/phone", "", "Press Ctrl-C to stop everything.", ""]
+    if is_loopback(public_url):  # fine on this machine; posters printed now would not open on a phone
+        lines[-2:-2] = [error_text("public_url_loopback", {"url": public_url}), ""]
     click.echo("\n".join(lines))
 
     def _stop(*_args):

@@ -139,6 +139,8 @@ def test_up_runs_the_whole_system_and_ctrl_c_stops_it(up, tmp_path):
     assert "(demo district created)" in text
     assert f"Sandbox inbox:      {sandbox}/inbox" in text
     assert f"Grid worker page:   {base}/triage/" in text
+    assert f"Admin home:         {base}/admin/    (admin / xinma-demo)" in text
+    assert "公网地址（XINMA_PUBLIC_URL）是本机地址" in text  # posters printed from this set-up warn as well
     assert (tmp_path / "instance" / "xinma.db").exists(), "the SQLite file belongs in XINMA_INSTANCE"
     scan = re.search(r"梁堂村第一网格\s+(http://\S+/q/\S+)", text)
     assert scan, text
