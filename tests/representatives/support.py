@@ -59,8 +59,8 @@ def appointed(app, unit_name: str = "梁堂村第一网格", name: str = "张三
         transition_representative(session, rep, "appoint", actor=Actor.staff(admin))
         issue_personal_code(session, rep)
         if account:
-            staff = Staff(username=account, display_name=f"{name}（代表）", password_hash=generate_password_hash(PASSWORD),
-                          role=StaffRole.representative, units=[unit], created_at=utcnow())
+            staff = Staff(username=account, display_name=f"{name}（代表）", role=StaffRole.representative,
+                          password_hash=generate_password_hash(PASSWORD), units=[unit], created_at=utcnow())
             session.add(staff)
             session.flush()
             rep.staff_id = staff.id

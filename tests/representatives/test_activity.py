@@ -59,7 +59,8 @@ def test_the_representative_logs_their_year_and_the_four_ones_add_up(app, client
 
     assert _log(client, rep_id, kind="policy_talk", happened_on=today, summary="宣讲养老保险新政策",
                 people="30").status_code == 303
-    assert _log(client, rep_id, kind="forum", happened_on=today, summary="第一家属院座谈会", people="12").status_code == 303
+    res = _log(client, rep_id, kind="forum", happened_on=today, summary="第一家属院座谈会", people="12")
+    assert res.status_code == 303
     assert _log(client, rep_id, kind="visit", happened_on=today, summary="走访独居老人").status_code == 303
     _matter(app, rep_id, solved=True)  # a resident scanned the code; solved in the grid
     _matter(app, rep_id, solved=False, heard_via="visit", entered_by="daibiao1")
