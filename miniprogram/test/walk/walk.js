@@ -107,6 +107,13 @@ async function main() {
   const [receipt] = await received('xinma-complaint-received')
   assert.ok(receipt.page.startsWith(`pages/complaint/detail?id=${complaint.id}`))
 
+  // Adding what was forgotten, with another photo, while it waits for triage.
+  const second = shaped('photo', await api.uploadPhoto(env('XINMA_WALK_PHOTO')))
+  const noted = shaped('complaint', await api.addNote(complaint.id, { text: '晚上七点以后整条路都是黑的', photos: [second.id] }))
+  assert.deepEqual(noted.notes.map((n) => [n.author, n.text]), [['resident', '晚上七点以后整条路都是黑的']])
+  await assert.rejects(api.addNote(complaint.id, { text: 'x'.repeat(config.noteLimit + 1) }),
+    (e) => e.code === 'note_too_long' && /[\u4e00-\u9fff]/.test(e.message))
+
   // A session ended on the server: the next call signs in again and retries once.
   await api.signOut()
   device.setStorageSync(api.TOKEN_KEY, 'a-session-the-server-no-longer-has')
