@@ -18,7 +18,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-THRESHOLD = 0.25
+THRESHOLD = 0.15
 # IDF smoothed by pseudo-documents in which every word occurs at a low rate: a village's few dozen open complaints
 # tell too little about which words are rare, and a matter reported by a third of them must not weigh little.
 PRIOR_DOCS, PRIOR_RATE = 200, 0.01
@@ -86,30 +86,23 @@ SINGLE = frozenset("犬猫鸽鸡坑堵臭烟拴")
 @dataclass
 class Cluster:
     members: list[int] = field(default_factory=list)
-    weights: dict[str, float] = field(default_factory=lambda: defaultdict(float))
-    norm2: float = 0.0
+    weights: dict[str, float] = field(default_factory=dict)  # the sum of its members' unit vectors
+    norm2: float = 0.0  # |weights|²
 
 
 def _vector(words: Sequence[str], idf: dict[str, float]) -> dict[str, float]:
-    counts = Counter(words)
-    vec = {w: (1 + math.log(n)) * idf[w] for w, n in counts.items()}
+    """A complaint's unit vector: each of its words once (short texts say a word once), weighed by its IDF."""
+    vec = {w: idf[w] for w in words}
     norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
     return {w: v / norm for w, v in vec.items()}
 
 
-def features(words: Sequence[str]) -> list[str]:
-    """What two complaints are compared on: their words, and once each the characters of their longer words
-    (marked "#"), so 灯不亮 still meets 路灯 and 电瓶 meets 电线 a little."""
-    chars = dict.fromkeys(ch for w in words if len(w) > 1 for ch in w)
-    return [*words, *("#" + ch for ch in chars)]
-
-
-def weights(all_features: Iterable[Sequence[str]]) -> dict[str, float]:
+def weights(all_terms: Iterable[Sequence[str]]) -> dict[str, float]:
     """Inverse document frequencies over every complaint considered (all areas and categories together: within
     one category the words that make its clusters are the common ones, and must not weigh less for it)."""
     df: Counter[str] = Counter()
     n = 0
-    for words in all_features:
+    for words in all_terms:
         df.update(set(words))
         n += 1
     return {w: math.log((n + PRIOR_DOCS + 1) / (c + PRIOR_DOCS * PRIOR_RATE + 0.5)) + 1.0 for w, c in df.items()}
@@ -117,36 +110,36 @@ def weights(all_features: Iterable[Sequence[str]]) -> dict[str, float]:
 
 def cluster(docs: Sequence[tuple[int, Sequence[str]]], idf: dict[str, float], *,
             threshold: float = THRESHOLD) -> list[list[int]]:
-    """Group documents (id, features) of one area and category, features (`features`) weighed by `idf` (from
-    `weights` over every document considered); returns every group (singletons too), ids in the order given
-    (give them oldest first: a cluster's first complaint is its seed)."""
-    if not docs:
-        return []
+    """Group documents (id, words) of one area and category, words weighed by `idf` (from `weights` over every
+    document considered); returns every group (singletons too), ids in the order given (give them oldest first:
+    a cluster's first complaint is its seed)."""
     clusters: list[Cluster] = []
-    index: dict[str, list[int]] = defaultdict(list)  # word -> clusters whose centroid holds it
+    index: dict[str, list[int]] = {}  # word -> clusters whose centroid holds it
+    sqrt = math.sqrt
     for doc_id, words in docs:
         vec = _vector(words, idf)
-        dots: dict[int, float] = defaultdict(float)
+        dots: dict[int, float] = {}
         for w, v in vec.items():
             for c in index.get(w, ()):
-                dots[c] += v * clusters[c].weights[w]
-        best, best_sim = -1, 0.0
-        for c, dot in dots.items():
-            sim = dot / math.sqrt(clusters[c].norm2)
-            if sim > best_sim or (sim == best_sim and c < best):
-                best, best_sim = c, sim
-        if best < 0 or best_sim < threshold:
+                dots[c] = dots.get(c, 0.0) + v * clusters[c].weights[w]
+        best, best_sim, best_dot = -1, threshold, 0.0
+        for c, dot in dots.items():  # ties go to the older cluster (dots fill in cluster order per word)
+            sim = dot / sqrt(clusters[c].norm2)
+            if sim > best_sim or (sim == best_sim and (best < 0 or c < best)):
+                best, best_sim, best_dot = c, sim, dot
+        if best < 0:
+            best = len(clusters)
             clusters.append(Cluster())
-            best, dot = len(clusters) - 1, 0.0
-        else:
-            dot = dots[best]
         target = clusters[best]
         target.members.append(doc_id)
-        target.norm2 += 2 * dot + 1.0  # |S + v|² = |S|² + 2 S·v + |v|², |v| = 1
+        target.norm2 += 2 * best_dot + 1.0  # |S + v|² = |S|² + 2 S·v + |v|², |v| = 1
+        held = target.weights
         for w, v in vec.items():
-            if w not in target.weights:
-                index[w].append(best)
-            target.weights[w] += v
+            if w in held:
+                held[w] += v
+            else:
+                held[w] = v
+                index.setdefault(w, []).append(best)
     return [c.members for c in _merged(clusters, threshold)]
 
 
@@ -176,7 +169,7 @@ def _merged(clusters: list[Cluster], threshold: float) -> list[Cluster]:
                     c.members.extend(other.members)
                     c.norm2 += 2 * dot + other.norm2
                     for w, v in other.weights.items():
-                        c.weights[w] += v
+                        c.weights[w] = c.weights.get(w, 0.0) + v
                     gone.add(j)
                     merged = True
         alive = [c for i, c in enumerate(alive) if i not in gone]

@@ -14,7 +14,7 @@ import hashlib
 import logging
 from collections import defaultdict
 
-from sqlalchemy import and_, select
+from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -45,6 +45,8 @@ log = logging.getLogger(__name__)
 TERMS_VERSION = 1
 DEFAULT_DAYS, MAX_DAYS = 30, 365
 DEFAULT_MIN_SIZE, MAX_MIN_SIZE = 3, 100
+SHOWN_HOTSPOTS, SHOWN_ITEMS = 50, 20
+TITLE_SAMPLE = 200  # the page lists the largest hotspots, each with its newest complaints
 TITLE_LIMIT = 60
 MAX_COMPLAINTS = 1000
 # Only complaints still awaiting a decision: a submitted one is not yet checked, the rest were decided.
@@ -60,26 +62,24 @@ class Item:
     id: int
     text: str
     unit_name: str
-    resident_id: int
     created_at: dt.datetime
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass
 class Hotspot:
     area_id: int
     area_name: str
     category: str
-    items: list[Item]
+    ids: list[int]  # oldest first
+    residents: int
+    latest: dt.datetime
     words: list[str]
     key: str
+    items: list[Item] = dataclasses.field(default_factory=list)  # the newest SHOWN_ITEMS, with their text
 
     @property
-    def residents(self) -> int:
-        return len({i.resident_id for i in self.items})
-
-    @property
-    def ids(self) -> list[int]:
-        return [i.id for i in self.items]
+    def count(self) -> int:
+        return len(self.ids)
 
     @property
     def title(self) -> str:
@@ -88,10 +88,6 @@ class Hotspot:
     @property
     def deliberation(self) -> str:
         return DELIBERATION_OF.get(self.category, "livelihood")
-
-    @property
-    def latest(self) -> dt.datetime:
-        return max(i.created_at for i in self.items)
 
 
 def parse_window(days, min_size) -> tuple[int, int]:
@@ -103,10 +99,13 @@ def parse_window(days, min_size) -> tuple[int, int]:
 
 
 def key_of(rows) -> str:
-    """What a suggestion was made from: its complaints and the moment each last changed. Any decision on one of
-    them since (or a tap that made the topic) gives another key, so a stale suggestion is refused."""
-    seen = "|".join(f"{cid}:{changed.isoformat()}" for cid, changed in sorted(rows))
-    return hashlib.sha256(seen.encode()).hexdigest()[:24]
+    """What a suggestion was made from: its complaints (id, moment it last changed). A decision on one of them
+    since, or the tap that made the topic, moves its moment past every earlier one, so the latest moment with the
+    ids tells a stale suggestion from a fresh one."""
+    rows = list(rows)
+    seen = ",".join(str(cid) for cid in sorted(cid for cid, _at in rows))
+    latest = max(at for _cid, at in rows).isoformat() if rows else ""
+    return hashlib.sha256(f"{seen}|{latest}".encode()).hexdigest()[:24]
 
 
 def _areas(session: Session, units: list[tuple[int, str, UnitLevel, str]]) -> dict[int, tuple[int, str]]:
@@ -149,49 +148,74 @@ def hotspots(session: Session, staff: Staff, *, days: int = DEFAULT_DAYS, min_si
         return []
     names = {u[0]: u[1] for u in units}
     areas = _areas(session, units)
+    terms = select(ComplaintTerms.terms).where(ComplaintTerms.complaint_id == Complaint.id,
+                                               ComplaintTerms.version == TERMS_VERSION).scalar_subquery()
     rows = session.execute(
-        select(Complaint.id, Complaint.unit_id, Complaint.category, Complaint.text, Complaint.resident_id,
-               Complaint.created_at, Complaint.state_changed_at, ComplaintTerms.terms)
-        .outerjoin(ComplaintTerms, and_(ComplaintTerms.complaint_id == Complaint.id,
-                                        ComplaintTerms.version == TERMS_VERSION))
+        select(Complaint.id, Complaint.unit_id, Complaint.category, Complaint.resident_id, Complaint.created_at,
+               Complaint.state_changed_at, terms.label("terms"))
         .where(scope_clause(staff, Complaint.unit_id), Complaint.state == OPEN, Complaint.created_at >= since)
         .order_by(Complaint.created_at, Complaint.id)
     ).all()
-    words: dict[int, list[str]] = {}
-    fresh = []
-    for row in rows:
-        if row.terms is None:
-            words[row.id] = clusters.terms(row.text)
-            fresh.append({"complaint_id": row.id, "version": TERMS_VERSION, "terms": " ".join(words[row.id])})
-        else:
-            words[row.id] = row.terms.split()
-    if fresh:
-        _upsert(session, fresh)
+    words = _words(session, rows)
+    by_id = {r.id: r for r in rows}
+    position = {r.id: n for n, r in enumerate(rows)}
     groups: dict[tuple[int, str], list] = defaultdict(list)
     for row in rows:
         groups[(areas[row.unit_id][0], row.category)].append(row)
-    feats = {cid: clusters.features(w) for cid, w in words.items()}
-    idf = clusters.weights(feats.values())
+    idf = clusters.weights(words.values())
     found = []
     for (area_id, category), members in groups.items():
         if len(members) < min_size:
             continue
-        by_id = {r.id: r for r in members}
-        for ids in clusters.cluster([(r.id, feats[r.id]) for r in members], idf):
+        for ids in clusters.cluster([(r.id, words[r.id]) for r in members], idf):
             if len(ids) < min_size:
                 continue
-            chosen = sorted((by_id[i] for i in ids), key=lambda r: (r.created_at, r.id))
+            ids.sort(key=position.__getitem__)  # oldest first, as the rows came
+            chosen = [by_id[i] for i in ids]
+            sample = chosen[::max(1, len(chosen) // TITLE_SAMPLE)]  # a large hotspot's words, from a sample
             found.append(Hotspot(
-                area_id=area_id, area_name=areas[chosen[0].unit_id][1], category=category,
-                items=[Item(r.id, r.text, names[r.unit_id], r.resident_id, r.created_at) for r in chosen],
-                words=clusters.draft_title(words[r.id] for r in chosen),
+                area_id=area_id, area_name=areas[chosen[0].unit_id][1], category=category, ids=ids,
+                residents=len({r.resident_id for r in chosen}), latest=chosen[-1].created_at,
+                words=clusters.draft_title(words[r.id] for r in sample),
                 key=key_of((r.id, r.state_changed_at) for r in chosen)))
-    found.sort(key=lambda h: (-len(h.items), -h.latest.timestamp(), h.items[0].id))
+    found.sort(key=lambda h: (-h.count, -h.latest.timestamp(), h.ids[0]))
+    _add_items(session, found, names, by_id)
     return found
 
 
-def _ids(values: list[str]) -> list[int]:
-    ids = sorted({int(v) for v in values if isinstance(v, str) and v.strip().isdigit() and len(v.strip()) < 10})
+def _words(session: Session, rows) -> dict[int, list[str]]:
+    """Each complaint's kept words; those not segmented yet (or by an older segmenter) are segmented now and kept."""
+    words = {row.id: row.terms.split() for row in rows if row.terms is not None}
+    missing = [row.id for row in rows if row.terms is None]
+    fresh = []
+    for start in range(0, len(missing), 500):
+        for cid, body in session.execute(select(Complaint.id, Complaint.text)
+                                         .where(Complaint.id.in_(missing[start:start + 500]))):
+            words[cid] = clusters.terms(body)
+            fresh.append({"complaint_id": cid, "version": TERMS_VERSION, "terms": " ".join(words[cid])})
+    if fresh:
+        _upsert(session, fresh)
+    return words
+
+
+def _add_items(session: Session, found: list[Hotspot], names: dict[int, str], rows: dict) -> None:
+    """The newest complaints of each hotspot, with their text, as the page lists them."""
+    shown = {h.key: h.ids[::-1][:SHOWN_ITEMS] for h in found}
+    wanted = [cid for ids in shown.values() for cid in ids]
+    texts = {}
+    for start in range(0, len(wanted), 500):
+        texts.update(session.execute(select(Complaint.id, Complaint.text)
+                                     .where(Complaint.id.in_(wanted[start:start + 500]))).all())
+    for h in found:
+        h.items = [Item(cid, texts[cid], names[rows[cid].unit_id], rows[cid].created_at) for cid in shown[h.key]]
+
+
+def _ids(value: str) -> list[int]:
+    """The hotspot's complaint ids, as the page's form sends them: "12,15,31"."""
+    parts = [v.strip() for v in (value or "").split(",") if v.strip()]
+    if any(not v.isdigit() or len(v) > 9 for v in parts):
+        raise DomainError("hotspot_empty")
+    ids = sorted({int(v) for v in parts})
     if not ids:
         raise DomainError("hotspot_empty")
     if len(ids) > MAX_COMPLAINTS:
@@ -199,7 +223,7 @@ def _ids(values: list[str]) -> list[int]:
     return ids
 
 
-def make_topic(session: Session, staff: Staff, *, complaint_ids: list[str], key: str, title: str, category: str,
+def make_topic(session: Session, staff: Staff, *, complaint_ids: str, key: str, title: str, category: str,
                summary: str = "") -> Topic:
     """One tap on a hotspot: propose a topic of its area and promote every complaint of it into the topic.
 

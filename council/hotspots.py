@@ -17,7 +17,8 @@ from .views import bp
 def _page(error: str | None = None, status: int = 200, code: str | None = None):
     days, min_size = services.parse_window(request.values.get("days"), request.values.get("min_size"))
     found = services.hotspots(db(), current_staff(), days=days, min_size=min_size)
-    return render_template("council/hotspots.html", hotspots=found, days=days, min_size=min_size, error=error,
+    return render_template("council/hotspots.html", hotspots=found[:services.SHOWN_HOTSPOTS], more=len(found)
+                           - services.SHOWN_HOTSPOTS, days=days, min_size=min_size, error=error,
                            error_code=code), status
 
 
@@ -34,7 +35,7 @@ def hotspot_topic():
     check_csrf()
     f = request.form
     try:
-        topic = services.make_topic(db(), current_staff(), complaint_ids=f.getlist("complaint"), key=f.get("key", ""),
+        topic = services.make_topic(db(), current_staff(), complaint_ids=f.get("complaints", ""), key=f.get("key", ""),
                                     title=f.get("title", ""), category=f.get("category", ""),
                                     summary=f.get("summary", ""))
     except NotFound:

@@ -46,11 +46,9 @@ def _labels():
 
 
 @bp.get("/")
-@staff_required(StaffRole.secretary, StaffRole.legal_adviser)
+@staff_required(StaffRole.secretary)
 def home():
     staff = current_staff()
-    if staff.role == StaffRole.legal_adviser:  # the adviser's home is the legal review
-        return redirect(url_for("council.legal_home"))
     return render_template("council/home.html", topics=services.topics(db(), staff),
                            overdue=implementation.overdue(db(), staff),
                            upcoming=[m for m in meetings.meetings(db(), staff) if m.held_at is None],
@@ -347,6 +345,5 @@ def export(fmt: str):
 
 
 import council.hotspots  # noqa: E402,F401 - registers /council/hotspots on bp
-import council.legal  # noqa: E402,F401 - registers the legal review pages and the reading pack
 
 from . import ledger  # noqa: E402,F401 - registers /council/ledger and its exports on bp

@@ -43,7 +43,7 @@ def sections(page: str) -> list[dict]:
             "category": html.unescape(re.search(r'<span class="tag warn">([^<]+)<', block).group(1)),
             "complaints": int(re.search(r'data-figure="complaints">(\d+) 条反映', block).group(1)),
             "residents": int(re.search(r'data-figure="residents">(\d+) 位居民', block).group(1)),
-            "ids": [int(i) for i in re.findall(r'name="complaint" value="(\d+)"', block)],
+            "ids": [int(i) for i in re.search(r'name="complaints" value="([\d,]+)"', block).group(1).split(",")],
             "links": re.findall(r'href="(/triage/complaints/\d+)"', block),
             "title": html.unescape(re.search(r'name="title" maxlength="60" value="([^"]*)"', block).group(1)),
             "category_choice": re.search(r'<option value="(\w+)" selected>', block).group(1),
@@ -57,7 +57,7 @@ def ids_of(gold: dict[int, str], label: str) -> list[int]:
 
 def tap(client, spot: dict, **changes):
     page = client.get("/council/hotspots").get_data(as_text=True)
-    data = {"csrf_token": csrf(page), "key": spot["key"], "complaint": [str(i) for i in spot["ids"]],
+    data = {"csrf_token": csrf(page), "key": spot["key"], "complaints": ",".join(map(str, spot["ids"])),
             "title": spot["title"], "category": spot["category_choice"], "summary": "由群众反映汇集"}
     data.update(changes)
     return client.post("/council/hotspots/topic", data=data)
@@ -80,7 +80,7 @@ def test_secretary_sees_the_hotspots_of_their_village_only(client, session, gold
     assert [(s["category"], s["complaints"], s["residents"]) for s in spots] == [("飞线充电", 5, 4), ("饲养宠物", 4, 4)]
     wiring = spots[0]
     assert wiring["ids"] == ids_of(gold, "wire_lt")
-    assert wiring["links"] == [f"/triage/complaints/{i}" for i in wiring["ids"]]
+    assert wiring["links"] == [f"/triage/complaints/{i}" for i in reversed(wiring["ids"])]  # newest first
     assert wiring["title"].startswith("梁堂村飞线充电：") and "电动车" in wiring["title"]
     assert wiring["category_choice"] == "governance"
     for text in ("五号楼有人把电线从三楼窗户扯下来给电瓶车充电", "5 条反映", "4 位居民"):
@@ -199,15 +199,30 @@ def test_refusals_change_nothing(client, session, gold):
             ({"title": ""}, 400, "title_empty"),
             ({"title": "很" * 61}, 400, "title_too_long"),
             ({"category": "unknown"}, 400, "deliberation_category_unknown"),
-            ({"complaint": []}, 400, "hotspot_empty"),
-            ({"complaint": [str(i) for i in wiring["ids"] + dogs["ids"]]}, 409, "hotspot_stale"),
-            ({"complaint": [str(i) for i in wiring["ids"][:-1]]}, 409, "hotspot_stale"),
+            ({"complaints": ""}, 400, "hotspot_empty"),
+            ({"complaints": "1,x"}, 400, "hotspot_empty"),
+            ({"complaints": ",".join(map(str, wiring["ids"] + dogs["ids"]))}, 409, "hotspot_stale"),
+            ({"complaints": ",".join(map(str, wiring["ids"][:-1]))}, 409, "hotspot_stale"),
             ({"key": "0" * 24}, 409, "hotspot_stale"),
             ({"csrf_token": "forged"}, 400, "csrf_invalid")):
         res = tap(client, wiring, **changes)
         assert res.status_code == status, (changes, res.status_code)
         assert f'data-code="{code}"' in res.get_data(as_text=True), changes
         assert snapshot(session) == before, changes
+
+
+def test_complaints_of_two_categories_are_never_one_topic(client, session, gold):
+    from council.hotspot_services import key_of
+
+    sign_in(client, "shuji1")
+    wiring, dogs = sections(client.get("/council/hotspots").get_data(as_text=True))
+    both = session.execute(select(Complaint.id, Complaint.state_changed_at)
+                           .where(Complaint.id.in_(wiring["ids"] + dogs["ids"]))).all()
+    before = snapshot(session)
+    res = tap(client, wiring, complaints=",".join(str(i) for i, _at in both), key=key_of(both))
+    assert res.status_code == 400
+    assert 'data-code="hotspot_mixed"' in res.get_data(as_text=True)
+    assert snapshot(session) == before
 
 
 def test_a_secretary_cannot_make_a_topic_of_another_villages_complaints(client, session, gold):
