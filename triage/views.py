@@ -151,9 +151,11 @@ def wechat_binding():
 # --- the queue and a complaint -------------------------------------------------------------------------------
 
 @bp.get("/triage/")
-@staff_required(StaffRole.grid_worker)
+@staff_required(StaffRole.grid_worker, StaffRole.representative)
 def queue():
     """The worker's queue, and what they handled: by state (?state=solved, ?state=all), unit, category and words."""
+    if current_staff().role == StaffRole.representative:  # their home: entry on behalf (and their log), no queue
+        return redirect(url_for("triage.on_behalf"))
     live = {u.id for u in units_in_scope(db(), current_staff()) if u.retired_at is None}
     result.units = [u for u in result.units if u.id in live]  # a retired unit leaves the filter; its complaints stay
     args = request.args
@@ -333,6 +335,9 @@ def rules():
         saved = True
     return render_template("triage/rules.html", district=district, current=rules_for(session, district),
                            presets=RULE_SET_PRESETS, saved=saved)
+
+
+from . import on_behalf  # noqa: E402,F401 - entry on behalf (代填): /triage/on-behalf, on this blueprint
 
 
 from . import on_behalf  # noqa: E402,F401 - entry on behalf (代填): /triage/on-behalf, on this blueprint

@@ -111,3 +111,12 @@ def test_a_bad_entry_is_refused_and_writes_nothing(app, client, demo, form, mess
 def test_a_secretary_cannot_enter_on_behalf(app, client, demo):
     staff_sign_in(client, "shuji1")
     assert client.get("/triage/on-behalf").status_code == 404
+
+
+def test_a_representative_signing_in_lands_on_entry_on_behalf(app, client, demo):
+    appointed(app, name="张三", account="daibiao1")
+    page = client.get("/staff/signin")
+    res = post(client, "/staff/signin", {"username": "daibiao1", "password": "xinma-demo"}, page.text)
+    assert res.status_code == 302
+    home = client.get(res.headers["Location"], follow_redirects=True)
+    assert home.status_code == 200 and "代居民反映" in home.text and "我的履职记录" in home.text
