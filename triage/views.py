@@ -338,6 +338,3 @@ def rules():
 
 
 from . import on_behalf  # noqa: E402,F401 - entry on behalf (代填): /triage/on-behalf, on this blueprint
-
-
-from . import on_behalf  # noqa: E402,F401 - entry on behalf (代填): /triage/on-behalf, on this blueprint
