@@ -128,6 +128,21 @@ describe('pages/topic/detail', () => {
     expect(text(page, 'rated')).toBe('感谢您的评价')
   })
 
+  test("the page's button asks for its four templates in two taps: three, then one", async () => {
+    const { page, requests } = open('pages/topic/detail', { id: '3' }, [ok(TOPIC), ok({ left: {} }, 201), ok({ left: {} }, 201)])
+    await settle()
+    wx.requestSubscribeMessage = jest.fn(({ tmplIds, success }) => success(Object.fromEntries(tmplIds.map((id) => [id, 'accept']))))
+    tap(page, 'ask')
+    await settle()
+    tap(page, 'ask')
+    await settle()
+    expect(wx.requestSubscribeMessage.mock.calls.map((c) => c[0].tmplIds)).toEqual([
+      ['xinma-topic-progress', 'xinma-meeting-invitation', 'xinma-rating-requested'], ['xinma-topic-published']])
+    expect(requests.slice(1).map((r) => Object.keys(r.data.results).length)).toEqual([3, 1])
+    expect(all(page, 'ask')).toHaveLength(0)
+    expect(text(page, 'subscribe')).toBe('已开启微信消息提醒')
+  })
+
   test('a topic not behind the resident: 404', async () => {
     const { page } = open('pages/topic/detail', { id: '9' }, [refused(404, 'topic_not_found', '没有找到这个议题。')])
     await settle()
@@ -159,6 +174,14 @@ describe('pages/meeting/detail', () => {
     await settle()
     expect(requests[1].data).toEqual({})
     expect(text(page, 'register-error')).toBe('报名人数已满。')
+  })
+
+  test("a meeting that does not concern the resident: the API's 404 message", async () => {
+    const { page } = open('pages/meeting/detail', { id: '6' }, [refused(404, 'meeting_not_found', '没有找到这次议事会。')])
+    expect(text(page, 'status')).toBe('正在加载…')
+    await settle()
+    expect(text(page, 'message')).toBe('没有找到这次议事会。')
+    expect(all(page, 'register')).toHaveLength(0)
   })
 
   test('a cancelled meeting shows its reason and no registration', async () => {
