@@ -156,11 +156,11 @@ def queue():
     """The worker's queue, and what they handled: by state (?state=solved, ?state=all), unit, category and words."""
     if current_staff().role == StaffRole.representative:  # their home: entry on behalf (and their log), no queue
         return redirect(url_for("triage.on_behalf"))
-    live = {u.id for u in units_in_scope(db(), current_staff()) if u.retired_at is None}
-    result.units = [u for u in result.units if u.id in live]  # a retired unit leaves the filter; its complaints stay
     args = request.args
     result = services.queue(db(), current_staff(), unit_id=_int(args.get("unit")), category=args.get("category"),
                             state=args.get("state") or None, search=args.get("q"), page=_int(args.get("page")) or 1)
+    live = {u.id for u in units_in_scope(db(), current_staff()) if u.retired_at is None}
+    result.units = [u for u in result.units if u.id in live]  # a retired unit leaves the filter; its complaints stay
     return render_template("triage/queue.html", result=result, states=COMPLAINT_STATES,
                            categories=COMPLAINT_CATEGORIES, queue_states=services.QUEUE_STATES,
                            history_states=services.HISTORY_STATES,
