@@ -6,7 +6,7 @@ const { render, mockWx, ok, refused, settle, all, text, shown, tap, ROOT } = req
 
 function prompt(templates) {
   jest.resetModules()
-  const id = simulate.load(path.join(ROOT, 'components/subscribe-prompt/index'), { rootPath: ROOT, compiler: 'simulate' })
+  const id = simulate.load(path.join(ROOT, 'components/subscribe-prompt/index'), { rootPath: ROOT, compiler: 'official' })
   const comp = simulate.render(id, { templates, label: '接收通知' })
   comp.attach(document.createElement('parent-wrapper'))
   return comp

@@ -5,12 +5,13 @@ const { check, shapes } = require('../contract')
 
 const ROOT = path.resolve(__dirname, '../..')
 
-// A page (built with Component()) rendered and attached, as the framework shows it.
+// A page (built with Component()) rendered and attached, as the framework shows it; its WXML compiled by WeChat's
+// own compiler (wcc, from miniprogram-compiler), so a template the real client would refuse fails here too.
 function render(pagePath, properties) {
   // simulate runs each page's and component's JS with require and drops it from require.cache to run it again
   // next time; under jest the module registry is jest's own, so it is reset here instead.
   jest.resetModules()
-  const id = simulate.load(path.join(ROOT, pagePath), { rootPath: ROOT, compiler: 'simulate' })
+  const id = simulate.load(path.join(ROOT, pagePath), { rootPath: ROOT, compiler: 'official' })
   const comp = simulate.render(id, properties)
   comp.attach(document.createElement('parent-wrapper'))
   return comp
