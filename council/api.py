@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from models import Complaint, Meeting, NotFound, Resident, Topic, utcnow
 from models.council import MeetingDetail, MeetingInvitation, MeetingRegistration
 from models.entities import meeting_topics
-from models.legal import LegalOpinion, ReadingDocument, documents_of, published_opinion
+from models.legal import LegalOpinion, ReadingDocument, documents_of, latest_opinion, published_opinion
 from models.residents import authenticate_resident
 from qr.services import resolve_scene
 from web.http import db, json_body, ok
@@ -273,7 +273,9 @@ def board(scene: str):
     owner, rows = disclosure.board(db(), code.unit)
     return ok({"unit": owner.full_name(), "publications": [
         {"topic": p.topic.title, "kind": p.kind.value, "kind_label": PUBLICATION_KINDS[p.kind.value], "text": p.text,
-         "published_on": p.published_on.isoformat(), "photos": _result_photos(scene, p)} for p in rows]})
+         "published_on": p.published_on.isoformat(), "photos": _result_photos(scene, p),
+         "legal_opinion": opinion_json(latest_opinion(db(), p.topic) if p.kind.value == "decision" else None)}
+        for p in rows]})
 
 
 @bp.get("/boards/<scene>/topics/<int:topic_id>/photos/<name>")

@@ -11,10 +11,12 @@ import warnings
 
 from flask import current_app, redirect, render_template, request, send_file, url_for
 from PIL import Image
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import DomainError, NotFound, Staff, StaffRole, Topic, Unit, utcnow
 from models.council import MeetingDetail
+from models.entities import meeting_topics
 from models.legal import (
     Conclusion,
     ReadingDocument,
@@ -283,19 +285,25 @@ def document(document_id: int):
 # --- on the public board -----------------------------------------------------------------------------------------
 
 def board_document(session: Session, scene: str, document_id: int) -> ReadingDocument:
-    """A document of a topic shown on this board, or of an open meeting announced there; else `document_not_found`."""
+    """A document of a topic shown on this board, or of an open meeting announced there (or of one of its agenda
+    topics); else `document_not_found`."""
     doc = _document(session, document_id)
     if doc.topic_id is not None:
         owner, _ = disclosure.board(session, resolve_scene(session, scene).unit)
         topic = session.get(Topic, doc.topic_id)
-        if not (topic.unit.path.startswith(owner.path) and topic.state in boards.SHOWN_TOPICS):
-            raise NotFound("document_not_found")
+        if topic.unit.path.startswith(owner.path) and topic.state in boards.SHOWN_TOPICS:
+            return doc
+        meeting_ids = list(session.scalars(select(meeting_topics.c.meeting_id)
+                                           .where(meeting_topics.c.topic_id == topic.id)))
+    else:
+        meeting_ids = [doc.meeting_id]
+    for meeting_id in meeting_ids:  # the open meeting's own pack, or an agenda topic's shown on its page
+        try:
+            boards.open_meeting(session, scene, meeting_id)
+        except NotFound:
+            continue
         return doc
-    try:
-        boards.open_meeting(session, scene, doc.meeting_id)
-    except NotFound:
-        raise NotFound("document_not_found") from None
-    return doc
+    raise NotFound("document_not_found")
 
 
 @public_bp.get("/board/<scene>/documents/<int:document_id>")

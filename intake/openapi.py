@@ -420,7 +420,8 @@ def openapi_document() -> dict[str, Any]:
                                        "text": {"type": "string"},
                                        "published_on": {"type": "string", "format": "date"},
                                        "photos": {"type": "array", "items": {"type": "string"},
-                                                  "description": "progress photos' paths, on results only"}}}}}}),
+                                                  "description": "progress photos' paths, on results only"},
+                                       "legal_opinion": LEGAL_OPINION}}}}}),
                     "the board"),
                     **_errors(400, 401, 404, 410)}}},
             "/boards/{scene}/topics/{topic_id}/photos/{name}": {"get": {

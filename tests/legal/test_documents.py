@@ -196,6 +196,8 @@ def test_documents_on_the_board_and_in_the_residents_api(client, session, wechat
     assert client.get(f"/board/{scene}/documents/{text_doc.id}").data == TEXT
     assert client.get(f"/board/{scene}/documents/{hidden_doc.id}").status_code == 404
     assert client.get(f"/board/{scene}/documents/{meeting_doc.id}").data == PDF  # an open meeting's
+    notice = client.get(f"/board/{scene}/meetings/{meeting_id}").get_data(as_text=True)
+    assert "会前精读材料（2 份）" in notice and "议事规则" in notice and "组织法" in notice
     other_scene = session.scalar(select(QrCode.token).join(Unit).where(Unit.name == "汉王村"))
     assert client.get(f"/board/{other_scene}/documents/{text_doc.id}").status_code == 404
     auth = {"Authorization": f"Bearer {token}"}

@@ -197,6 +197,7 @@ def test_the_opinion_is_published_with_the_decision(client, session, wechat_sand
     scene = session.scalar(select(QrCode.token).join(Unit).where(Unit.name == "梁堂村", QrCode.revoked_at.is_(None)))
     auth = {"Authorization": f"Bearer {token}"}
     assert client.get(f"/api/v1/topics/{item.id}", headers=auth).json["data"]["legal_opinion"] is None
+    assert client.get(f"/api/v1/boards/{scene}", headers=auth).json["data"]["publications"] == []
     assert "收益分配方案应经村民会议讨论决定。" not in client.get(f"/board/{scene}").get_data(as_text=True)
     url = f"/council/topics/{item.id}"
     assert form_post(client, url, f"{url}/publications", {"kind": "decision", "text": "土地流转方案已通过",
@@ -205,6 +206,8 @@ def test_the_opinion_is_published_with_the_decision(client, session, wechat_sand
     assert published["conclusion"] == "needs_changes" and published["conclusion_label"] == "需修改"
     assert published["text"] == "收益分配方案应经村民会议讨论决定。" and published["adviser"] == "李律师"
     assert published["signed_at"].endswith("+08:00")
+    [decision] = client.get(f"/api/v1/boards/{scene}", headers=auth).json["data"]["publications"]
+    assert decision["kind"] == "decision" and decision["legal_opinion"] == published
     board = client.get(f"/board/{scene}").get_data(as_text=True)
     assert "法律意见：需修改" in board and "收益分配方案应经村民会议讨论决定。" in board and "法律顾问 李律师" in board
     assert session.scalar(select(Publication.kind).where(Publication.topic_id == item.id)).value == "decision"
