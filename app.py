@@ -215,6 +215,32 @@ def units_import_cmd(path: str) -> None:
     click.echo(f"新增 {result.created} 个，更新 {result.updated} 个，未变 {result.unchanged} 个单位")
 
 
+@main.group("categories", help="A district's complaint categories.")
+def categories_group() -> None:
+    pass
+
+
+@categories_group.command("import", help="Make a CSV or XLSX file's label column a district's categories in use.")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--district", "district_code", required=True, help="The district's code, e.g. 320312.")
+def categories_import_cmd(path: str, district_code: str) -> None:
+    from qr.imports import ImportInvalid, import_categories
+    from web.messages import COMPLAINT_CATEGORIES
+
+    with _cli_session(_settings()) as session:
+        try:
+            result = import_categories(session, district_code, Path(path).read_bytes(), COMPLAINT_CATEGORIES)
+        except ImportInvalid as exc:
+            session.rollback()
+            for row in exc.errors:
+                click.echo(row.message(), err=True)
+            raise click.ClickException(error_text("import_categories_invalid", exc.params)) from None
+        except DomainError as exc:
+            raise click.ClickException(error_text(exc.code, exc.params)) from None
+        session.commit()
+    click.echo(f"新增 {result.added} 个，保留 {result.kept} 个，停用 {result.retired} 个类别")
+
+
 @main.group("qr", help="Unit codes and posters.")
 def qr_group() -> None:
     pass

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import LEVEL_ORDER, DomainError, Unit, UnitLevel, utcnow
+from models.triage import ComplaintCategory, district_categories
 from web.messages import error_text
 
 from .posters import SIZES, layout, missing_glyphs
@@ -69,7 +70,7 @@ class ImportResult:
     unchanged: int
 
 
-def read_csv(data: bytes) -> list[dict[str, str] | RowError]:
+def read_csv(data: bytes, columns: tuple[str, ...] = COLUMNS) -> list[dict[str, str] | RowError]:
     """Rows of a UTF-8 (optionally BOM-marked) CSV as dicts keyed by the header; a file-level problem raises."""
     try:
         text = data.decode("utf-8-sig")
@@ -82,7 +83,7 @@ def read_csv(data: bytes) -> list[dict[str, str] | RowError]:
         raise ImportInvalid([RowError(1, "import_empty", {})]) from None
     except csv.Error as exc:
         raise ImportInvalid([RowError(1, "import_malformed", {"detail": str(exc)[:80]})]) from None
-    missing = [c for c in COLUMNS if c not in header]
+    missing = [c for c in columns if c not in header]
     if missing:
         raise ImportInvalid([RowError(1, "import_header", {"columns": ", ".join(missing)})])
     rows: list[dict[str, str] | RowError] = []
@@ -120,20 +121,20 @@ def _cell_text(value) -> str:
     return str(value)
 
 
-def read_xlsx(data: bytes) -> list[dict[str, str] | RowError]:
+def read_xlsx(data: bytes, columns: tuple[str, ...] = COLUMNS) -> list[dict[str, str] | RowError]:
     """Rows of the first sheet of an XLSX file as dicts keyed by the header row, numbered by sheet row."""
     try:
         with warnings.catch_warnings():
             # openpyxl warns about styles and extensions it does not read; the cell values are all we need.
             warnings.simplefilter("ignore", UserWarning)
-            return _xlsx_rows(data)
+            return _xlsx_rows(data, columns)
     except ImportInvalid:
         raise
     except Exception:  # not a ZIP, not a workbook, broken XML inside: openpyxl raises many kinds
         raise ImportInvalid([RowError(1, "import_xlsx_unreadable", {})]) from None
 
 
-def _xlsx_rows(data: bytes) -> list[dict[str, str] | RowError]:
+def _xlsx_rows(data: bytes, columns: tuple[str, ...]) -> list[dict[str, str] | RowError]:
     book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     try:
         sheet = book.worksheets[0] if book.worksheets else None
@@ -147,7 +148,7 @@ def _xlsx_rows(data: bytes) -> list[dict[str, str] | RowError]:
         header = [_cell_text(h).strip().lower() for h in header_row]
         while header and not header[-1]:
             header.pop()  # formatted but empty columns at the right
-        missing = [c for c in COLUMNS if c not in header]
+        missing = [c for c in columns if c not in header]
         if missing:
             raise ImportInvalid([RowError(1, "import_header", {"columns": ", ".join(missing)})])
         rows: list[dict[str, str] | RowError] = []
@@ -170,9 +171,9 @@ def _xlsx_rows(data: bytes) -> list[dict[str, str] | RowError]:
     return rows
 
 
-def read_table(data: bytes) -> list[dict[str, str] | RowError]:
-    """An XLSX file (recognised by its content) or a UTF-8 CSV."""
-    return read_xlsx(data) if data[:4] == XLSX_MAGIC else read_csv(data)
+def read_table(data: bytes, columns: tuple[str, ...] = COLUMNS) -> list[dict[str, str] | RowError]:
+    """An XLSX file (recognised by its content) or a UTF-8 CSV, with at least these columns."""
+    return read_xlsx(data, columns) if data[:4] == XLSX_MAGIC else read_csv(data, columns)
 
 
 def _parent_level(level: UnitLevel) -> UnitLevel | None:
@@ -309,3 +310,57 @@ def _rebuild_paths(session: Session) -> None:
             unit.path = path
         stack.extend((c, path) for c in children.get(unit.id, []))
     session.flush()
+
+
+# --- a district's complaint categories ------------------------------------------------------------------------
+
+CATEGORY_LIMIT = 16
+
+
+@dataclasses.dataclass
+class CategoryResult:
+    added: int
+    kept: int
+    retired: int
+
+
+def import_categories(session: Session, district_code: str, data: bytes,
+                      defaults: list[str]) -> CategoryResult:
+    """Make a CSV or XLSX file's `label` column (in its order) the district's categories in use: labels not yet
+    there are added, retired ones named again come back, those in use but not named are retired (complaints keep
+    their labels). Every bad row is reported with its line and nothing changes when any row is bad."""
+    district = session.scalar(select(Unit).where(Unit.code == district_code.strip()))
+    if district is None or district.level != UnitLevel.district:
+        raise DomainError("unit_not_found")
+    labels: list[str] = []
+    errors: list[RowError] = []
+    for record in read_table(data, ("label",)):
+        if isinstance(record, RowError):
+            errors.append(record)
+        elif not record["label"]:
+            errors.append(RowError(record["line"], "import_label_empty", {}))
+        elif len(record["label"]) > CATEGORY_LIMIT:
+            errors.append(RowError(record["line"], "import_label_too_long", {"limit": CATEGORY_LIMIT}))
+        elif record["label"] in labels:
+            errors.append(RowError(record["line"], "import_label_duplicate", {"label": record["label"]}))
+        else:
+            labels.append(record["label"])
+    if errors:
+        raise ImportInvalid(errors)
+    rows = {r.label: r for r in district_categories(session, district.id, defaults, with_retired=True)}
+    now, result = utcnow(), CategoryResult(0, 0, 0)
+    for position, label in enumerate(labels):
+        row = rows.get(label)
+        if row is None:
+            session.add(ComplaintCategory(unit_id=district.id, label=label, position=position, created_at=now))
+            result.added += 1
+        else:
+            result.kept += row.retired_at is None
+            result.added += row.retired_at is not None
+            row.position, row.retired_at = position, None
+    for label, row in rows.items():
+        if label not in labels and row.retired_at is None:
+            row.retired_at, row.position = now, len(labels) + row.position
+            result.retired += 1
+    session.flush()
+    return result

@@ -73,6 +73,10 @@ ERRORS = {
     "import_parent_unknown": "第 {line} 行：上级代码 {parent} 不存在。",
     "import_cycle": "第 {line} 行：单位 {code} 的上级关系形成了循环。",
     "import_level_mismatch": "第 {line} 行：上级 {parent} 的层级不对（区→街道/镇→社区/村→网格）。",
+    "import_categories_invalid": "导入文件有 {count} 处错误，类别未作任何改动。",
+    "import_label_empty": "第 {line} 行：类别名称为空。",
+    "import_label_too_long": "第 {line} 行：类别名称不能超过 {limit} 字。",
+    "import_label_duplicate": "第 {line} 行：类别“{label}”重复。",
     "tracking_not_found": "未找到这条反映，请检查链接是否完整。",
     "category_unknown": "请选择一个问题类别。",
     "text_empty": "请描述您遇到的问题。",
@@ -444,10 +448,14 @@ LEGAL_CONCLUSIONS = {"lawful": "合法", "needs_changes": "需修改", "unlawful
 ROUTE_STEPS = {"propose": "党支部提议", "discuss": "两委商议", "review": "党员大会审议",
                "resolve": "居民(代表)会议决议"}
 
+# The categories every district starts with (each district renames, adds and retires its own: models.triage).
 COMPLAINT_CATEGORIES = [
     "环境污染", "安全出行", "飞线充电", "饲养宠物", "物业管理", "停车", "老旧小区改造", "设施维修", "邻里纠纷",
     "食品安全", "社会事务", "其他",
 ]
+# The council levels the cadence and coverage figures speak of (a street may be a town, a community a village).
+COUNCIL_LEVELS = {"district": "区", "street": "街道（镇）", "community": "社区（村）", "grid": "网格"}
+CALENDAR_KINDS = {"off": "放假", "work": "上班"}
 
 
 def error_text(code: str, params: dict | None = None) -> str:
@@ -456,7 +464,3 @@ def error_text(code: str, params: dict | None = None) -> str:
         return text.format(**(params or {}))
     except (KeyError, IndexError):
         return text
-# The categories every district starts with (each district renames, adds and retires its own: models.triage).
-# The council levels the cadence and coverage figures speak of (a street may be a town, a community a village).
-COUNCIL_LEVELS = {"district": "区", "street": "街道（镇）", "community": "社区（村）", "grid": "网格"}
-CALENDAR_KINDS = {"off": "放假", "work": "上班"}

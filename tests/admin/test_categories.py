@@ -98,3 +98,45 @@ def test_renaming_to_a_taken_name_and_retiring_the_last_category_are_refused(cli
         assert save(client, {"id": category_id(db, label), "action": "retire"}).status_code == 303
     res = save(client, {"id": category_id(db, "其他"), "action": "retire"})
     assert res.status_code == 409 and "至少要保留一个在用的类别" in res.text
+
+
+def test_units_imported_from_a_file_start_with_the_defaults_and_a_categories_file_replaces_them(
+        settings_env, db_clean, db, monkeypatch, tmp_path):
+    """`xinma units import` keeps working; its new district offers the default categories and the levels' cadence,
+    and `xinma categories import` makes a file's labels the district's list (nothing changes on a bad file)."""
+    import openpyxl
+    from click.testing import CliRunner
+
+    import app
+    from models import Unit
+    from models.triage import active_categories, cadence_of, level_cadences
+
+    for key, value in settings_env.items():
+        monkeypatch.setenv(key, value)
+    runner = CliRunner()
+    (tmp_path / "units.csv").write_text("code,name,level,parent_code\n9001,新区,区,\n9001001,新镇,镇,9001\n"
+                                        "9001001001,新村,村,9001001\n", encoding="utf-8")
+    assert runner.invoke(app.main, ["units", "import", str(tmp_path / "units.csv")]).exit_code == 0
+    village = db.scalar(select(Unit).where(Unit.code == "9001001001"))
+    assert active_categories(db, village.id, DEFAULTS) == DEFAULTS
+    assert cadence_of(village, level_cadences(db, village.ancestor_ids()[0])) == 2
+
+    (tmp_path / "bad.csv").write_text("label\n停车\n\n停车\n一二三四五六七八九十一二三四五六七\n", encoding="utf-8")
+    bad = runner.invoke(app.main, ["categories", "import", str(tmp_path / "bad.csv"), "--district", "9001"])
+    assert bad.exit_code == 1 and "第 4 行：类别“停车”重复。" in bad.output
+    assert "第 5 行：类别名称不能超过 16 字。" in bad.output and "类别未作任何改动" in bad.output
+    db.expire_all()
+    assert active_categories(db, village.id, DEFAULTS) == DEFAULTS
+
+    book = openpyxl.Workbook()
+    for row in (["label"], ["食品安全"], ["噪音扰民"], ["停车"]):
+        book.active.append(row)
+    book.save(tmp_path / "categories.xlsx")
+    good = runner.invoke(app.main, ["categories", "import", str(tmp_path / "categories.xlsx"), "--district", "9001"])
+    assert good.exit_code == 0, good.output
+    assert "新增 1 个，保留 2 个，停用 10 个类别" in good.output
+    db.expire_all()
+    assert active_categories(db, village.id, DEFAULTS) == ["食品安全", "噪音扰民", "停车"]
+    other = runner.invoke(app.main, ["categories", "import", str(tmp_path / "categories.xlsx"),
+                                     "--district", "9001001"])
+    assert other.exit_code != 0 and "未找到这个单位" in other.output
