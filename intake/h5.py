@@ -4,6 +4,11 @@ An H5 resident has no openid (channel "h5"): WeChat messages to them end undeliv
 complaint's timeline through the tracking link instead, whose token carries 256 random bits. The form is a plain
 multipart form that works without JavaScript, photos included (up to six, through the same checks and
 re-encoding as the mini-program's uploads).
+
+Posts are rate-limited like the mini-program's submissions, by client address and by the browser's device cookie
+(`xinma_device`, random, set on the form's first visit); the device and the address (hashed) are kept with each
+complaint so an admin can block its sender (models.governance), whose next post is refused before anything is
+written.
 """
 
 from __future__ import annotations
@@ -12,15 +17,17 @@ import datetime as dt
 import hashlib
 import secrets
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from models import DomainError, NotFound, Resident, utcnow
 from models.base import CHINA
+from models.governance import mark_submitter, refuse_blocked
 from models.intake import PHONE, ComplaintContact, Photo
 from models.qr import TrackingLink
 from qr.personal import scene_unit
+from web import ratelimit
 from web.auth import check_csrf
 from web.http import db
 from web.messages import COMPLAINT_STATES, error_text
@@ -32,19 +39,22 @@ bp = Blueprint("h5", __name__, url_prefix="/h5", template_folder="templates")
 TRACKING_BYTES = 32
 # Six photos at the per-photo limit plus the text fields; the rest of the app keeps its smaller request limit.
 REQUEST_LIMIT = MAX_PER_COMPLAINT * MAX_BYTES + 256 * 1024
+DEVICE_COOKIE = "xinma_device"
+DEVICE_SECONDS = 365 * 86400
 
 
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_h5_complaint(session, *, scene, category, text, phone, photos: list[bytes] = ()) -> tuple[object, str]:
+def create_h5_complaint(session, *, scene, category, text, phone, photos: list[bytes] = (), device: str | None = None,
+                        address: str | None = None) -> tuple[object, str]:
     """Record a complaint from the H5 page for a new channel-"h5" resident; returns it and the raw tracking token.
 
     Every photo is checked and re-encoded (metadata dropped) before anything is written; a refused photo raises
     `h5_photo_refused` naming which one. Side effects: a resident row without openid, the complaint (audit event,
     outbox row, content check), the contact row when a phone was given, the photos' bytes and rows (each with its
-    thumbnail job), and the hashed tracking link.
+    thumbnail job), the hashed tracking link, and the sender's marks (hashes of `device` and `address`).
     """
     phone = phone.strip() if isinstance(phone, str) else ""
     if phone and not PHONE.match(phone):
@@ -70,6 +80,7 @@ def create_h5_complaint(session, *, scene, category, text, phone, photos: list[b
         keep_photo(session, resident, clean).complaint_id = complaint.id
     token = secrets.token_urlsafe(TRACKING_BYTES)
     session.add(TrackingLink(complaint_id=complaint.id, token_hash=_hash(token), created_at=utcnow()))
+    mark_submitter(session, complaint.id, device=device, address=address)
     session.flush()
     return complaint, token
 
@@ -87,9 +98,28 @@ def _uploads() -> list[bytes]:
     return photos
 
 
+def _device() -> str:
+    """The browser's device id (its cookie), or a new one that the response sets."""
+    device = request.cookies.get(DEVICE_COOKIE, "")
+    if not (20 <= len(device) <= 64) or not device.replace("-", "").replace("_", "").isalnum():
+        device = secrets.token_urlsafe(24)
+        g.new_device = device
+    return device
+
+
+@bp.after_request
+def _set_device(response):
+    device = g.pop("new_device", None)
+    if device is not None:
+        response.set_cookie(DEVICE_COOKIE, device, max_age=DEVICE_SECONDS, httponly=True, samesite="Lax",
+                            secure=request.is_secure)
+    return response
+
+
 @bp.route("/<token>", methods=["GET", "POST"], endpoint="report")
 def report(token: str):
     unit = scene_unit(db(), token)
+    device = _device()
     form = {"category": "", "text": "", "phone": ""}
     error = None
     if request.method == "POST":
@@ -102,9 +132,13 @@ def report(token: str):
             error = error_text("h5_upload_too_large", {"limit_mb": REQUEST_LIMIT // (1024 * 1024)})
         else:
             check_csrf()
+            address = ratelimit.client_address()
+            ratelimit.hit_many(("submit_h5_address", address), ("submit_h5_device", device))
+            refuse_blocked(db(), device=device, address=address)
             form = {k: request.form.get(k, "") for k in form}
             try:
-                _, tracking = create_h5_complaint(db(), scene=token, **form, photos=_uploads())
+                _, tracking = create_h5_complaint(db(), scene=token, **form, photos=_uploads(), device=device,
+                                                  address=address)
             except DomainError as exc:
                 if exc.code.startswith("scene_"):
                     raise

@@ -13,6 +13,7 @@ from models import AuditEvent, Complaint, ComplaintState, Conflict, DomainError,
 from models.base import CHINA
 from models.council import MeetingDetail
 from models.entities import meeting_topics
+from models.governance import refuse_blocked
 from models.intake import (
     OPEN_STATES,
     PHONE,
@@ -105,8 +106,10 @@ def record_complaint(session: Session, resident: Any, *, scene: Any, category: A
 
     `resident` is anything with `id` and `openid`. Side effects: the complaint in state `submitted` with its audit
     event, receipt and content check (models.lifecycle.transition_complaint), its contact row if a phone or
-    location was given, the resident's uploaded photos attached. Nothing is committed.
+    location was given, the resident's uploaded photos attached. Nothing is committed. A blocked resident is
+    refused (`submitter_blocked`, models.governance) before anything is written.
     """
+    refuse_blocked(session, resident_id=resident.id)
     representative_id = None
     if is_personal(scene):  # a representative's personal code (连心码): their unit's queue, naming them
         personal = personal_scene_of(session, scene)
@@ -251,7 +254,8 @@ def complaint_json(session: Session, complaint: Complaint, *, with_timeline: boo
     """What the resident sees of their complaint: where it went (topic, meetings, decision, referral), the reply,
     the notes both sides added; times in China time (+08:00); the phone only masked."""
     contact = session.get(ComplaintContact, complaint.id)
-    photos = session.scalars(select(Photo).where(Photo.complaint_id == complaint.id).order_by(Photo.id)).all()
+    photos = session.scalars(select(Photo).where(Photo.complaint_id == complaint.id, or_(
+        Photo.media_check.is_(None), Photo.media_check != "hidden")).order_by(Photo.id)).all()  # hidden on review
     data = {
         "id": complaint.id,
         "unit": {"name": complaint.unit.name, "full_name": complaint.unit.full_name()},

@@ -115,7 +115,10 @@ def mask_phone(phone: str | None) -> str | None:
 
 
 def photo_visible_to(photo: Photo, *, resident: Resident | None = None, staff: Staff | None = None) -> bool:
-    """Whether a resident (the uploader) or a staff member (the complaint's unit in scope) may see the photo."""
+    """Whether a resident (the uploader) or a staff member (the complaint's unit in scope) may see the photo; a photo
+    hidden on review (models.governance) is shown to admins only."""
+    if photo.media_check == "hidden":
+        return staff is not None and staff.active and staff.role.value == "admin"
     if resident is not None and photo.resident_id == resident.id:
         return True
     if staff is not None and staff.active and photo.complaint is not None:

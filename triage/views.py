@@ -9,12 +9,9 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from models import DomainError, NotFound, StaffRole, Unit
 from models.intake import (
     complaint_contact,
-    content_review_queue,
     mask_phone,
-    photo_review_queue,
     reply_to_resident,
     reveal_phone,
-    review_reasons,
 )
 from models.scope import units_in_scope
 from web.auth import (
@@ -32,22 +29,22 @@ from web.http import db
 from web.messages import (
     COMPLAINT_CATEGORIES,
     COMPLAINT_STATES,
-    CONTENT_CHECKS,
     DELIBERATION_CATEGORIES,
     MEDIA_CHECKS,
     REFERRALS,
     STAFF_ROLES,
     STAFF_TIMELINE,
     TIMELINE,
-    UNCHECKED_REASONS,
     error_text,
 )
 
 from . import binding, services
+from .review import register as register_review
 from .rules import rules_for
 from .similar import similar
 
 bp = Blueprint("triage", __name__, template_folder="templates")
+register_review(bp)  # the review queue: /triage/review and its decisions (triage/review.py)
 
 
 def _int(value: str | None) -> int | None:
@@ -167,19 +164,6 @@ def queue():
                            chosen={"unit": args.get("unit", ""), "category": args.get("category", ""),
                                    "state": args.get("state") or "awaiting_triage",
                                    "q": (args.get("q") or "").strip()[:services.SEARCH_LIMIT]})
-
-
-@bp.get("/triage/review")
-@staff_required(StaffRole.grid_worker)
-def review():
-    """What WeChat's content checks left to a person: complaints flagged or unchecked, photos awaiting review."""
-    session, staff = db(), current_staff()
-    complaints, photos = content_review_queue(session, staff), photo_review_queue(session, staff)
-    why = {"complaint": review_reasons(session, "complaint", [c.id for c in complaints]),
-           "photo": review_reasons(session, "photo", [p.id for p in photos])}
-    return render_template("triage/review.html", complaints=complaints, photos=photos, states=COMPLAINT_STATES,
-                           verdicts=CONTENT_CHECKS, media_checks=MEDIA_CHECKS, reasons=UNCHECKED_REASONS,
-                           reasons_of=why)
 
 
 def _complaint_page(complaint_id: int, error: str | None = None, status: int = 200, phone: str | None = None):

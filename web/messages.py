@@ -238,6 +238,18 @@ ERRORS = {
     "complaint_closed": "这条反映已经办结，不能再补充；如有新问题请重新反映。",
     "filter_invalid": "筛选条件不正确。",
     "rate_limited": "操作太频繁，请稍后再试。",
+    "review_reason_required": "请填写审核意见（原因）。",
+    "review_reason_too_long": "原因不能超过 {limit} 字。",
+    "review_decision_unknown": "请选择“通过”或“隐藏”。",
+    "review_not_pending": "这条内容已经有人审核过了，或不需要人工审核。",
+    "submitter_blocked": "暂时无法提交反映。如有急事，请直接联系所在社区或拨打 12345。",
+    "block_reason_required": "请填写屏蔽或解除屏蔽的原因。",
+    "block_end_past": "屏蔽截止时间必须晚于现在。",
+    "block_end_invalid": "屏蔽截止日期格式不正确。",
+    "block_unknown_sender": "这条网页反映没有记录提交人的设备信息，无法屏蔽。",
+    "block_exists": "这位提交人已被屏蔽。",
+    "block_not_active": "这条屏蔽已经解除或到期。",
+    "block_not_found": "未找到这条屏蔽记录。",
     "method_not_allowed": "不支持的请求方式。",
     "server_error": "服务器出了点问题，请稍后再试。",
     "subscription_template_unknown": "没有这个消息模板：{template}。",
@@ -386,7 +398,8 @@ DEFAULT_REASONS = {
 }
 
 # A photo's content check, as staff see it beside the photo (None: the check has not answered yet).
-MEDIA_CHECKS = {None: "图片审核中", "pass": "", "review": "待人工审核", "risky": "图片有风险，勿外传"}
+MEDIA_CHECKS = {None: "图片审核中", "pass": "", "review": "待人工审核", "risky": "图片有风险，勿外传",
+                "hidden": "已隐藏（仅管理员可见）"}
 # The staff review page: WeChat's verdict on a complaint's text, and why WeChat gave none.
 CONTENT_CHECKS = {"review": "待人工审核", "risky": "微信判定有风险"}
 UNCHECKED_REASONS = {
@@ -396,6 +409,36 @@ UNCHECKED_REASONS = {
     "wechat_unreachable": "微信暂不可用，多次重试未果",
     "no_verdict": "微信 35 分钟内未给出结果",
 }
+# What a person decided on flagged text or a photo (content_check / media_check after review).
+REVIEW_DECISIONS = {"approve": "通过", "hide": "隐藏"}
+HIDDEN_TEXT = "（该内容经审核已隐藏）"
+# The audit viewer's names for actions: the domain's own, then request-level ones (the endpoint); an unknown one is
+# shown as it is.
+AUDIT_ACTIONS = {
+    "submit": "提交反映", "accept": "内容审核通过，进入分拣", "hold": "微信暂未审核", "decline": "不予协商",
+    "solve": "网格内解决", "merge": "合并", "escalate": "上报上级", "promote": "转为议题", "visit": "上门协商",
+    "close": "办结", "reopen": "重新办理", "review": "人工审核内容", "note": "居民补充", "reply": "工作人员回复",
+    "reveal_phone": "查看电话", "propose": "提出议题", "approve": "审定通过", "reject": "不予审定",
+    "schedule": "列入议事会", "unschedule": "移出议程", "agree": "达成共识", "disagree": "未达成共识",
+    "refer": "提交居民会议", "start": "开始落实", "complete": "落实完成", "media_check_asked": "图片送微信审核",
+    "media_check_review": "图片转人工审核", "media_check_decided": "人工审核图片", "block": "屏蔽提交人",
+    "unblock": "解除屏蔽", "bind_wechat": "绑定微信",
+    "triage.signout": "退出登录", "triage.invitations": "邀请工作人员", "triage.wechat_binding": "绑定/解绑微信",
+    "triage.rules": "修改议事规则", "triage.reply": "回复居民", "triage.visit": "记录上门协商",
+    "qr.rotate": "更换二维码", "qr.set_link_verification": "设置链接校验",
+    "council.approve": "审定议题", "council.reject": "不予审定", "council.close": "办结议题",
+    "council.resolve": "记录决议", "council.merge": "合并议题", "council.route": "记录四议表决",
+    "council.assign": "指定领办", "council.progress": "记录落实进度", "council.visit_rating": "记录回访评价",
+    "council.publish": "公开决策/结果", "council.progress_photo": "查看进度照片",
+    "council.meeting_create": "安排议事会", "council.agenda": "调整议程", "council.invite": "邀请参会人",
+    "council.cancel": "取消议事会",
+    "council.reschedule": "改期议事会", "council.record": "记录议事结果",
+    "intake_staff.photo": "查看反映照片", "intake_staff.thumbnail": "查看反映照片（缩略图）",
+    "ops.resend": "重发通知",
+}
+AUDIT_SUBJECTS = {"complaint": "反映", "topic": "议题", "meeting": "议事会", "photo": "照片", "unit": "单位",
+                  "staff": "工作人员", "block": "屏蔽", "staff_invitation": "邀请", "notification": "通知",
+                  "rule_set": "议事规则"}
 
 # Where a "not deliberable" complaint may be referred.
 REFERRALS = {

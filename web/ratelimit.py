@@ -23,6 +23,8 @@ DEFAULT_LIMITS: dict[str, tuple[int, int]] = {
     "submit_address": (120, 3600),
     "submit_resident": (20, 3600),
     "upload_resident": (60, 3600),
+    "submit_h5_address": (40, 3600),  # the H5 page: no resident to count by, so the address and the device cookie
+    "submit_h5_device": (20, 3600),
 }
 
 

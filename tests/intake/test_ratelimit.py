@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import pytest
 
@@ -122,3 +123,40 @@ def test_limit_spec_is_checked():
     assert parse_limits("")["login_address"] == DEFAULT_LIMITS["login_address"]
     with pytest.raises(ValueError):
         parse_limits("nonsense=1/1")
+
+
+# --- the H5 page ---------------------------------------------------------------------------------------------
+
+def h5_post(client, scene: str, text: str = "小区门口的垃圾堆了三天"):
+    page = client.get(f"/h5/{scene}").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    return client.post(f"/h5/{scene}", data={"csrf_token": token, "category": "其他", "text": text, "phone": ""})
+
+
+def refused_page(res, status: int, code: str, message: str):
+    body = res.get_data(as_text=True)
+    assert res.status_code == status, body[:300]
+    assert re.search(rf'data-code="{code}">([^<]+)<', body).group(1) == message
+    return res
+
+
+def test_the_41st_h5_post_from_one_address_is_refused_with_a_chinese_page(app, scene):
+    client = app.test_client()
+    for n in range(40):
+        client.delete_cookie("xinma_device")  # a flood that drops the device cookie: the address still counts
+        assert h5_post(client, scene, f"第 {n} 条").status_code == 303
+    client.delete_cookie("xinma_device")
+    before = counts(app)
+    res = refused_page(h5_post(client, scene, "第 41 条"), 429, "rate_limited", "操作太频繁，请稍后再试。")
+    assert 1 <= int(res.headers["Retry-After"]) <= 3600
+    assert counts(app) == before
+
+
+def test_one_browser_is_limited_by_its_device_cookie(app, scene):
+    client = app.test_client()
+    for _ in range(20):
+        assert h5_post(client, scene).status_code == 303
+    before = counts(app)
+    refused_page(h5_post(client, scene), 429, "rate_limited", "操作太频繁，请稍后再试。")
+    assert counts(app) == before
+    assert h5_post(app.test_client(), scene).status_code == 303  # another browser at the same address
