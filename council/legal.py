@@ -261,6 +261,26 @@ def meeting_document(meeting_id: int):
     return redirect(url_for(page, meeting_id=detail.meeting_id) + "#documents")
 
 
+@bp.post("/documents/<int:document_id>/delete")
+@staff_required(StaffRole.secretary, StaffRole.legal_adviser)
+def delete_document(document_id: int):
+    """Take a document out of the reading pack (a wrong file, or one that should not be public): the secretary of
+    its unit, or the adviser who attached it. Side effect: deletes the row and its bytes; the request is audited."""
+    check_csrf()
+    session, staff = db(), current_staff()
+    doc = _document(session, document_id)
+    adviser = staff.role == StaffRole.legal_adviser
+    if not staff_may_read(session, staff, doc) or (adviser and doc.staff_id != staff.id):
+        raise NotFound("document_not_found")
+    session.delete(doc)
+    session.flush()
+    if doc.topic_id is not None:
+        return redirect(url_for("council.legal_topic" if adviser else "council.topic", topic_id=doc.topic_id)
+                        + "#documents")
+    return redirect(url_for("council.legal_meeting" if adviser else "council.meeting", meeting_id=doc.meeting_id)
+                    + "#documents")
+
+
 def document_response(session: Session, doc: ReadingDocument, *, public: bool = False):
     """The document's bytes under its title: a PDF as a download, text and images shown; nosniff and sandboxed."""
     response = send_file(io.BytesIO(doc.data), mimetype=doc.content_type,  # Flask adds text's charset=utf-8

@@ -210,3 +210,35 @@ def test_documents_on_the_board_and_in_the_residents_api(client, session, wechat
     assert client.get(pack[0]["url"], headers=auth).data == PDF
     assert client.get(f"/api/v1/topics/{item.id}/documents/{hidden_doc.id}", headers=auth).status_code == 404
     assert client.get(f"/api/v1/topics/{hidden.id}/documents/{hidden_doc.id}", headers=auth).status_code == 404
+
+
+def test_a_document_is_taken_out_by_the_secretary_or_the_adviser_who_attached_it(client, session):
+    adviser(session, "梁堂村")
+    item = topic(session, state=TopicState.approved)
+    sign_in(client, "shuji1")
+    assert topic_upload(client, item.id, PDF, "错传的文件.pdf").status_code == 302
+    client.delete_cookie("session")
+    sign_in_adviser(client)
+    assert upload(client, f"/council/legal/topics/{item.id}", f"/council/topics/{item.id}/documents", TEXT,
+                  "组织法.txt").status_code == 302
+    secretarys, advisers = (d.id for d in documents(session))
+    page = client.get(f"/council/legal/topics/{item.id}").get_data(as_text=True)
+    assert page.count("删除</button>") == 1  # only their own
+    before = snapshot(session)
+    res = client.post(f"/council/documents/{secretarys}/delete", data={"csrf_token": csrf(page)})
+    refused(res, 404, "未找到这份材料。")
+    assert snapshot(session) == before
+    res = client.post(f"/council/documents/{advisers}/delete", data={"csrf_token": csrf(page)})
+    assert res.status_code == 302 and res.headers["Location"].endswith(f"/council/legal/topics/{item.id}#documents")
+    client.delete_cookie("session")
+    sign_in(client, "shuji2")  # another village's secretary
+    page = client.get("/council/").get_data(as_text=True)
+    refused(client.post(f"/council/documents/{secretarys}/delete", data={"csrf_token": csrf(page)}), 404,
+            "未找到这份材料。")
+    client.delete_cookie("session")
+    sign_in(client, "shuji1")
+    page = client.get(f"/council/topics/{item.id}").get_data(as_text=True)
+    assert client.post(f"/council/documents/{secretarys}/delete",
+                       data={"csrf_token": csrf(page)}).status_code == 302
+    assert documents(session) == []
+    assert client.get(f"/council/documents/{secretarys}").status_code == 404
