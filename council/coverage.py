@@ -10,13 +10,13 @@ import calendar
 import dataclasses
 import datetime as dt
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from models import LEVEL_ORDER, CouncilRoom, Meeting, Staff, Unit, UnitLevel
 from models.base import CHINA
 from models.council import MeetingDetail
-from models.triage import CADENCE_LEVELS, cadence_of, district_id_of, level_cadences
+from models.triage import CADENCE_LEVELS, cadence_of, level_cadences
 from web.messages import COUNCIL_LEVELS
 
 SHOWN_DUE = 200  # rows of the due-date table on the statistics page (the overdue ones first)
@@ -55,25 +55,27 @@ class Due:
     overdue: bool
 
 
-def _live_units(session: Session, unit: Unit, levels: list[UnitLevel]) -> list[Unit]:
-    return list(session.scalars(select(Unit).where(Unit.path.startswith(unit.path, autoescape=False),
-                                                  Unit.level.in_(levels), Unit.retired_at.is_(None))
-                                .order_by(Unit.path)))
+def _live_units(unit: Unit, levels: list[UnitLevel]):
+    """The live units of these levels at or below `unit`, as plain rows (a district has thousands)."""
+    return select(Unit.id, Unit.name, Unit.level, Unit.path, Unit.created_at, Unit.meeting_cadence_months).where(
+        Unit.path.startswith(unit.path, autoescape=False), Unit.level.in_(levels), Unit.retired_at.is_(None))
 
 
-def _held(session: Session, unit_ids: list[int]):
+def _held(session: Session, unit_ids):
     return (select(Meeting.unit_id).join(MeetingDetail, MeetingDetail.meeting_id == Meeting.id)
             .where(MeetingDetail.held_at.is_not(None), Meeting.unit_id.in_(unit_ids)))
 
 
-def dues(session: Session, units: list[Unit], today: dt.date) -> list[Due]:
+def dues(session: Session, units: list, today: dt.date, ids=None, last: dict | None = None) -> list[Due]:
     """Each unit's cadence, last council held, next due date and whether it is overdue; the overdue first, then by
-    due date. A unit that never met is due one cadence after it was created."""
+    due date. A unit that never met is due one cadence after it was created. `units`: Unit rows or plain rows with
+    the same columns; `ids`: a query of their ids, when there are many; `last`: their last meetings, if known."""
     if not units:
         return []
-    ids = [u.id for u in units]
-    last = dict(session.execute(_held(session, ids).add_columns(func.max(Meeting.starts_at))
-                                .group_by(Meeting.unit_id)).all())
+    ids = [u.id for u in units] if ids is None else ids
+    if last is None:
+        last = dict(session.execute(_held(session, ids).add_columns(func.max(Meeting.starts_at))
+                                    .group_by(Meeting.unit_id)).all())
     soon = dict(session.execute(
         select(Meeting.unit_id, func.min(Meeting.starts_at)).join(MeetingDetail, MeetingDetail.meeting_id == Meeting.id)
         .where(MeetingDetail.held_at.is_(None), MeetingDetail.cancelled_at.is_(None), Meeting.unit_id.in_(ids),
@@ -82,7 +84,7 @@ def dues(session: Session, units: list[Unit], today: dt.date) -> list[Due]:
     by_district: dict[int, dict] = {}
     out = []
     for unit in units:
-        district = district_id_of(unit)
+        district = int(unit.path.strip("/").split("/")[0])
         if district not in by_district:
             by_district[district] = level_cadences(session, district)
         months = cadence_of(unit, by_district[district])
@@ -102,11 +104,15 @@ def figures(session: Session, unit: Unit, period, today: dt.date | None = None) 
     rooms = session.scalar(select(func.count()).select_from(CouncilRoom).where(
         CouncilRoom.retired_at.is_(None), CouncilRoom.unit_id.in_(subtree.scalar_subquery())))
     levels = levels_below(unit)
-    units = _live_units(session, unit, levels)
-    ids = [u.id for u in units]
+    units = session.execute(_live_units(unit, levels).order_by(Unit.path)).all()
+    ids = _live_units(unit, levels).with_only_columns(Unit.id)
     with_room = set(session.scalars(select(CouncilRoom.unit_id).where(CouncilRoom.unit_id.in_(ids),
                                                                      CouncilRoom.retired_at.is_(None))))
-    met = set(session.scalars(_held(session, ids).where(period.clause(Meeting.starts_at)).distinct()))
+    # One pass over the meetings held: each unit's last one, and whether it had one in the period.
+    held = session.execute(_held(session, ids).add_columns(
+        func.max(Meeting.starts_at), func.max(case((period.clause(Meeting.starts_at), 1), else_=0)))
+        .group_by(Meeting.unit_id)).all()
+    met = {uid for uid, _, in_period in held if in_period}
     rows = []
     for level in levels:
         mine = [u.id for u in units if u.level == level]
@@ -115,7 +121,7 @@ def figures(session: Session, unit: Unit, period, today: dt.date | None = None) 
                      "with_room": sum(uid in with_room for uid in mine), "met": sum(uid in met for uid in mine),
                      "covered": covered,
                      "share": round(100.0 * covered / len(mine), 1) if mine else None})
-    due = dues(session, units, today)
+    due = dues(session, units, today, ids, {uid: at for uid, at, _ in held})
     return {"rooms_in_use": rooms, "levels": rows, "due": due[:SHOWN_DUE], "due_total": len(due),
             "overdue": sum(d.overdue for d in due), "today": today}
 
