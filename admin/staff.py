@@ -11,12 +11,16 @@ from models import DomainError, NotFound, Staff, StaffRole, Unit
 from models.entities import staff_units
 from models.scope import in_scope, scope_clause, units_in_scope
 from web.auth import (
+    PASSWORD_MIN,
+    change_own_password,
     change_staff,
     check_csrf,
     current_staff,
     deactivate_staff,
+    home_path,
     reactivate_staff,
     reset_password,
+    sign_in,
     staff_required,
 )
 from web.http import db
@@ -155,3 +159,23 @@ def staff_reactivate(staff_id: int):
         return redirect(url_for("admin.staff_member", staff_id=staff.id, done="reactivated"), 303)
 
     return _act(staff_id, action)
+
+
+@bp.route("/staff/me/password", methods=["GET", "POST"])
+@staff_required()
+def own_password():
+    """Any staff member chooses a new password here; one given out as temporary opens only this page."""
+    staff, error = current_staff(), None
+    if request.method == "POST":
+        check_csrf()
+        try:
+            change_own_password(staff, current=request.form.get("current", ""), new=request.form.get("new", ""),
+                                repeated=request.form.get("repeated", ""))
+        except DomainError as exc:
+            db().rollback()
+            error = error_text(exc.code, exc.params)
+        else:
+            sign_in(staff)  # this session carries on under the new password; every other one has ended
+            return redirect(f"{home_path(staff)}?password=changed", 303)
+    page = render_template("admin/staff_own_password.html", staff=staff, error=error, minimum=PASSWORD_MIN)
+    return page, 400 if error else 200, {"Cache-Control": "no-store"}

@@ -108,6 +108,8 @@ class Staff(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Part of every session's fingerprint: raised on deactivation and password reset, it ends all open sessions.
     session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Set while the password is a temporary one an admin gave out: it must be replaced before this moment.
+    password_expires_at: Mapped[dt.datetime | None]
     created_at: Mapped[timestamp]
 
     units: Mapped[list[Unit]] = relationship(secondary=staff_units, lazy="selectin")

@@ -75,6 +75,8 @@ def authenticate_staff(db_session: Session, username: str, password: str) -> Sta
         if username:
             _record_failure(db_session, username)
         raise Unauthorized("signin_failed")
+    if staff.password_expires_at is not None and staff.password_expires_at <= now:
+        raise Unauthorized("temporary_password_expired")
     if throttle is not None:
         throttle.failures = 0
         throttle.locked_until = None
@@ -156,6 +158,8 @@ def accept_invitation(db_session: Session, token: str, *, username: str, passwor
 # --- staff accounts, as an admin manages them -----------------------------------------------------------------
 
 TEMPORARY_ALPHABET = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/l/I to misread
+TEMPORARY_HOURS = 24  # a temporary password signs in only until then, and only to choose a new one
+OWN_PASSWORD_PAGE = "/admin/staff/me/password"
 
 
 def _not_self(admin: Staff, staff: Staff) -> None:
@@ -190,13 +194,34 @@ def reactivate_staff(admin: Staff, staff: Staff) -> Staff:
 def reset_password(admin: Staff, staff: Staff) -> str:
     """Give `staff` a new temporary password and return it (shown to the admin once, stored only as a hash).
 
-    Side effects: every session of `staff` ends; a sign-in lock on the username is not lifted.
+    Side effects: every session of `staff` ends; the password signs in for TEMPORARY_HOURS, and only to the page
+    where they choose their own; a sign-in lock on the username is not lifted.
     """
     _not_self(admin, staff)
     password = "".join(secrets.choice(TEMPORARY_ALPHABET) for _ in range(12))
     staff.password_hash = hash_password(password)
+    staff.password_expires_at = utcnow() + dt.timedelta(hours=TEMPORARY_HOURS)
     end_sessions(staff)
     return password
+
+
+def change_own_password(staff: Staff, *, current: str, new: str, repeated: str) -> Staff:
+    """A staff member replaces their password (a temporary one, or their own) after giving the current one.
+
+    Side effects: other sessions of `staff` end (the caller signs this one in again); no expiry is left.
+    """
+    if not check_password_hash(staff.password_hash, current or ""):
+        raise DomainError("password_current_wrong")
+    if len(new or "") < PASSWORD_MIN:
+        raise DomainError("password_weak", min=PASSWORD_MIN)
+    if new != repeated:
+        raise DomainError("password_mismatch")
+    if new == current:
+        raise DomainError("password_unchanged")
+    staff.password_hash = hash_password(new)
+    staff.password_expires_at = None
+    end_sessions(staff)
+    return staff
 
 
 def change_staff(admin: Staff, staff: Staff, *, role: str, units: list[Unit]) -> Staff:
@@ -261,6 +286,8 @@ def staff_required(*roles: StaffRole):
             staff = current_staff()
             if staff is None:
                 return redirect(url_for("triage.signin", next=request.path))
+            if staff.password_expires_at is not None and request.path != OWN_PASSWORD_PAGE:
+                return redirect(OWN_PASSWORD_PAGE)  # a temporary password opens nothing but its replacement
             if roles and staff.role not in roles and staff.role != StaffRole.admin:
                 raise NotFound("not_found")
             return view(*args, **kwargs)

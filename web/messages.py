@@ -281,6 +281,10 @@ ERRORS = {
     "staff_already_inactive": "这个账号已经停用。",
     "staff_already_active": "这个账号没有停用。",
     "staff_unit_out_of_scope": "只能分配您管辖范围内的单位。",
+    "temporary_password_expired": "临时密码已过期，请联系管理员重新重置密码。",
+    "password_current_wrong": "当前密码不正确。",
+    "password_mismatch": "两次输入的新密码不一致。",
+    "password_unchanged": "新密码不能与原来的密码相同。",
     "poster_address_loopback": "公网地址 {url} 是本机地址，海报上的二维码在居民手机上打不开，未导出海报。请先设置 "
                                "XINMA_PUBLIC_URL；仅作测试时可强制导出。",
 }

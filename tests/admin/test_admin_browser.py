@@ -86,7 +86,14 @@ def test_the_admin_manages_a_grid_worker_from_the_home_page(live, browser, db):
     worker.get_by_label("密码").fill(password)
     with worker.expect_navigation():
         worker.get_by_role("button", name="登录").click()
-    assert worker.url == f"{live.url}/triage/"
+    assert worker.url == f"{live.url}/admin/staff/me/password"  # a temporary password opens only this page
+    worker.get_by_label("临时密码").fill(password)
+    worker.get_by_label("新密码（至少 10 位）").fill("liwangge-2026")
+    worker.get_by_label("再输入一次新密码").fill("liwangge-2026")
+    screenshot(worker, "staff-own-password.png")
+    with worker.expect_navigation():
+        worker.get_by_role("button", name="保存新密码").click()
+    assert worker.url == f"{live.url}/triage/?password=changed"
 
     # Deactivation: a confirmation page first; then the worker's next request is refused.
     page.goto(f"{live.url}/admin/staff/{staff.id}")

@@ -206,8 +206,55 @@ def test_a_password_reset_shows_a_temporary_password_once_and_ends_the_old_sessi
     assert password not in db.get(Staff, target).password_hash
     assert grid.get("/triage/").status_code == 302  # the open session ended
     assert sign_in(app.test_client(), "wangge1").status_code == 401  # the old password no longer works
+    # The temporary password opens only the page where they choose their own.
     fresh = app.test_client()
-    assert sign_in(fresh, "wangge1", password).status_code == 302 and fresh.get("/triage/").status_code == 200
+    assert sign_in(fresh, "wangge1", password).headers["Location"] == "/triage/"
+    for path in ("/triage/", "/staff/wechat", "/council/"):
+        assert fresh.get(path).headers["Location"] == "/admin/staff/me/password", path
+    form = fresh.get("/admin/staff/me/password")
+    page = form.get_data(as_text=True)
+    assert form.status_code == 200 and "您正在使用管理员给的临时密码" in page
+    token = csrf(page)
+    for data, text in (({"current": "wrong-password", "new": "a-new-password", "repeated": "a-new-password"},
+                        "当前密码不正确"),
+                       ({"current": password, "new": "short", "repeated": "short"}, "密码至少需要 10 位"),
+                       ({"current": password, "new": "a-new-password", "repeated": "another-one"},
+                        "两次输入的新密码不一致"),
+                       ({"current": password, "new": password, "repeated": password}, "不能与原来的密码相同")):
+        res = fresh.post("/admin/staff/me/password", data={"csrf_token": token, **data})
+        assert res.status_code == 400 and text in res.get_data(as_text=True)
+    assert fresh.get("/triage/").status_code == 302  # still only the password page
+    done = fresh.post("/admin/staff/me/password", data={"csrf_token": token, "current": password,
+                                                         "new": "a-new-password", "repeated": "a-new-password"})
+    assert done.status_code == 303 and done.headers["Location"] == "/triage/?password=changed"
+    assert fresh.get("/triage/").status_code == 200  # this session carries on
+    assert sign_in(app.test_client(), "wangge1", password).status_code == 401
+    assert sign_in(app.test_client(), "wangge1", "a-new-password").headers["Location"] == "/triage/"
+
+
+def test_a_temporary_password_expires(app, admin, db):
+    import datetime as dt
+
+    target = member_id(db, "wangge1")
+    token = csrf(admin.get(f"/admin/staff/{target}").get_data(as_text=True))
+    page = admin.post(f"/admin/staff/{target}/password", data={"csrf_token": token}).get_data(as_text=True)
+    password = re.search(r'<code id="temporary-password">([^<]+)</code>', page).group(1)
+    assert "临时密码待更换" in admin.get(f"/admin/staff/{target}").get_data(as_text=True)
+    db.get(Staff, target).password_expires_at = utcnow() - dt.timedelta(minutes=1)
+    db.commit()
+    res = sign_in(app.test_client(), "wangge1", password)
+    assert res.status_code == 401 and "临时密码已过期" in res.get_data(as_text=True)
+
+
+def test_any_staff_member_changes_their_own_password(app, demo):
+    client = app.test_client()
+    sign_in(client, "shuji1")
+    page = client.get("/admin/staff/me/password").get_data(as_text=True)
+    assert "当前密码" in page and "临时密码" not in page
+    res = client.post("/admin/staff/me/password", data={"csrf_token": csrf(page), "current": DEMO_PASSWORD,
+                                                         "new": "shuji-own-pass", "repeated": "shuji-own-pass"})
+    assert res.headers["Location"] == "/council/?password=changed"
+    assert sign_in(app.test_client(), "shuji1", "shuji-own-pass").status_code == 302
 
 
 def test_invitations_offer_the_new_roles(admin):
