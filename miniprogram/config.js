@@ -14,6 +14,10 @@ module.exports = {
     topic: ['xinma-topic-progress', 'xinma-meeting-invitation', 'xinma-rating-requested', 'xinma-topic-published'],
     // asked on the 报名 tap of a meeting: the confirmation, the reminder, a change of time or place
     meeting: ['xinma-meeting-registered', 'xinma-meeting-reminder', 'xinma-meeting-changed'],
+    // the button of the staff page once bound (long-term templates; the answers also reach the backend as
+    // WeChat's subscribe events): topics to approve, new complaints and residents' notes, the daily digests
+    staff: ['xinma-topic-proposed', 'xinma-complaint-new-in-unit', 'xinma-complaint-note-added', 'xinma-staff-digest',
+      'xinma-overdue-digest'],
   },
 
   // The 使用微信手机号 button (getPhoneNumber): only a verified, non-individual mini-program may offer it, and

@@ -84,6 +84,18 @@ class Staff:
         post_form(web, res.url, f"{res.url}/agenda", {"topic_id": topic_id})
         return {"meeting_id": meeting_id}
 
+    def bind_code(self) -> dict:
+        """The grid worker's 8-digit code from 微信通知 (/staff/wechat), to type into the mini-program's staff page
+        (the demo's grid worker is bound to another WeChat: unbound first)."""
+        page = self.worker.get(f"{self.base}/staff/wechat", timeout=10).text
+        if "解除绑定" in page:
+            page = self.worker.post(f"{self.base}/staff/wechat", data={"csrf_token": csrf(page), "action": "unbind"},
+                                    timeout=10).text
+        res = self.worker.post(f"{self.base}/staff/wechat", data={"csrf_token": csrf(page), "action": "code"},
+                               timeout=10)
+        assert res.status_code == 200, res.text[:800]
+        return {"bind_code": re.search(r'id="bind-code">(\d{4}) (\d{4})<', res.text).expand(r"\1\2")}
+
     def implement(self, topic_id: int, meeting_id: int) -> dict:
         """The meeting is held (its time moved to just past: the record is taken after the start) and agrees a
         solution; the secretary assigns the 领办 and reports it done."""
@@ -176,4 +188,4 @@ def test_a_resident_walks_the_api_from_the_miniprogram(live_app, workers, wechat
                 proc.kill()
             reader.join(5)
     assert status == 0 and done, "the walk failed:\n" + "".join(errors)[-6000:]
-    assert steps == ["promote", "approve", "meeting", "implement"]
+    assert steps == ["promote", "approve", "meeting", "implement", "bind_code"]

@@ -66,7 +66,8 @@ describe('subscribe prompt', () => {
 describe('pages/staff/index', () => {
   test('binding: a fresh wx.login code with the 8 digits; the account named', async () => {
     const { page, requests } = (() => {
-      const m = mockWx([ok({ staff: { display_name: '王网格', role: 'grid_worker', role_name: '网格员' } }, 201)])
+      const m = mockWx([ok({ staff: { display_name: '王网格', role: 'grid_worker', role_name: '网格员' } }, 201),
+        ok({ left: {} }, 201)])
       return { page: render('pages/staff/index'), ...m }
     })()
     expect(all(page, 'status')).toHaveLength(0)
@@ -77,6 +78,13 @@ describe('pages/staff/index', () => {
     expect(requests[0].data).toEqual({ code: 'code-0', bind_code: '12345678' })
     expect(requests[0].header.Authorization).toBeUndefined()
     expect(text(page, 'bound')).toContain('已绑定：王网格')
+    expect(text(page, 'ask')).toBe('允许接收工作提醒')
+    wx.requestSubscribeMessage = jest.fn(({ tmplIds, success }) => success(Object.fromEntries(tmplIds.map((id) => [id, 'accept']))))
+    tap(page, 'ask')
+    await settle()
+    expect(wx.requestSubscribeMessage.mock.calls[0][0].tmplIds).toEqual(['xinma-topic-proposed', 'xinma-complaint-new-in-unit', 'xinma-complaint-note-added'])
+    expect(requests[1].url).toMatch(/\/subscriptions$/)
+    expect(text(page, 'message')).toBe('已开启微信消息提醒')
   })
 
   test("a wrong code: the API's message", async () => {

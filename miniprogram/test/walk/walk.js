@@ -186,6 +186,15 @@ async function main() {
   const again = await subscribe.ask(budget.resubscribe)
   assert.ok(again.asked.length >= 1 && again.asked.length <= 3)
 
+  // The staff page: the grid worker binds this WeChat with the code from their page, then allows their reminders.
+  await assert.rejects(api.bindStaff('00000000'), (e) => e.code === 'bind_code_invalid' && e.message.length > 0)
+  const { bind_code: bindCode } = await staff('bind_code')
+  const bound = shaped('staffBinding', await api.bindStaff(bindCode))
+  assert.equal(bound.staff.role_name, '网格员')
+  const reminders = await subscribe.ask(config.templates.staff)
+  assert.deepEqual(reminders.asked, config.templates.staff.slice(0, 3))
+  shaped('subscriptionsRecorded', { left: reminders.left })
+
   // No call left the API module: every request, upload and download went through utils/api.js's base.
   assert.ok(device.calls.every((c) => c.url.startsWith(API)), 'a call outside the API root')
   log(`done: ${device.calls.length} calls`)
