@@ -8,6 +8,7 @@ import functools
 from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 
 from models import DomainError, NotFound, StaffRole, Topic, TopicState, Unit, UnitLevel, utcnow
+from models.legal import require_review
 from models.lifecycle import residents_behind
 from models.scope import units_in_scope
 from web.auth import check_csrf, current_staff, staff_required
@@ -46,9 +47,11 @@ def _labels():
 
 
 @bp.get("/")
-@staff_required(StaffRole.secretary)
+@staff_required(StaffRole.secretary, StaffRole.legal_adviser)
 def home():
     staff = current_staff()
+    if staff.role == StaffRole.legal_adviser:  # the adviser's home is the legal review
+        return redirect(url_for("council.legal_home"))
     return render_template("council/home.html", topics=services.topics(db(), staff),
                            overdue=implementation.overdue(db(), staff),
                            upcoming=[m for m in meetings.meetings(db(), staff) if m.held_at is None],
@@ -265,6 +268,9 @@ def reschedule(session, staff, detail, f):
 @meeting_form("record")
 def record(session, staff, detail, f):
     outcomes = {t.id: (f.get(f"result_{t.id}"), f.get(f"solution_{t.id}", "")) for t in detail.meeting.topics}
+    for t in detail.meeting.topics:  # the council agrees on a major topic only after its legal review
+        if t.state == TopicState.scheduled and outcomes[t.id][0] == "consensus":
+            require_review(session, t, agreeing=True)
     meetings.record(session, staff, detail, minutes=f.get("minutes", ""), outcomes=outcomes,
                     present_participants=_ids("participant"), present_residents=_ids("registration"))
 
@@ -345,5 +351,6 @@ def export(fmt: str):
 
 
 import council.hotspots  # noqa: E402,F401 - registers /council/hotspots on bp
+import council.legal  # noqa: E402,F401 - registers the legal review pages and the reading pack
 
 from . import ledger  # noqa: E402,F401 - registers /council/ledger and its exports on bp

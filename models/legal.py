@@ -160,10 +160,10 @@ def require_review(session: Session, topic: Topic, *, agreeing: bool) -> None:
     if opinion is None:
         adviser = named_adviser(session, topic.unit)
         if adviser is None:
-            raise DomainError("legal_adviser_missing", status=409)
-        raise DomainError("legal_opinion_missing", status=409, adviser=adviser.staff.display_name)
+            raise DomainError("legal_adviser_missing", status=409, title=topic.title)
+        raise DomainError("legal_opinion_missing", status=409, title=topic.title, adviser=adviser.staff.display_name)
     if agreeing and opinion.conclusion == Conclusion.unlawful:
-        raise DomainError("legal_opinion_unlawful", status=409, adviser=opinion.signed_name)
+        raise DomainError("legal_opinion_unlawful", status=409, title=topic.title, adviser=opinion.signed_name)
 
 
 def sign_opinion(session: Session, adviser: Staff, topic: Topic, *, conclusion: Conclusion, text: str,

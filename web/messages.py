@@ -255,12 +255,12 @@ ERRORS = {
     "subscription_template_unknown": "没有这个消息模板：{template}。",
     "notification_not_found": "未找到这条通知。",
     "notification_not_resendable": "这条通知当前状态不能重发（只有发送失败或待核查的通知可以重发）。",
-    "legal_opinion_missing": "这个议题属于重大事项，须经法制审核：还缺少法律顾问{adviser}出具的书面法律意见。请法律顾问"
-                             "在“法制审核”页面签署意见后，再记录决议。",
-    "legal_adviser_missing": "这个议题属于重大事项，须经法制审核，但本村（社区）还没有指定法律顾问：请联系区管理员"
+    "legal_opinion_missing": "“{title}”属于重大事项，须经法制审核：还缺少法律顾问{adviser}出具的书面法律意见。"
+                             "请法律顾问在“法制审核”页面签署意见后，再记录决议。",
+    "legal_adviser_missing": "“{title}”属于重大事项，须经法制审核，但本村（社区）还没有指定法律顾问：请联系区管理员"
                              "指定，由法律顾问出具书面法律意见后再记录决议。",
-    "legal_opinion_unlawful": "法律顾问{adviser}的法律意见认为方案不合法，不能作出同意实施的决议；请修改方案后请"
-                              "法律顾问重新审核，或选择不予实施。",
+    "legal_opinion_unlawful": "法律顾问{adviser}的法律意见认为“{title}”的方案不合法，不能作出同意实施的决议；"
+                              "请修改方案后请法律顾问重新审核，或选择不予实施。",
     "legal_conclusion_unknown": "请选择审核结论：合法、需修改或不合法。",
     "legal_opinion_text_empty": "请填写法律意见的内容。",
     "legal_review_closed": "这个议题的决策已经公开或已进入落实，不能再出具法律意见。",
@@ -439,6 +439,9 @@ AUDIT_ACTIONS = {
     "council.reschedule": "改期议事会", "council.record": "记录议事结果",
     "intake_staff.photo": "查看反映照片", "intake_staff.thumbnail": "查看反映照片（缩略图）",
     "ops.resend": "重发通知",
+    "council.legal_opinion": "签署法律意见", "council.topic_document": "上传议题精读材料",
+    "council.meeting_document": "上传议事会精读材料", "admin.legal_adviser": "指定法律顾问",
+    "admin.legal_major": "设置重大事项类别",
 }
 AUDIT_SUBJECTS = {"complaint": "反映", "topic": "议题", "meeting": "议事会", "photo": "照片", "unit": "单位",
                   "staff": "工作人员", "block": "屏蔽", "staff_invitation": "邀请", "notification": "通知",

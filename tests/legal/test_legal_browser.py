@@ -125,7 +125,8 @@ def test_the_secretary_sees_the_review_and_the_reading_pack_and_the_board_shows_
     with page.expect_navigation() as nav:
         page.get_by_role("button", name="记录决议").click()
     assert nav.value.status == 409
-    assert page.get_by_role("alert").inner_text().startswith("这个议题属于重大事项，须经法制审核：还缺少法律顾问李律师")
+    assert page.get_by_role("alert").inner_text().startswith(
+        "“村集体土地流转方案”属于重大事项，须经法制审核：还缺少法律顾问李律师")
     assert_fits_phone(page)
     screenshot(page, "legal-resolution-refused.png")
     page.goto(f"{base}/council/topics/{scheduled.id}")

@@ -20,12 +20,12 @@ def session(app, demo):
         yield s
 
 
-MISSING = ("这个议题属于重大事项，须经法制审核：还缺少法律顾问李律师出具的书面法律意见。请法律顾问在“法制审核”页面"
-           "签署意见后，再记录决议。")
-NO_ADVISER = ("这个议题属于重大事项，须经法制审核，但本村（社区）还没有指定法律顾问：请联系区管理员指定，"
+MISSING = ("“村集体土地流转方案”属于重大事项，须经法制审核：还缺少法律顾问李律师出具的书面法律意见。请法律顾问在"
+           "“法制审核”页面签署意见后，再记录决议。")
+NO_ADVISER = ("“村集体土地流转方案”属于重大事项，须经法制审核，但本村（社区）还没有指定法律顾问：请联系区管理员指定，"
               "由法律顾问出具书面法律意见后再记录决议。")
-UNLAWFUL = ("法律顾问李律师的法律意见认为方案不合法，不能作出同意实施的决议；请修改方案后请法律顾问重新审核，"
-            "或选择不予实施。")
+UNLAWFUL = ("法律顾问李律师的法律意见认为“村集体土地流转方案”的方案不合法，不能作出同意实施的决议；请修改方案后请"
+            "法律顾问重新审核，或选择不予实施。")
 
 
 def resolve(client, topic_id: int, result: str = "agree"):
@@ -211,3 +211,41 @@ def test_the_opinion_is_published_with_the_decision(client, session, wechat_sand
     board = client.get(f"/board/{scene}").get_data(as_text=True)
     assert "法律意见：需修改" in board and "收益分配方案应经村民会议讨论决定。" in board and "法律顾问 李律师" in board
     assert session.scalar(select(Publication.kind).where(Publication.topic_id == item.id)).value == "decision"
+
+
+def test_the_council_agrees_on_a_major_topic_only_after_its_review(client, session):
+    import datetime as dt
+
+    from models import Meeting, utcnow
+    from models.council import MeetingDetail
+    from models.entities import meeting_topics
+
+    adviser(session, "梁堂村")
+    major(session, "major_affairs")
+    item = topic(session, state=TopicState.scheduled)
+    place = session.scalar(select(Unit).where(Unit.name == "梁堂村"))
+    row = Meeting(unit_id=place.id, starts_at=utcnow() - dt.timedelta(minutes=5), place="村部", form="forum",
+                  created_at=utcnow())
+    session.add(row)
+    session.flush()
+    session.add(MeetingDetail(meeting_id=row.id, title="梁堂村19点议事厅"))
+    session.execute(meeting_topics.insert().values(meeting_id=row.id, topic_id=item.id))
+    session.commit()
+    url = f"/council/meetings/{row.id}"
+    sign_in(client, "shuji1")
+    page = client.get(url).get_data(as_text=True)
+    assert f'data-legal-pending="{item.id}"' in page and "法律顾问李律师尚未出具法律意见" in page
+    data = {f"result_{item.id}": "consensus", f"solution_{item.id}": "按方案流转", "minutes": "议定流转。"}
+    before = snapshot(session)
+    refused(form_post(client, url, f"{url}/record", data), 409, MISSING)
+    assert snapshot(session) == before
+    assert session.get(MeetingDetail, row.id).held_at is None
+    client.delete_cookie("session")
+    sign_in_adviser(client)
+    assert sign_opinion(client, item.id).status_code == 302
+    client.delete_cookie("session")
+    sign_in(client, "shuji1")
+    assert f'data-legal-pending="{item.id}"' not in client.get(url).get_data(as_text=True)
+    assert form_post(client, url, f"{url}/record", data).status_code == 302
+    session.expire_all()
+    assert session.get(type(item), item.id).state == TopicState.agreed
