@@ -20,7 +20,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from .base import CHINA, Base, enum_column, intpk, str32, str64, str200, timestamp, utcnow
 from .entities import AuditEvent, Complaint, ComplaintState, Staff, Topic, TopicState, Unit
 from .errors import Conflict, DomainError
-from .lifecycle import Actor
+from .lifecycle import SYSTEM, Actor
 
 PERSONAL_PREFIX = "p~"  # "~" is in WeChat's scene alphabet but never in a token_urlsafe unit token
 NOTICE_DAYS = 5  # the 公示 period before an appointment, as the seeds' notices run
@@ -366,3 +366,18 @@ def matters_of(session: Session, rep: Representative, limit: int = 100) -> list[
     """The complaints that came through the representative (their code or their entries), latest first."""
     return list(session.scalars(select(Complaint).where(Complaint.representative_id == rep.id)
                                 .order_by(Complaint.created_at.desc(), Complaint.id.desc()).limit(limit)))
+
+
+def end_expired_terms(session: Session, now: dt.datetime) -> int:
+    """End the appointments whose term ran out before today (China time); returns how many.
+
+    Side effects: each through `transition_representative` ("end_term", by the system: state, personal code
+    revoked, audit event), in the caller's transaction. A term ending today still holds today.
+    """
+    today = now.astimezone(CHINA).date()
+    due = session.scalars(select(Representative).where(Representative.state == A.appointed,
+                                                       Representative.term_ends_on < today)
+                          .order_by(Representative.id).limit(500)).all()
+    for rep in due:
+        transition_representative(session, rep, "end_term", actor=SYSTEM, reason="任期届满", now=now)
+    return len(due)

@@ -34,6 +34,7 @@ from models.lifecycle import defer, notify, secretaries_of, staff_of
 from models.message_templates import TEMPLATES
 from models.notify import Notice, Subscription, claim_notice
 from models.outbox import move_notifications
+from models.representatives import end_expired_terms
 from triage.rules import add_working_days, holidays, rules_for
 from web.settings import template_id as template_of
 
@@ -57,6 +58,7 @@ def check_due(now: dt.datetime | None = None) -> dict[str, int]:
         counts = {TRIAGE: triage_overdue(session, now), IMPLEMENTATION: implementation_overdue(session, now),
                   REMINDER: meeting_reminders(session, now, dt.timedelta(hours=rt.settings.remind_ahead_hours)),
                   "released": release_held(session), "followup_closed": close_expired(session, now=now),
+                  "terms_ended": end_expired_terms(session, now),
                   "anonymised": anonymise_due(session, now, days=rt.settings.retention_days,
                                               secret=rt.settings.secret_key,
                                               keep_text=rt.settings.retention_keep_text)}

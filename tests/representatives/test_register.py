@@ -150,3 +150,26 @@ def test_every_step_of_the_table_is_allowed_and_every_other_refused(app, demo, d
                 with pytest.raises(Conflict):
                     transition_representative(db, rep, action, actor=Actor.staff(admin))
                 assert rep.state == state
+
+
+def test_the_sweep_ends_a_term_that_ran_out_and_its_code_stops(app, client, demo, job_runtime):
+    from models.base import CHINA
+    from tests.representatives.support import appointed, personal_token
+    from workers.periodic import check_due
+
+    ended, current = appointed(app, name="张三"), appointed(app, name="李四")
+    today = dt.datetime.now(CHINA).date()
+    with app.extensions["xinma.sessionmaker"]() as session:
+        session.get(Representative, ended).term_ends_on = today - dt.timedelta(days=1)
+        session.get(Representative, current).term_ends_on = today  # ends tonight: still serving today
+        session.commit()
+    token = personal_token(app, ended)
+    assert check_due()["terms_ended"] == 1
+    assert check_due()["terms_ended"] == 0  # once
+    assert (_rep(app, "张三").state, _rep(app, "李四").state) == (AppointmentState.ended, AppointmentState.appointed)
+    res = client.get(f"/api/v1/scenes/{token}")
+    assert res.status_code == 410 and res.json["error"]["code"] == "scene_revoked"
+    with app.extensions["xinma.sessionmaker"]() as session:
+        event = session.scalar(select(AuditEvent).where(AuditEvent.subject_id == ended,
+                                                        AuditEvent.action == "end_term"))
+        assert (event.actor_kind, event.reason) == ("system", "任期届满")
