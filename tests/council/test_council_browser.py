@@ -119,7 +119,7 @@ def test_the_statistics_page_on_a_phone_and_a_desktop(live_app, browser, village
                        page.locator("#figures td.v").all_inner_texts(), strict=True))
     assert figures["收到诉求（件）"] == "4" and figures["答复率（%）"] == "75.0" and figures["协商议事室（个）"] == "1"
     assert figures["分拣结果·不予协商：个体矛盾"] == "1"
-    assert page.locator("svg[role=img]").count() == 3
+    assert page.locator("svg[role=img]").count() == 4  # the three charts and the 12-month trend
     assert page.locator("#chart-funnel svg rect").count() == 6
     assert_fits_phone(page)
     screenshot(page, "council-stats-phone.png")
