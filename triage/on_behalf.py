@@ -1,7 +1,9 @@
 """Entry on behalf (代填): a grid worker or a representative, signed in, enters what a resident told them on a home
 visit (走访), an appointment (约访), a call (电话) or at a reception (候访/接访), for a resident who has no smartphone
 or did not scan. The matter enters triage like any complaint, through NewComplaint and transition_complaint; its
-resident is a new one without an openid, so no WeChat message goes to anyone about it."""
+resident is a new one without an openid, so no WeChat message goes to anyone about it, unless the resident is
+known: the number of a complaint they sent before (in the staff member's scope) makes the matter theirs, and they
+hear of it on WeChat like of their own reports."""
 
 from __future__ import annotations
 
@@ -26,12 +28,15 @@ CHANNEL = "on_behalf"  # the resident row of an entry on behalf: no openid, no t
 
 
 def enter_on_behalf(session: Session, staff: Staff, *, unit_id: object, category: object, text: object,
-                    heard_via: object, phone: object = None, resident_name: object = None) -> Complaint:
+                    heard_via: object, phone: object = None, resident_name: object = None,
+                    known_complaint: object = None) -> Complaint:
     """Record a matter a resident told `staff`, for a unit in their scope; returns the new complaint.
 
     Refused `on_behalf_unit_invalid`, `category_unknown`, `text_empty`, `text_too_long`,
-    `on_behalf_heard_via_unknown`, `phone_invalid`, `on_behalf_name_too_long`; nothing is written then.
-    Side effects: a resident row (channel on_behalf, no openid), the complaint in state `submitted` naming who
+    `on_behalf_heard_via_unknown`, `phone_invalid`, `on_behalf_name_too_long`, `on_behalf_known_invalid`; nothing
+    is written then. With `known_complaint` (the number of an earlier complaint of the resident's, in scope) the
+    matter is that resident's, told on WeChat when they have an openid. Side effects: a resident row (channel
+    on_behalf, no openid) unless the resident is known, the complaint in state `submitted` naming who
     entered it, how it was heard and (when `staff` is a linked representative) the representative, with its audit
     event, outbox row (never sent: no openid) and content check; the phone's contact row and the resident's name
     when given. Nothing is committed.
@@ -57,12 +62,14 @@ def enter_on_behalf(session: Session, staff: Staff, *, unit_id: object, category
     name = resident_name.strip() if isinstance(resident_name, str) else ""
     if len(name) > NAME_LIMIT:
         raise DomainError("on_behalf_name_too_long", limit=NAME_LIMIT)
+    resident = _known_resident(session, staff, known_complaint)
     rep = representative_of_staff(session, staff) if staff.role == StaffRole.representative else None
-    resident = Resident(openid=None, channel=CHANNEL, created_at=utcnow())
-    session.add(resident)
-    session.flush()
+    if resident is None:
+        resident = Resident(openid=None, channel=CHANNEL, created_at=utcnow())
+        session.add(resident)
+        session.flush()
     complaint = transition_complaint(
-        session, NewComplaint(unit_id=unit.id, unit_name=unit.name, resident_id=resident.id, openid=None,
+        session, NewComplaint(unit_id=unit.id, unit_name=unit.name, resident_id=resident.id, openid=resident.openid,
                               category=category, text=text, representative_id=rep.id if rep else None,
                               entered_by_id=staff.id, heard_via=str(heard_via)),
         "submit", actor=Actor.staff(staff), data={"on_behalf": True, "heard_via": heard_via})
@@ -72,6 +79,17 @@ def enter_on_behalf(session: Session, staff: Staff, *, unit_id: object, category
         session.add(OnBehalfContact(complaint_id=complaint.id, resident_name=name))
     session.flush()
     return complaint
+
+
+def _known_resident(session: Session, staff: Staff, number: object) -> Resident | None:
+    """The resident behind an earlier complaint the staff member names by its number (第 12 号, in their scope)."""
+    text = str(number or "").strip().lstrip("#第").rstrip("号").strip()
+    if not text:
+        return None
+    known = session.get(Complaint, int(text)) if text.isdigit() and int(text) < 2**31 else None
+    if known is None or not in_scope(staff, known.unit):
+        raise DomainError("on_behalf_known_invalid")
+    return known.resident
 
 
 def _page(error: str | None = None, status: int = 200, form: dict | None = None, done: Complaint | None = None):
@@ -104,7 +122,8 @@ def enter():
     try:
         complaint = enter_on_behalf(session, staff, unit_id=form.get("unit_id"), category=form.get("category"),
                                     text=form.get("text"), heard_via=form.get("heard_via"), phone=form.get("phone"),
-                                    resident_name=form.get("resident_name"))
+                                    resident_name=form.get("resident_name"),
+                                    known_complaint=form.get("known_complaint"))
     except DomainError as exc:
         session.rollback()
         return _page(error_text(exc.code, exc.params), exc.status, form.to_dict())

@@ -39,6 +39,7 @@ ERRORS = {
     "on_behalf_unit_invalid": "请选择您负责的单位。",
     "on_behalf_heard_via_unknown": "请选择是怎样听到的：走访、约访、电话或候访/接访。",
     "on_behalf_name_too_long": "居民称呼不能超过 {limit} 字。",
+    "on_behalf_known_invalid": "未找到这个反映编号，或它不在您负责的单位。不知道编号可以留空。",
     "activity_kind_unknown": "请选择活动类型。",
     "activity_date_invalid": "活动日期格式不正确，且不能晚于今天。",
     "activity_summary_empty": "请填写活动内容。",

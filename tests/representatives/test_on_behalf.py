@@ -120,3 +120,51 @@ def test_a_representative_signing_in_lands_on_entry_on_behalf(app, client, demo)
     assert res.status_code == 302
     home = client.get(res.headers["Location"], follow_redirects=True)
     assert home.status_code == 200 and "代居民反映" in home.text and "我的履职记录" in home.text
+
+
+def test_a_known_resident_gets_the_matter_and_hears_of_it_on_wechat(app, client, demo, scene, wechat_sandbox):
+    from tests.intake.support import auth, sign_in
+
+    phone = app.test_client()
+    token = sign_in(phone, wechat_sandbox, "o-grandma")
+    earlier = phone.post("/api/v1/complaints", headers=auth(token),
+                         json={"scene": scene, "category": "停车", "text": "楼下车位被占"}).json["data"]["id"]
+    staff_sign_in(client, "wangge1")
+    res = _enter(client, unit_id=_unit(app, "梁堂村第一网格"), heard_via="call", category="设施维修",
+                 text="电话说楼道扶手松了", known_complaint=f"第{earlier}号")
+    assert res.status_code == 303
+    row = _latest(app)
+    with app.extensions["xinma.sessionmaker"]() as session:
+        assert session.get(Resident, row.resident_id).openid == "o-grandma"
+        receipt = session.scalar(select(Notification).where(Notification.event == "complaint_received")
+                                 .order_by(Notification.id.desc()))
+        assert (receipt.openid, receipt.params["complaint_id"]) == ("o-grandma", row.id)
+    mine = phone.get("/api/v1/complaints", headers=auth(token)).json["data"]
+    assert [c["id"] for c in mine] == [row.id, earlier]
+
+
+@pytest.mark.parametrize("number", ["99999", "abc"])
+def test_an_unknown_or_foreign_complaint_number_is_refused(app, client, demo, number):
+    staff_sign_in(client, "wangge1")
+    before = _counts(app)
+    res = _enter(client, unit_id=_unit(app, "梁堂村第一网格"), heard_via="call", category="停车", text="停车难",
+                 known_complaint=number)
+    assert res.status_code == 400 and "未找到这个反映编号" in res.text
+    assert _counts(app) == before
+
+
+def test_a_complaint_number_outside_the_worker_s_units_is_refused(app, client, demo, wechat_sandbox):
+    from models import QrCode
+    from tests.intake.support import auth, sign_in
+
+    with app.extensions["xinma.sessionmaker"]() as session:
+        foreign = session.scalar(select(QrCode.token).where(QrCode.unit_id == unit_named(session, "汉王村第一网格").id,
+                                                            QrCode.revoked_at.is_(None)))
+    phone = app.test_client()
+    token = sign_in(phone, wechat_sandbox, "o-hanwang")
+    number = phone.post("/api/v1/complaints", headers=auth(token),
+                        json={"scene": foreign, "category": "停车", "text": "停车难"}).json["data"]["id"]
+    staff_sign_in(client, "wangge1")  # 梁堂村's grids only
+    res = _enter(client, unit_id=_unit(app, "梁堂村第一网格"), heard_via="call", category="停车", text="停车难",
+                 known_complaint=str(number))
+    assert res.status_code == 400 and "未找到这个反映编号" in res.text
