@@ -210,8 +210,8 @@ def attach_document(session: Session, staff: Staff, *, upload, title: str, topic
         raise DomainError("document_missing")
     data = upload.read(DOCUMENT_MAX_BYTES + 1)
     content_type, suffix, kept = check_document(data)
-    title = (title or "").strip() or re.sub(r"\.[A-Za-z0-9]{1,5}$", "", upload.filename.rsplit("/", 1)[-1]
-                                             .rsplit("\\", 1)[-1]).strip() or "精读材料"
+    title = _one_line(title) or _one_line(re.sub(r"\.[A-Za-z0-9]{1,5}$", "", upload.filename.rsplit("/", 1)[-1]
+                                                  .rsplit("\\", 1)[-1])) or "精读材料"
     if len(title) > TITLE_LIMIT:
         raise DomainError("document_title_too_long", limit=TITLE_LIMIT)
     owner = {"topic": topic} if topic is not None else {"meeting": meeting.meeting}
@@ -224,6 +224,11 @@ def attach_document(session: Session, staff: Staff, *, upload, title: str, topic
     session.add(row)
     session.flush()
     return row
+
+
+def _one_line(value: str | None) -> str:
+    """A title on one line: control characters and runs of white space become one space (it names the download)."""
+    return " ".join(TEXT_CONTROL.sub(" ", value or "").split())
 
 
 def _upload_size_checked() -> None:

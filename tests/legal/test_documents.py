@@ -242,3 +242,15 @@ def test_a_document_is_taken_out_by_the_secretary_or_the_adviser_who_attached_it
                        data={"csrf_token": csrf(page)}).status_code == 302
     assert documents(session) == []
     assert client.get(f"/council/documents/{secretarys}").status_code == 404
+
+
+def test_a_title_is_kept_on_one_line_and_names_the_download(client, session):
+    item = topic(session, state=TopicState.approved)
+    sign_in(client, "shuji1")
+    res = topic_upload(client, item.id, PDF, "a.pdf", title='村规民约\r\n"修订稿"\x07 第二版')
+    assert res.status_code == 302
+    [doc] = documents(session)
+    assert doc.title == '村规民约 "修订稿" 第二版'
+    got = client.get(f"/council/documents/{doc.id}")
+    assert got.status_code == 200 and "\n" not in got.headers["Content-Disposition"]
+    assert "%E7%AC%AC%E4%BA%8C%E7%89%88.pdf" in got.headers["Content-Disposition"]
