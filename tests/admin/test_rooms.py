@@ -40,6 +40,7 @@ def test_an_admin_registers_edits_and_retires_a_room(admin, db):
         "opening_hours": "每周三 19:00-21:00", "capacity": "60"})
     assert res.status_code == 303
     page = admin.get(res.headers["Location"]).text
+    assert 'href="/admin/cadence"' in page
     assert "已保存" in page and "三堡街道19点议事厅" in page and "每周三 19:00-21:00" in page and "可容纳 60 人" in page
     room = db.scalar(select(CouncilRoom).where(CouncilRoom.name == "三堡街道19点议事厅"))
     assert (room.unit_id, room.address, room.capacity) == (sanbao, "三堡街道党群服务中心二楼", 60)

@@ -48,6 +48,7 @@ def village(demo, db):
 def test_retiring_asks_for_a_confirmation_and_retires_the_unit_with_its_grids(client, village, db):
     sign_in(client, "admin")
     hanwang = village["unit"]
+    assert f'href="/admin/units/{hanwang.id}/retire"' in client.get("/admin/cadence").text
     page = client.get(f"/admin/units/{hanwang.id}/retire").text
     assert "撤销单位：汉王村" in page and re.search(r'id="retire-below">1<', page)
     assert "还有 <strong>1</strong> 条反映等待分拣" in page
