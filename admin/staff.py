@@ -169,8 +169,10 @@ def own_password():
     if request.method == "POST":
         check_csrf()
         try:
-            change_own_password(staff, current=request.form.get("current", ""), new=request.form.get("new", ""),
-                                repeated=request.form.get("repeated", ""))
+            # Field names carry "password", so the request audit (web/audit.py) never records their values.
+            change_own_password(staff, current=request.form.get("current_password", ""),
+                                new=request.form.get("new_password", ""),
+                                repeated=request.form.get("new_password_repeated", ""))
         except DomainError as exc:
             db().rollback()
             error = error_text(exc.code, exc.params)

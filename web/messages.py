@@ -443,6 +443,9 @@ AUDIT_ACTIONS = {
     "council.legal_opinion": "签署法律意见", "council.topic_document": "上传议题精读材料",
     "council.meeting_document": "上传议事会精读材料", "admin.legal_adviser": "指定法律顾问",
     "admin.legal_major": "设置重大事项类别",
+    "admin.staff_change": "修改工作人员岗位和单位", "admin.staff_password": "重置工作人员密码",
+    "admin.staff_deactivate": "停用工作人员账号", "admin.staff_reactivate": "恢复工作人员账号",
+    "admin.own_password": "修改自己的密码",
 }
 AUDIT_SUBJECTS = {"complaint": "反映", "topic": "议题", "meeting": "议事会", "photo": "照片", "unit": "单位",
                   "staff": "工作人员", "block": "屏蔽", "staff_invitation": "邀请", "notification": "通知",

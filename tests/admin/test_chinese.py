@@ -177,6 +177,13 @@ def test_the_admin_pages_and_error_pages_speak_chinese(app, demo, db):
         res = admin.get(path)
         assert res.status_code == 200, path
         assert_chinese(res.get_data(as_text=True), path)
+    # The audit viewer names the staff page's actions in Chinese (web/audit.py records each by its endpoint).
+    token = csrf(admin.get(f"/admin/staff/{grid_id}").get_data(as_text=True))
+    admin.post(f"/admin/staff/{grid_id}/deactivate", data={"csrf_token": token, "confirm": "yes"})
+    admin.post(f"/admin/staff/{grid_id}/reactivate", data={"csrf_token": token})
+    admin.post(f"/admin/staff/{grid_id}/password", data={"csrf_token": token})
+    audit = assert_chinese(admin.get("/admin/audit").get_data(as_text=True), "/admin/audit")
+    assert "停用工作人员账号" in audit and "恢复工作人员账号" in audit and "重置工作人员密码" in audit
     missing = admin.get("/admin/no-such-page")
     assert missing.status_code == 404 and "页面不存在" in assert_chinese(missing.get_data(as_text=True), "404")
     wrong = admin.put("/admin/staff")
