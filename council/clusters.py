@@ -31,6 +31,7 @@ STOPWORDS = frozenset("""
     每天 每次 好几 好几天 好多 很多 多 几个 好几个 一些 个 事 事情 这事 个事 说 想 要 需要 应该 能 会 村里 村 小区
     社区 居民 业主 住户 楼里 这里 那里 这边 那边 附近 旁边 门口 楼下 楼上 一 二 三 帮助 帮忙 协调 出面 组织 商量
     规范 要求 建议 申请 万一 影响 安全 隐患 存在 严重 非常 特别 实在 真的 还是 还有 而且 但是 可是 所以 因为
+    几条 好几条 几户 好几户 几次 好几次
 """.split())
 # The same thing said in other words, mapped to one word (so 电瓶车 and 电动车 count as one).
 SYNONYMS = {
@@ -183,7 +184,7 @@ def draft_title(texts_terms: Iterable[Sequence[str]], *, words: int = 3) -> list
         counts.update(set(t))
     chosen: list[str] = []
     for word, _n in sorted(counts.items(), key=lambda kv: (-kv[1], -len(kv[0]), kv[0])):
-        if len(word) > 1 and not any(word in c or c in word for c in chosen):  # not 动车 beside 电动车
+        if (len(word) > 1 or word in SINGLE) and not any(word in c or c in word for c in chosen):  # 动车, 电动车
             chosen.append(word)
         if len(chosen) == words:
             break

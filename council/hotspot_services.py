@@ -45,8 +45,8 @@ log = logging.getLogger(__name__)
 TERMS_VERSION = 1
 DEFAULT_DAYS, MAX_DAYS = 30, 365
 DEFAULT_MIN_SIZE, MAX_MIN_SIZE = 3, 100
-SHOWN_HOTSPOTS, SHOWN_ITEMS = 50, 20
-TITLE_SAMPLE = 200  # the page lists the largest hotspots, each with its newest complaints
+SHOWN_HOTSPOTS, SHOWN_ITEMS = 30, 10  # the page lists the largest hotspots, each with its newest complaints
+TITLE_SAMPLE = 200  # a large hotspot's draft title is made from this many of its complaints
 TITLE_LIMIT = 60
 MAX_COMPLAINTS = 1000
 # Only complaints still awaiting a decision: a submitted one is not yet checked, the rest were decided.

@@ -185,7 +185,7 @@ def _complaint_page(complaint_id: int, error: str | None = None, status: int = 2
 
 
 @bp.get("/triage/complaints/<int:complaint_id>")
-@staff_required(StaffRole.grid_worker)
+@staff_required(StaffRole.grid_worker, StaffRole.secretary)  # secretaries read it from their hotspots page
 def complaint(complaint_id: int):
     return _complaint_page(complaint_id)
 

@@ -93,6 +93,16 @@ def test_secretary_sees_the_hotspots_of_their_village_only(client, session, gold
     assert spots[0]["ids"] == ids_of(gold, "dance_pc")
 
 
+def test_the_secretary_opens_a_hotspots_complaint_on_its_triage_page(client, session, gold):
+    sign_in(client, "shuji1")
+    wiring = sections(client.get("/council/hotspots").get_data(as_text=True))[0]
+    page = client.get(wiring["links"][-1])
+    assert page.status_code == 200
+    assert "五号楼有人把电线从三楼窗户扯下来给电瓶车充电" in page.get_data(as_text=True)
+    dance = ids_of(gold, "dance_pc")[0]  # 彭城社区's, not theirs
+    assert client.get(f"/triage/complaints/{dance}").status_code == 404
+
+
 def test_grid_workers_do_not_get_the_page(client, gold):
     sign_in(client, "wangge1")
     assert client.get("/council/hotspots").status_code == 404

@@ -49,3 +49,4 @@ def test_paraphrases_share_words_and_unrelated_texts_do_not():
     assert "充电" in wire
     assert not set(clusters.terms("我家的猫走丢了")) & set(wire)
     assert clusters.draft_title([["电动车", "动车", "充电"], ["电动车", "飞线", "充电"]]) == ["电动车", "充电", "飞线"]
+    assert clusters.draft_title([["犬", "拴绳", "的"], ["犬", "拴绳"]]) == ["拴绳", "犬"]  # 犬 counts, 的 does not
