@@ -5,6 +5,7 @@ test-artifacts/."""
 from __future__ import annotations
 
 import pytest
+from PIL import Image
 from sqlalchemy import select
 
 from models import QrCode, TopicState, Unit
@@ -164,3 +165,41 @@ def test_the_secretary_sees_the_review_and_the_reading_pack_and_the_board_shows_
     assert_fits_phone(public)
     screenshot(public, "legal-board-documents.png")
     public.context.close()
+
+
+def test_the_adviser_attaches_a_reading_pack_to_a_coming_meeting(live_app, browser, district, tmp_path):
+    import datetime as dt
+
+    from models import Meeting, utcnow
+    from models.council import MeetingDetail
+    from models.entities import meeting_topics
+
+    db = district
+    adviser(db, "梁堂村")
+    item = topic(db, state=TopicState.scheduled, category="livelihood", title="东门下水道疏通")
+    village = db.scalar(select(Unit).where(Unit.name == "梁堂村"))
+    row = Meeting(unit_id=village.id, starts_at=utcnow() + dt.timedelta(days=2), place="梁堂村党群服务中心",
+                  form="forum", created_at=utcnow())
+    db.add(row)
+    db.flush()
+    db.add(MeetingDetail(meeting_id=row.id, title="梁堂村19点议事厅"))
+    db.execute(meeting_topics.insert().values(meeting_id=row.id, topic_id=item.id))
+    db.commit()
+    base = live_app.url
+    context = new_phone(browser)
+    page = context.new_page()
+    sign_in(page, base, "lvshi1", factories.PASSWORD)
+    with page.expect_navigation():
+        page.locator(f'[data-meeting="{row.id}"] a').click()
+    assert page.locator("[data-agenda] strong").all_inner_texts() == ["东门下水道疏通"]
+    page.locator("summary", has_text="上传精读材料").click()
+    scan = tmp_path / "排水管理条例.png"
+    Image.new("RGB", (300, 420), (250, 250, 245)).save(scan, "PNG")
+    page.get_by_label("文件（PDF、UTF-8 文本或 JPG/PNG 图片，2MB 以内）").set_input_files(str(scan))
+    with page.expect_navigation():
+        page.get_by_role("button", name="上传").click()
+    assert page.locator("[data-document] strong").all_inner_texts() == ["排水管理条例"]
+    assert page.locator("[data-document] .meta").inner_text().startswith("图片 · ")
+    assert_fits_phone(page)
+    screenshot(page, "legal-meeting-pack.png")
+    context.close()
