@@ -125,6 +125,12 @@ def test_vote_publication_progress_meeting_rules_rotation_and_invitation_each_le
     progress = assert_recorded(session, before, actor=secretary, action="council.progress", kind="topic",
                                subject=implementing.id, since=since)
     assert progress.data["percent"] == "60" and progress.data["files"] == 1
+    src = re.search(r'<img src="([^"]+)" alt="现场照片"', client.get(url).get_data(as_text=True)).group(1)
+    before = count(session)
+    assert client.get(src).status_code == 200  # a look at a progress photo is audited too
+    look = assert_recorded(session, before, actor=secretary, action="council.progress_photo", kind="topic",
+                           subject=implementing.id, since=since)
+    assert look.data["name"] == src.rsplit("/", 1)[1]
 
     # a meeting: no id in its URL, so the meeting it created is the subject
     before = count(session)
