@@ -24,6 +24,7 @@ from models.legal import (
     advises,
     awaiting_review,
     documents_of,
+    open_topics,
     review_of,
     reviewed_by,
     sign_opinion,
@@ -107,8 +108,11 @@ def legal_home():
     units = advised_units(session, staff)
     upcoming = [d for d in meetings.meetings(session, _Scope(units))
                 if meetings.meeting_state(d) == "upcoming"] if units else []
-    return render_template("council/legal_home.html", units=units, awaiting=awaiting_review(session, staff),
-                           reviewed=reviewed_by(session, staff), upcoming=upcoming)
+    awaiting, reviewed = awaiting_review(session, staff), reviewed_by(session, staff)
+    listed = {t.id for t in awaiting} | {t.id for t, _ in reviewed}
+    others = [t for t in open_topics(session, staff) if t.id not in listed]
+    return render_template("council/legal_home.html", units=units, awaiting=awaiting, others=others,
+                           reviewed=reviewed, upcoming=upcoming)
 
 
 class _Scope:

@@ -192,6 +192,18 @@ def awaiting_review(session: Session, adviser: Staff) -> list[Topic]:
     return [t for t in rows if is_major(session, t) and advises(session, adviser, t.unit)]
 
 
+def open_topics(session: Session, adviser: Staff, limit: int = 30) -> list[Topic]:
+    """The topics still under deliberation in the units that named this adviser (major or not), the newest first:
+    an opinion may be given on any of them, and must be on the major ones."""
+    units = advised_units(session, adviser)
+    if not units:
+        return []
+    below = select(Unit.id).where(or_(*[Unit.path.startswith(u.path) for u in units]))
+    rows = session.scalars(select(Topic).where(Topic.unit_id.in_(below), Topic.state.in_(REVIEWABLE))
+                           .order_by(Topic.created_at.desc(), Topic.id.desc()).limit(limit))
+    return [t for t in rows if advises(session, adviser, t.unit)]
+
+
 def reviewed_by(session: Session, adviser: Staff, limit: int = 20) -> list[tuple[Topic, LegalOpinion]]:
     """The adviser's latest opinions with their topics, the newest first."""
     rows = session.execute(select(Topic, LegalOpinion).join(LegalOpinion, LegalOpinion.topic_id == Topic.id)

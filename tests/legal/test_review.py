@@ -81,10 +81,12 @@ def test_the_adviser_signs_an_opinion_and_the_topic_is_resolved(client, session)
     major(session, "major_affairs")
     item = topic(session)
     other = topic(session, village="彭城社区", title="彭城社区停车收费")  # not the adviser's
+    general = topic(session, category="livelihood", title="梁堂村路灯维修")  # not major: no opinion needed
     sign_in_adviser(client)
     home = client.get("/council/", follow_redirects=True).get_data(as_text=True)
     assert "您是梁堂村的法律顾问。" in home
     assert f'data-awaiting="{item.id}"' in home and f'data-awaiting="{other.id}"' not in home
+    assert f'data-topic="{general.id}"' in home and f'data-awaiting="{general.id}"' not in home
     res = sign_opinion(client, item.id)
     assert res.status_code == 302 and res.headers["Location"].endswith(f"/council/legal/topics/{item.id}#opinions")
     page = client.get(f"/council/legal/topics/{item.id}").get_data(as_text=True)
