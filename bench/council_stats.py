@@ -2,8 +2,9 @@
 
 Fills the database with 10,000 units, 1,000,000 complaints and 100,000 topics (with their answers, meetings,
 outcomes, assignments and ratings) using generate_series, then requests the statistics page for the district
-and for one street over several periods, and prints p50/p95 against a baseline page (/healthz) measured in the
-same run. The data is loaded with SQL, so the running sums are rebuilt from it (`xinma stats rebuild`) and timed.
+and for one street over several periods (with the comparison of the units below and the 12-month trend), and
+the ledger's first page, and prints p50/p95 against a baseline page (/healthz) measured in the same run. The data
+is loaded with SQL, so the running sums are rebuilt from it (`xinma stats rebuild`) and timed.
 
     python bench/council_stats.py [--small] [--requests 60] [--url postgresql+psycopg://...]
 
@@ -198,6 +199,13 @@ def main() -> None:
     for name, value in worst.items():
         print(f"  target p95 < {target:.0f} ms for {name} (worst period {value:.1f} ms): "
               f"{'met' if value < target else 'NOT met'}")
+    # The ledger counts the complaints table itself (its figures are checked against the sums'), and pages it.
+    for unit_name, unit_id in (("district", 1), ("street", 2)):
+        for label in ("all time", "last 365 days", "one month"):
+            query = "&".join(f"{k}={v}" for k, v in {"unit": unit_id, **periods[label]}.items())
+            values = measure(client, f"/council/ledger?{query}", max(n // 5, 10))
+            print(f"  ledger {unit_name:<7} {label:<19} p50 {statistics.median(values):8.1f} ms   "
+                  f"p95 {p95(values):8.1f} ms")
     app.extensions["xinma.engine"].dispose()
     engine.dispose()
 

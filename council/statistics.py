@@ -13,7 +13,7 @@ import dataclasses
 import datetime as dt
 import io
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from models import LEVEL_ORDER, CouncilRoom, DomainError, Forbidden, Staff, Unit, stats
@@ -214,6 +214,12 @@ def _waiting_deltas(session: Session, unit: Unit, first: dt.date | None, last: d
     return session.execute(query).all()
 
 
+def _COUNTED(key):  # noqa: N802 - a clause builder named like the constant it stands for
+    """The keys the comparison and the trend read: complaints, topics and ratings (not the duration histograms,
+    most of a unit's rows)."""
+    return or_(key.like("c|%"), key.like("t|%"), key.like("r|%"))
+
+
 def comparison(session: Session, unit: Unit, period: Period) -> list[dict]:
     """One row per unit one level below `unit` (retired ones only when they have figures in the period): received,
     answered, topics deliberated, solved and the satisfaction rate, from the running sums in one statement (plus
@@ -226,11 +232,13 @@ def comparison(session: Session, unit: Unit, period: Period) -> list[dict]:
     ids = [uid for uid, _, _ in children]
     cells = stats.StatCell.__table__.c
     per_unit: dict[int, dict[str, int]] = {uid: {} for uid in ids}
-    for grain, first, after in stats.segments(period.start, period.end):
-        for uid, key, n in session.execute(select(cells.unit_id, cells.key, func.sum(cells.n)).where(
-                cells.unit_id.in_(ids), cells.grain == grain, cells.day >= first, cells.day < after)
-                .group_by(cells.unit_id, cells.key)):
-            per_unit[uid][key] = per_unit[uid].get(key, 0) + int(n)
+    parts = [select(cells.unit_id, cells.key, cells.n).where(
+        cells.unit_id.in_(ids), cells.grain == grain, cells.day >= first, cells.day < after, _COUNTED(cells.key))
+        for grain, first, after in stats.segments(period.start, period.end)]
+    rows = union_all(*parts).subquery()
+    for uid, key, n in session.execute(select(rows.c.unit_id, rows.c.key, func.sum(rows.c.n))
+                                       .group_by(rows.c.unit_id, rows.c.key)):
+        per_unit[uid][key] = int(n)
     depth = len(unit.ancestor_ids())
     for path, _day, key, n in _waiting_deltas(session, unit, period.start, period.end):
         parts = path.strip("/").split("/")
@@ -257,7 +265,8 @@ def trend(session: Session, unit: Unit, last_day: dt.date, months: int = 12) -> 
     cells = stats.StatCell.__table__.c
     by_month: dict[dt.date, dict[str, int]] = {_month_start(last_day, back): {} for back in range(months)}
     for day, key, n in session.execute(select(cells.day, cells.key, cells.n).where(
-            cells.unit_id == unit.id, cells.grain == "m", cells.day >= first, cells.day < after)):
+            cells.unit_id == unit.id, cells.grain == "m", cells.day >= first, cells.day < after,
+            _COUNTED(cells.key))):
         by_month[day][key] = by_month[day].get(key, 0) + n
     for _path, day, key, n in _waiting_deltas(session, unit, first, after - dt.timedelta(days=1)):
         sums = by_month[day.replace(day=1)]
