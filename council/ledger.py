@@ -25,6 +25,7 @@ from models.council import (
     ComplaintRating,
     MeetingOutcome,
     Rating,
+    TopicOrigin,
     TopicResolution,
 )
 from models.stats import ANSWERS
@@ -35,9 +36,11 @@ from web.messages import (
     COMPLAINT_CATEGORIES,
     COMPLAINT_STATES,
     DEFAULT_REASONS,
+    DELIBERATION_CATEGORIES,
     LEAD_KINDS,
     OUTCOME_RESULTS,
     RATING_LEVELS,
+    TOPIC_ORIGINS,
     TOPIC_STATES,
 )
 
@@ -122,21 +125,23 @@ def page_of(session: Session, filters: Filters) -> list[dict]:
 
 
 def all_rows(session: Session, filters: Filters):
-    """Every matter the filters select, newest first, enriched a chunk at a time."""
+    """Every matter the filters select: the complaints newest first, enriched a chunk at a time, then the topics no
+    resident reported."""
     ids = session.scalars(select(Complaint.id).where(*filters.where())
                           .order_by(Complaint.created_at.desc(), Complaint.id.desc())).all()
     for i in range(0, len(ids), CHUNK):
         chunk = ids[i:i + CHUNK]
         found = {c.id: c for c in session.scalars(select(Complaint).where(Complaint.id.in_(chunk)))}
         yield from enrich(session, [found[x] for x in chunk if x in found])
+    yield from origin_topics(session, filters)
 
 
 def _china(moment: dt.datetime | None) -> str:
     return moment.astimezone(CHINA).strftime("%Y-%m-%d %H:%M") if moment else ""
 
 
-def _unit_names(session: Session, complaints: list[Complaint]) -> dict[int, str]:
-    paths = {c.unit_id: c.unit.path for c in complaints}
+def _unit_names(session: Session, units: list[Unit]) -> dict[int, str]:
+    paths = {u.id: u.path for u in units}
     ids = {int(p) for path in paths.values() for p in path.strip("/").split("/") if p}
     names = dict(session.execute(select(Unit.id, Unit.name).where(Unit.id.in_(ids))).all()) if ids else {}
     return {uid: "·".join(names.get(int(p), "") for p in path.strip("/").split("/") if p)
@@ -150,34 +155,52 @@ def _first_answers(session: Session, ids: list[int]) -> dict[int, AuditEvent]:
     return {e.subject_id: e for e in session.scalars(select(AuditEvent).where(AuditEvent.id.in_(first)))}
 
 
+def _topic_details(session: Session, topic_ids: set[int]) -> dict[int, dict]:
+    """What became of each topic, as ledger columns: the topic, its latest meeting and outcome, the 居民会议's
+    resolution, the lead (领办), the outcome; with its residents' ratings ("ratings": {resident id: Rating})."""
+    if not topic_ids:
+        return {}
+    out = {t.id: {"topic": f"{t.title}（{TOPIC_STATES.get(t.state.value, t.state.value)}）", "meeting": "",
+                  "meeting_result": "", "resolution": "", "lead": "", "outcome": TOPIC_STATES.get(t.state.value, ""),
+                  "ratings": {}}
+           for t in session.scalars(select(Topic).where(Topic.id.in_(topic_ids)))}
+    for outcome, starts_at, place in session.execute(
+            select(MeetingOutcome, Meeting.starts_at, Meeting.place)
+            .join(Meeting, Meeting.id == MeetingOutcome.meeting_id).where(MeetingOutcome.topic_id.in_(topic_ids))
+            .order_by(Meeting.starts_at, MeetingOutcome.id)):
+        out[outcome.topic_id] |= {  # the latest meeting wins
+            "meeting": f"{_china(starts_at)} {place}",
+            "meeting_result": OUTCOME_RESULTS.get(outcome.result.value, "") + (
+                f"：{outcome.solution}" if outcome.solution else "")}
+    for r in session.scalars(select(TopicResolution).where(TopicResolution.topic_id.in_(topic_ids))
+                             .order_by(TopicResolution.id)):
+        out[r.topic_id]["resolution"] = ("同意实施：" if r.agreed else "不予实施：") + r.text
+    for a in session.scalars(select(Assignment).where(Assignment.topic_id.in_(topic_ids))):
+        out[a.topic_id]["lead"] = (f"{LEAD_KINDS.get(a.lead_kind.value, '')}·{a.lead_name} · 期限 "
+                                   f"{a.due_on.isoformat()} · 进度 {a.percent}%")
+    for r in session.scalars(select(Rating).where(Rating.topic_id.in_(topic_ids), Rating.source == "resident")
+                             .order_by(Rating.round, Rating.id)):
+        out[r.topic_id]["ratings"][r.resident_id] = r  # each resident's latest round
+    return out
+
+
+def _rating(rating) -> str:
+    if rating is None:
+        return ""
+    return RATING_LEVELS.get(rating.level.value, "") + (f"（{rating.reason}）" if rating.reason else "")
+
+
 def enrich(session: Session, complaints: list[Complaint]) -> list[dict]:
     """The ledger rows of these complaints (labels in Chinese), in a fixed number of queries."""
     if not complaints:
         return []
     ids = [c.id for c in complaints]
-    topic_ids = {c.topic_id for c in complaints if c.topic_id}
-    units = _unit_names(session, complaints)
+    units = _unit_names(session, [c.unit for c in complaints])
     answers = _first_answers(session, ids)
     deciders = dict(session.execute(select(Staff.id, Staff.display_name).where(
         Staff.id.in_({e.actor_id for e in answers.values() if e.actor_kind == "staff" and e.actor_id}))).all())
     reasons = DEFAULT_REASONS | dict(session.execute(select(RuleReason.code, RuleReason.label)).all())
-    topics = {t.id: t for t in session.scalars(select(Topic).where(Topic.id.in_(topic_ids)))} if topic_ids else {}
-    outcomes: dict[int, tuple] = {}
-    resolutions: dict[int, TopicResolution] = {}
-    leads: dict[int, Assignment] = {}
-    topic_ratings: dict[tuple[int, int], Rating] = {}
-    if topic_ids:
-        for outcome, starts_at, place in session.execute(
-                select(MeetingOutcome, Meeting.starts_at, Meeting.place).join(Meeting, Meeting.id ==
-                                                                              MeetingOutcome.meeting_id)
-                .where(MeetingOutcome.topic_id.in_(topic_ids)).order_by(Meeting.starts_at, MeetingOutcome.id)):
-            outcomes[outcome.topic_id] = (outcome, starts_at, place)  # the latest meeting wins
-        resolutions = {r.topic_id: r for r in session.scalars(select(TopicResolution).where(
-            TopicResolution.topic_id.in_(topic_ids)).order_by(TopicResolution.id))}
-        leads = {a.topic_id: a for a in session.scalars(select(Assignment).where(Assignment.topic_id.in_(topic_ids)))}
-        for r in session.scalars(select(Rating).where(Rating.topic_id.in_(topic_ids), Rating.source == "resident")
-                                 .order_by(Rating.round, Rating.id)):
-            topic_ratings[(r.topic_id, r.resident_id)] = r
+    topics = _topic_details(session, {c.topic_id for c in complaints if c.topic_id})
     complaint_ratings = {r.complaint_id: r for r in session.scalars(
         select(ComplaintRating).where(ComplaintRating.complaint_id.in_(ids), ComplaintRating.source == "resident")
         .order_by(ComplaintRating.round, ComplaintRating.id))}
@@ -186,11 +209,7 @@ def enrich(session: Session, complaints: list[Complaint]) -> list[dict]:
     for c in complaints:
         state = c.state.value
         answer = answers.get(c.id)
-        topic = topics.get(c.topic_id)
-        outcome = outcomes.get(c.topic_id)
-        resolution = resolutions.get(c.topic_id)
-        lead = leads.get(c.topic_id)
-        rating = complaint_ratings.get(c.id) or topic_ratings.get((c.topic_id, c.resident_id))
+        topic = topics.get(c.topic_id) or dict.fromkeys(TOPIC_COLUMNS, "")
         decider = ""
         if answer is not None:
             decider = deciders.get(answer.actor_id, "") if answer.actor_kind == "staff" else "系统"
@@ -200,19 +219,45 @@ def enrich(session: Session, complaints: list[Complaint]) -> list[dict]:
             "decision": DECISIONS.get(answer.action, "") if answer else "",
             "reason": reasons.get(c.reason_code, c.reason_code) if c.reason_code else "",
             "decided_by": decider, "reply": c.reply or "",
-            "topic": f"{topic.title}（{TOPIC_STATES.get(topic.state.value, topic.state.value)}）" if topic else "",
-            "meeting": f"{_china(outcome[1])} {outcome[2]}" if outcome else "",
-            "meeting_result": (OUTCOME_RESULTS.get(outcome[0].result.value, "") + (
-                f"：{outcome[0].solution}" if outcome[0].solution else "")) if outcome else "",
-            "resolution": (("同意实施：" if resolution.agreed else "不予实施：") + resolution.text)
-            if resolution else "",
-            "lead": (f"{LEAD_KINDS.get(lead.lead_kind.value, '')}·{lead.lead_name} · 期限 {lead.due_on.isoformat()}"
-                     f" · 进度 {lead.percent}%") if lead else "",
+            **{k: topic[k] for k in TOPIC_COLUMNS},
             "first_answer": _china(answer.created_at) if answer else "",
-            "outcome": TOPIC_STATES.get(topic.state.value, "") if topic else COMPLAINT_STATES.get(state, state),
-            "rating": (RATING_LEVELS.get(rating.level.value, "") + (f"（{rating.reason}）" if rating.reason else ""))
-            if rating else "",
+            "outcome": topic["outcome"] or COMPLAINT_STATES.get(state, state),
+            "rating": _rating(complaint_ratings.get(c.id) or (topic.get("ratings") or {}).get(c.resident_id)),
             "anonymised": c.anonymised_at is not None,
+        })
+    return rows
+
+
+TOPIC_COLUMNS = ("topic", "meeting", "meeting_result", "resolution", "lead", "outcome")
+
+
+def origin_topics(session: Session, filters: Filters) -> list[dict]:
+    """The matters no resident reported: topics proposed by the party branch, a secretary or a 议政代表 (with a
+    `TopicOrigin`), raised in the filters' subtree and period, as ledger rows; none when a complaint's state or
+    category is filtered on."""
+    if filters.state or filters.category:
+        return []
+    subtree = select(Unit.id).where(Unit.path.startswith(filters.unit.path, autoescape=False)).scalar_subquery()
+    found = session.execute(select(Topic, TopicOrigin).join(TopicOrigin, TopicOrigin.topic_id == Topic.id).where(
+        Topic.unit_id.in_(subtree), filters.period.clause(Topic.created_at))
+        .order_by(Topic.created_at.desc(), Topic.id.desc())).all()
+    if not found:
+        return []
+    units = _unit_names(session, [t.unit for t, _ in found])
+    details = _topic_details(session, {t.id for t, _ in found})
+    rows = []
+    for topic, origin in found:
+        d = details[topic.id]
+        levels = [r.level.value for r in d["ratings"].values()]
+        rows.append({
+            "id": f"议题{topic.id}", "received": _china(topic.created_at), "unit": units.get(topic.unit_id, ""),
+            "category": DELIBERATION_CATEGORIES.get(topic.category, topic.category),
+            "text": topic.title + (f"：{topic.summary}" if topic.summary else ""),
+            "state": TOPIC_STATES.get(topic.state.value, topic.state.value),
+            "decision": TOPIC_ORIGINS.get(origin.origin, origin.origin), "reason": "",
+            "decided_by": origin.proposer, "reply": "", **{k: d[k] for k in TOPIC_COLUMNS}, "first_answer": "",
+            "rating": "，".join(f"{RATING_LEVELS[k]} {levels.count(k)}" for k in RATING_LEVELS if k in levels),
+            "anonymised": False, "topic_id": topic.id,
         })
     return rows
 
@@ -255,6 +300,7 @@ def ledger():
     rows = page_of(session, filters)
     pages = max(1, -(-total // PAGE_SIZE))
     return render_template("council/ledger.html", filters=filters, rows=rows, total=total, pages=pages,
+                           topics=origin_topics(session, filters),
                            by_state=by_state, summary=summary(by_state), complaint_states=COMPLAINT_STATES,
                            categories=COMPLAINT_CATEGORIES, units=statistics.unit_choices(session, staff, filters.unit),
                            start=request.args.get("from", ""), end=request.args.get("to", ""))

@@ -159,3 +159,27 @@ def test_only_secretaries_and_admins_reach_it(client, session):
     session.commit()
     sign_in(client, "gw-ledger", factories.PASSWORD)
     assert client.get("/council/ledger.csv").status_code == 404
+
+
+def test_a_topic_no_resident_reported_is_a_matter_of_its_own(client, session, matters):
+    from .support import csrf
+
+    sign_in(client, "shuji1")
+    page = client.get("/council/").get_data(as_text=True)
+    res = client.post("/council/topics/", data={
+        "csrf_token": csrf(page), "unit_id": matters["village"].id, "title": "村史馆建设",
+        "summary": "党支部提议修建村史馆", "category": "major_affairs", "origin": "branch", "proposer": "梁堂村党支部"})
+    assert res.status_code == 302, res.get_data(as_text=True)[:300]
+    page = client.get("/council/ledger").get_data(as_text=True)
+    counts = ledger_counts(page)
+    stats = figures(client.get("/council/stats").get_data(as_text=True))
+    assert counts["origin_topics"] == 1 and counts["received"] == int(stats["收到诉求（件）"])
+    assert "无居民反映的议题（1 个）" in page and "村史馆建设" in page
+    rows = csv_rows(client.get("/council/ledger.csv"))
+    complaints = [r for r in rows if r["编号"].isdigit()]
+    [topic] = [r for r in rows if r["编号"].startswith("议题")]
+    assert len(complaints) == counts["received"]
+    assert topic["分拣结果"] == "党支部提议" and topic["分拣人"] == "梁堂村党支部" and topic["类别"] == "党政工作要事"
+    assert topic["反映内容"] == "村史馆建设：党支部提议修建村史馆" and topic["办理结果"] == "待审定"
+    filtered = client.get("/council/ledger", query_string={"state": "solved"}).get_data(as_text=True)
+    assert "村史馆建设" not in filtered  # a complaint's state says nothing of a topic
