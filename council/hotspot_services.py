@@ -14,7 +14,7 @@ import hashlib
 import logging
 from collections import OrderedDict, defaultdict
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, exists, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -48,6 +48,7 @@ DEFAULT_MIN_SIZE, MAX_MIN_SIZE = 3, 100
 SHOWN_HOTSPOTS, SHOWN_ITEMS = 30, 10  # the page lists the largest hotspots, each with its newest complaints
 TITLE_SAMPLE = 200  # a large hotspot's draft title is made from this many of its complaints
 TITLE_LIMIT = 60
+TERMS_BATCH, TERMS_WINDOW = 500, 20_000  # the sweep segments so many per round, among so many newest complaints
 MAX_COMPLAINTS = 1000
 # Only complaints still awaiting a decision: a submitted one is not yet checked, the rest were decided.
 OPEN = ComplaintState.awaiting_triage
@@ -228,6 +229,25 @@ def _with_items(session: Session, found: list[Hotspot], names: dict[int, str]) -
                                      .where(Complaint.id.in_(wanted[start:start + 500]))).all())
     return [dataclasses.replace(h, items=[Item(i.id, texts[i.id], names[i.unit], i.created_at) for i in h.items])
             for h in found]
+
+
+def keep_terms(session: Session, *, limit: int = TERMS_BATCH) -> int:
+    """The sweep's share (every `xinma worker` round): segment up to `limit` of the newest complaints awaiting triage
+    whose words are not kept yet, so a busy village's page does not; drop the words of complaints no longer
+    awaiting triage (a decided matter's words serve no hotspot, and must not outlive its text when retention
+    removes it). Returns how many were segmented. In the caller's transaction."""
+    session.execute(delete(ComplaintTerms).where(exists().where(Complaint.id == ComplaintTerms.complaint_id,
+                                                                Complaint.state != OPEN))
+                    .execution_options(synchronize_session=False))
+    newest = session.scalar(select(func.max(Complaint.id))) or 0
+    kept = exists().where(ComplaintTerms.complaint_id == Complaint.id, ComplaintTerms.version == TERMS_VERSION)
+    rows = session.execute(select(Complaint.id, Complaint.text).where(
+        Complaint.id > newest - TERMS_WINDOW, Complaint.state == OPEN, ~kept)  # the newest ids: a primary key range
+        .order_by(Complaint.id.desc()).limit(limit)).all()
+    if rows:
+        _upsert(session, [{"complaint_id": cid, "version": TERMS_VERSION, "terms": " ".join(clusters.terms(body))}
+                          for cid, body in rows])
+    return len(rows)
 
 
 def _ids(value: str) -> list[int]:

@@ -15,6 +15,7 @@ from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from council.followup import close_expired
+from council.hotspot_services import keep_terms
 from council.meetings import meeting_params, registrations
 from models import (
     Complaint,
@@ -62,6 +63,7 @@ def check_due(now: dt.datetime | None = None) -> dict[str, int]:
                   "anonymised": anonymise_due(session, now, days=rt.settings.retention_days,
                                               secret=rt.settings.secret_key,
                                               keep_text=rt.settings.retention_keep_text)}
+        keep_terms(session)  # hotspots: the newest open complaints' words kept, decided (and anonymised) ones' dropped
         session.commit()
     return counts
 
