@@ -24,8 +24,8 @@ from models.intake import (
     mask_phone,
 )
 from models.lifecycle import Actor, NewComplaint, transition_complaint
-from qr.personal import is_personal, personal_scene_of
 from models.triage import active_categories
+from qr.personal import is_personal, personal_scene_of
 from qr.services import resolve_scene, scene_of
 from web.messages import (
     COMPLAINT_CATEGORIES,
