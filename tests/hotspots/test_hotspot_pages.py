@@ -264,3 +264,49 @@ def test_complaints_merged_into_a_hotspot_follow_it_and_their_residents_are_told
                                                              Notification.recipient_id == duplicate.resident_id))
     assert [(p["complaint_id"], p["via_complaint_id"], p["topic_id"]) for p in told] == [
         (duplicate.id, survivor, topic.id)]
+
+
+@pytest.mark.postgresql
+def test_two_taps_at_the_same_moment_make_one_topic(app, session, gold):
+    import threading
+
+    from council.hotspot_services import make_topic
+    from models import Conflict, Staff
+
+    secretary = session.scalar(select(Staff).where(Staff.username == "shuji1"))
+    spot = next(h for h in hotspots_of(session, secretary) if h.category == "飞线充电")
+    start = threading.Barrier(2)
+    outcomes = []
+
+    def tap_now(title: str) -> None:
+        with app.extensions["xinma.sessionmaker"]() as own:
+            staff = own.get(Staff, secretary.id)
+            start.wait()
+            try:
+                make_topic(own, staff, complaint_ids=",".join(map(str, spot.ids)), key=spot.key, title=title,
+                           category="governance")
+                own.commit()
+                outcomes.append("made")
+            except Conflict as exc:
+                own.rollback()
+                outcomes.append(exc.code)
+
+    threads = [threading.Thread(target=tap_now, args=(f"飞线充电整治{n}",)) for n in (1, 2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(outcomes) == ["hotspot_stale", "made"]
+    session.expire_all()
+    (topic,) = session.scalars(select(Topic)).all()
+    assert sorted(session.scalars(select(Complaint.id).where(Complaint.topic_id == topic.id))) == spot.ids
+    told = session.scalars(select(Notification.params).where(Notification.event == "complaint_triaged")).all()
+    assert sorted(p["complaint_id"] for p in told) == spot.ids  # each resident told once, of the one topic
+
+
+def hotspots_of(session, staff):
+    from council.hotspot_services import hotspots
+
+    found = hotspots(session, staff)
+    session.commit()
+    return found
