@@ -24,6 +24,7 @@ from models.legal import (
     advises,
     awaiting_review,
     documents_of,
+    named_adviser,
     open_topics,
     review_of,
     reviewed_by,
@@ -49,7 +50,8 @@ MAX_PIXELS = 30_000_000  # a scanned page at 300 dpi is ~9 million
 @public_bp.context_processor
 def _legal_labels():
     return {"conclusions": LEGAL_CONCLUSIONS, "legal_review": lambda topic: review_of(db(), topic),
-            "reading_pack": lambda **owner: documents_of(db(), **owner), "document_label": document_label}
+            "reading_pack": lambda **owner: documents_of(db(), **owner), "document_label": document_label,
+            "unit_adviser": lambda unit_id: named_adviser(db(), db().get(Unit, unit_id))}
 
 
 def document_label(doc: ReadingDocument) -> str:

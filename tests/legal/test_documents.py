@@ -175,6 +175,15 @@ def test_the_adviser_attaches_to_a_meeting_of_their_village(client, session):
     page = client.get(f"/council/meetings/{meeting_id}").get_data(as_text=True)
     assert "民法典物权编" in page and "宗地图" in page
     assert client.get(f"/council/documents/{rows[0].id}").data == PDF
+    # the village's adviser is one tap away from the participants (援法议事)
+    form = page[page.index('id="invite-adviser"'):]
+    assert "邀请法律顾问李律师参会" in form and 'name="role" value="legal_adviser"' in form
+    assert 'name="name" value="李律师"' in form
+    res = client.post(f"/council/meetings/{meeting_id}/participants",
+                      data={"csrf_token": csrf(page), "role": "legal_adviser", "name": "李律师"})
+    assert res.status_code == 302
+    page = client.get(f"/council/meetings/{meeting_id}").get_data(as_text=True)
+    assert "法律顾问：李律师" in page and "邀请法律顾问李律师参会" not in page
 
 
 def test_documents_on_the_board_and_in_the_residents_api(client, session, wechat_sandbox):
