@@ -105,12 +105,6 @@ class ComplaintCategory(Base):
     retired_at: Mapped[dt.datetime | None]
 
 
-def district_id_of(unit) -> int:
-    """The district a unit belongs to: the first id of its path."""
-    ids = unit.ancestor_ids()
-    return ids[0] if ids else unit.id
-
-
 def district_categories(session: Session, district_id: int, defaults: list[str], *,
                         with_retired: bool = False) -> list[ComplaintCategory]:
     """The district's categories in their order, creating the default list the first time a district is asked
