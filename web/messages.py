@@ -442,7 +442,7 @@ AUDIT_ACTIONS = {
     "ops.resend": "重发通知",
     "council.legal_opinion": "签署法律意见", "council.topic_document": "上传议题精读材料",
     "council.meeting_document": "上传议事会精读材料", "admin.legal_adviser": "指定法律顾问",
-    "admin.legal_major": "设置重大事项类别",
+    "admin.legal_major": "设置重大事项类别", "council.delete_document": "删除精读材料",
     "admin.staff_change": "修改工作人员岗位和单位", "admin.staff_password": "重置工作人员密码",
     "admin.staff_deactivate": "停用工作人员账号", "admin.staff_reactivate": "恢复工作人员账号",
     "admin.own_password": "修改自己的密码",
