@@ -46,7 +46,7 @@ TERMS_VERSION = 1
 DEFAULT_DAYS, MAX_DAYS = 30, 365
 DEFAULT_MIN_SIZE, MAX_MIN_SIZE = 3, 100
 SHOWN_HOTSPOTS, SHOWN_ITEMS = 30, 10  # the page lists the largest hotspots, each with its newest complaints
-TITLE_SAMPLE = 200  # a large hotspot's draft title is made from this many of its complaints
+TITLE_SAMPLE = 50  # a large hotspot's draft title is made from this many of its complaints
 TITLE_LIMIT = 60
 TERMS_BATCH, TERMS_WINDOW = 500, 20_000  # the sweep segments so many per round, among so many newest complaints
 MAX_COMPLAINTS = 1000
@@ -99,14 +99,12 @@ def parse_window(days, min_size) -> tuple[int, int]:
     return days, min_size
 
 
-def key_of(rows) -> str:
-    """What a suggestion was made from: its complaints (id, moment it last changed). A decision on one of them
-    since, or the tap that made the topic, moves its moment past every earlier one, so the latest moment with the
-    ids tells a stale suggestion from a fresh one."""
-    rows = list(rows)
-    seen = ",".join(str(cid) for cid in sorted(cid for cid, _at in rows))
-    latest = max(at for _cid, at in rows).isoformat() if rows else ""
-    return hashlib.sha256(f"{seen}|{latest}".encode()).hexdigest()[:24]
+def key_of(ids: list[int], latest_change: dt.datetime) -> str:
+    """What a suggestion was made from: its complaints and the latest moment one of them changed. A decision on
+    one of them since, or the tap that made the topic, moves that moment on (or takes the complaint out of the
+    open ones), so a stale suggestion is told from a fresh one."""
+    seen = ",".join(map(str, sorted(ids)))
+    return hashlib.sha256(f"{seen}|{latest_change.isoformat()}".encode()).hexdigest()[:24]
 
 
 def _areas(session: Session, units: list[tuple[int, str, UnitLevel, str]]) -> dict[int, tuple[int, str]]:
@@ -173,43 +171,47 @@ def _compute(session: Session, units, where, min_size: int) -> list[Hotspot]:
     areas = _areas(session, units)
     terms = select(ComplaintTerms.terms).where(ComplaintTerms.complaint_id == Complaint.id,
                                                ComplaintTerms.version == TERMS_VERSION).scalar_subquery()
-    rows = session.connection().execute(  # Core, not the ORM's row loading: 10,000 rows for one page
+    result = session.connection().execute(  # Core, not the ORM's row loading: 10,000 rows for one page
         select(Complaint.id, Complaint.unit_id, Complaint.category, Complaint.resident_id, Complaint.created_at,
                Complaint.state_changed_at, terms.label("terms"))
-        .where(*where).order_by(Complaint.created_at, Complaint.id)
-    ).all()
-    words = _words(session, rows)
-    by_id = {r.id: r for r in rows}
-    position = {r.id: n for n, r in enumerate(rows)}
-    groups: dict[tuple[int, str], list] = defaultdict(list)
-    for row in rows:
-        groups[(areas[row.unit_id][0], row.category)].append(row)
+        .where(*where).order_by(Complaint.created_at, Complaint.id))
+    # Plain tuples and dicts from here: a Row's attributes cost more than the clustering's own work.
+    info: dict[int, tuple] = {}  # id -> (position, unit id, resident id, created, changed)
+    groups: dict[tuple[int, str], list[int]] = defaultdict(list)
+    words: dict[int, list[str]] = {}
+    missing = []
+    for n, (cid, unit_id, category, resident_id, created, changed, kept) in enumerate(result):
+        info[cid] = (n, unit_id, resident_id, created, changed)
+        groups[(areas[unit_id][0], category)].append(cid)
+        if kept is None:
+            missing.append(cid)
+        else:
+            words[cid] = kept.split()
+    words.update(_segment(session, missing))
     idf = clusters.weights(words.values())
     found = []
     for (area_id, category), members in groups.items():
         if len(members) < min_size:
             continue
-        for ids in clusters.cluster([(r.id, words[r.id]) for r in members], idf):
+        for ids in clusters.cluster([(cid, words[cid]) for cid in members], idf):
             if len(ids) < min_size:
                 continue
-            ids.sort(key=position.__getitem__)  # oldest first, as the rows came
-            chosen = [by_id[i] for i in ids]
-            sample = chosen[::max(1, len(chosen) // TITLE_SAMPLE)]  # a large hotspot's words, from a sample
+            ids.sort(key=lambda cid: info[cid][0])  # oldest first, as the rows came
+            sample = ids[::max(1, len(ids) // TITLE_SAMPLE)]  # a large hotspot's words, from a sample
+            newest = info[ids[-1]]
             found.append(Hotspot(
-                area_id=area_id, area_name=areas[chosen[0].unit_id][1], category=category, ids=ids,
-                residents=len({r.resident_id for r in chosen}), latest=chosen[-1].created_at,
-                words=clusters.draft_title(words[r.id] for r in sample),
-                key=key_of((r.id, r.state_changed_at) for r in chosen),
-                items=[Item(r.id, "", r.unit_id, r.created_at) for r in chosen[:-SHOWN_ITEMS - 1:-1]]))
+                area_id=area_id, area_name=areas[info[ids[0]][1]][1], category=category, ids=ids,
+                residents=len({info[cid][2] for cid in ids}), latest=newest[3],
+                words=clusters.draft_title(words[cid] for cid in sample),
+                key=key_of(ids, max(info[cid][4] for cid in ids)),
+                items=[Item(cid, "", info[cid][1], info[cid][3]) for cid in ids[:-SHOWN_ITEMS - 1:-1]]))
     found.sort(key=lambda h: (-h.count, -h.latest.timestamp(), h.ids[0]))
     return found
 
 
-def _words(session: Session, rows) -> dict[int, list[str]]:
-    """Each complaint's kept words; those not segmented yet (or by an older segmenter) are segmented now and kept."""
-    words = {row.id: row.terms.split() for row in rows if row.terms is not None}
-    missing = [row.id for row in rows if row.terms is None]
-    fresh = []
+def _segment(session: Session, missing: list[int]) -> dict[int, list[str]]:
+    """Segment the complaints whose words are not kept yet (or were made by an older segmenter), and keep them."""
+    words, fresh = {}, []
     for start in range(0, len(missing), 500):
         for cid, body in session.execute(select(Complaint.id, Complaint.text)
                                          .where(Complaint.id.in_(missing[start:start + 500]))):
@@ -281,7 +283,7 @@ def make_topic(session: Session, staff: Staff, *, complaint_ids: str, key: str, 
             log.warning("staff %s tried a hotspot with complaint %s outside their units", staff.id, c.id)
             raise NotFound("complaint_not_found")
     if (len(complaints) != len(ids) or any(c.state != OPEN for c in complaints)
-            or key_of((c.id, c.state_changed_at) for c in complaints) != key):
+            or key_of(ids, max(c.state_changed_at for c in complaints)) != key):
         raise Conflict("hotspot_stale")
     owners = {_owner(c.unit).id for c in complaints}
     if len(owners) != 1 or len({c.category for c in complaints}) != 1:

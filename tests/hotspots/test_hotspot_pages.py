@@ -229,7 +229,8 @@ def test_complaints_of_two_categories_are_never_one_topic(client, session, gold)
     both = session.execute(select(Complaint.id, Complaint.state_changed_at)
                            .where(Complaint.id.in_(wiring["ids"] + dogs["ids"]))).all()
     before = snapshot(session)
-    res = tap(client, wiring, complaints=",".join(str(i) for i, _at in both), key=key_of(both))
+    res = tap(client, wiring, complaints=",".join(str(i) for i, _at in both),
+              key=key_of([i for i, _at in both], max(at for _i, at in both)))
     assert res.status_code == 400
     assert 'data-code="hotspot_mixed"' in res.get_data(as_text=True)
     assert snapshot(session) == before
