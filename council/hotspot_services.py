@@ -42,7 +42,7 @@ from . import clusters, forms
 
 log = logging.getLogger(__name__)
 # Bump when `clusters.terms` changes (dictionary, synonyms, stopwords): kept words of older versions are remade.
-TERMS_VERSION = 1
+TERMS_VERSION = 2
 DEFAULT_DAYS, MAX_DAYS = 30, 365
 DEFAULT_MIN_SIZE, MAX_MIN_SIZE = 3, 100
 SHOWN_HOTSPOTS, SHOWN_ITEMS = 30, 10  # the page lists the largest hotspots, each with its newest complaints
@@ -148,8 +148,9 @@ def hotspots(session: Session, staff: Staff, *, days: int = DEFAULT_DAYS, min_si
     if not units:
         return []
     where = (scope_clause(staff, Complaint.unit_id), Complaint.state == OPEN, Complaint.created_at >= since)
-    # Any complaint decided, reopened, reviewed, submitted or aged out of the window changes one of these.
-    fingerprint = (TERMS_VERSION, days, min_size, tuple(sorted((u.id, u.name) for u in units)), *session.execute(
+    # Any complaint decided, reopened, reviewed, submitted or aged out of the window changes one of these; a unit
+    # renamed or moved changes the units.
+    fingerprint = (TERMS_VERSION, days, min_size, tuple(sorted(map(tuple, units))), *session.execute(
         select(func.count(), func.max(Complaint.id), func.max(Complaint.state_changed_at)).where(*where)).one())
     found = _computed.get(fingerprint) if cached else None
     if found is None:
