@@ -82,8 +82,8 @@ def test_a_restarted_check_announces_nothing_again(fast_env, fast_app, db, wecha
     _setup(db)
     first = check_due()
     assert first == {"triage_overdue": 1, "implementation_overdue": 1, "meeting_reminder": 1, "released": 0,
-                     "followup_closed": 0, "anonymised": 0}
+                     "followup_closed": 0, "terms_ended": 0, "anonymised": 0}
     assert check_due() == {"triage_overdue": 0, "implementation_overdue": 0, "meeting_reminder": 0, "released": 0,
-                           "followup_closed": 0, "anonymised": 0}
+                           "followup_closed": 0, "terms_ended": 0, "anonymised": 0}
     db.expire_all()
     assert db.scalar(select(func.count()).select_from(DigestItem)) == 2
