@@ -94,7 +94,7 @@ class Cluster:
 def _vector(words: Sequence[str], idf: dict[str, float]) -> dict[str, float]:
     """A complaint's unit vector: each of its words once (short texts say a word once), weighed by its IDF."""
     vec = {w: idf[w] for w in words}
-    norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
+    norm = math.sqrt(math.fsum(v * v for v in vec.values())) or 1.0
     return {w: v / norm for w, v in vec.items()}
 
 
@@ -115,31 +115,34 @@ def cluster(docs: Sequence[tuple[int, Sequence[str]]], idf: dict[str, float], *,
     document considered); returns every group (singletons too), ids in the order given (give them oldest first:
     a cluster's first complaint is its seed)."""
     clusters: list[Cluster] = []
+    held: list[dict[str, float]] = []  # each cluster's weights, beside it: the loop below is the page's hot spot
     index: dict[str, list[int]] = {}  # word -> clusters whose centroid holds it
     sqrt = math.sqrt
     for doc_id, words in docs:
         vec = _vector(words, idf)
         dots: dict[int, float] = {}
+        get = dots.get
         for w, v in vec.items():
             for c in index.get(w, ()):
-                dots[c] = dots.get(c, 0.0) + v * clusters[c].weights[w]
+                dots[c] = get(c, 0.0) + v * held[c][w]
         best, best_sim, best_dot = -1, threshold, 0.0
-        for c, dot in dots.items():  # ties go to the older cluster (dots fill in cluster order per word)
+        for c, dot in dots.items():  # ties go to the older cluster
             sim = dot / sqrt(clusters[c].norm2)
             if sim > best_sim or (sim == best_sim and (best < 0 or c < best)):
                 best, best_sim, best_dot = c, sim, dot
         if best < 0:
             best = len(clusters)
             clusters.append(Cluster())
+            held.append(clusters[-1].weights)
         target = clusters[best]
         target.members.append(doc_id)
         target.norm2 += 2 * best_dot + 1.0  # |S + v|² = |S|² + 2 S·v + |v|², |v| = 1
-        held = target.weights
+        weights = held[best]
         for w, v in vec.items():
-            if w in held:
-                held[w] += v
+            if w in weights:
+                weights[w] += v
             else:
-                held[w] = v
+                weights[w] = v
                 index.setdefault(w, []).append(best)
     return [c.members for c in _merged(clusters, threshold)]
 
