@@ -416,7 +416,6 @@ UNCHECKED_REASONS = {
 }
 # What a person decided on flagged text or a photo (content_check / media_check after review).
 REVIEW_DECISIONS = {"approve": "通过", "hide": "隐藏"}
-HIDDEN_TEXT = "（该内容经审核已隐藏）"
 # The audit viewer's names for actions: the domain's own, then request-level ones (the endpoint); an unknown one is
 # shown as it is.
 AUDIT_ACTIONS = {
