@@ -259,7 +259,8 @@ def _activities_page(rep: Representative, error: str | None = None, status: int 
                            matters=matters_of(session, rep), summary=activity_summary(session, rep, year),
                            year=year, kinds=ACTIVITY_KINDS, rep_kinds=REPRESENTATIVE_KINDS, error=error,
                            form=form or {}, today=_china_today().isoformat(), heard=HEARD_VIA_LABELS,
-                           complaint_states=COMPLAINT_STATES, activity_kinds=list(ActivityKind)), status
+                           complaint_states=COMPLAINT_STATES, activity_kinds=list(ActivityKind),
+                           has_code=current_personal_code(session, rep) is not None), status
 
 
 @bp.get("/representatives/me")

@@ -107,3 +107,14 @@ def test_an_unknown_personal_token_is_refused_like_an_unknown_unit_code(client, 
     res = client.get("/api/v1/scenes/p~nosuchtokenxxxxxxxxxxxx")
     assert res.status_code == 404 and res.json["error"]["code"] == "scene_unknown"
     assert client.get("/q/p~nosuchtokenxxxxxxxxxxxx").status_code == 404
+
+
+def test_a_representative_downloads_their_own_card_and_no_one_else_s(app, client, demo):
+    mine = appointed(app, name="张三", account="daibiao1")
+    other = appointed(app, name="王五", unit_name="汉王村第一网格")
+    staff_sign_in(client, "daibiao1")
+    page = client.get(f"/admin/representatives/{mine}/activities").text
+    assert f'href="/admin/representatives/{mine}/card.png"' in page
+    card = client.get(f"/admin/representatives/{mine}/card.png")
+    assert decode_qr(card.data) == [f"{PUBLIC_URL}/q/{personal_token(app, mine)}"]
+    assert client.get(f"/admin/representatives/{other}/card.png").status_code == 404
