@@ -130,7 +130,9 @@ def _areas(session: Session, units: list[tuple[int, str, UnitLevel, str]]) -> di
 
 
 def _upsert(session: Session, rows: list[dict]) -> None:
-    """Keep freshly segmented words; a concurrent page that kept them first wins (same words)."""
+    """Keep freshly segmented words; a concurrent page that kept them first wins (same words). Rows go in id
+    order, so a page and the sweep keeping the same complaints at once take their locks in the same order."""
+    rows = sorted(rows, key=lambda row: row["complaint_id"])
     dialect = session.get_bind().dialect.name
     module = postgresql if dialect == "postgresql" else sqlite
     stmt = module.insert(ComplaintTerms)
