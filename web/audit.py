@@ -11,7 +11,8 @@ audit event, written in the request's own transaction just before its commit.
 - A look at personal data (`REVEALS`: a complaint's photos, a topic's progress photos) by staff is recorded
   the same way on a GET.
 
-The actor is read when the request starts, so signing out or changing one's own password is still attributed.
+Requests on the residents' side (`RESIDENT_PATHS`) are not staff actions. The actor is read when the request
+starts, so signing out or changing one's own password is still attributed.
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ REVEALS = {
     "intake_staff.thumbnail": "photo",
     "council.progress_photo": "topic",
 }
+# Residents' side (the mini-program's API, the H5 pages, WeChat's pushes): not staff actions, even from a browser
+# that also holds a staff session.
+RESIDENT_PATHS = ("/api/v1/", "/h5/", "/wechat/")
 SECRET_FIELD = re.compile(r"password|token|csrf", re.IGNORECASE)
 REASON_FIELDS = ("reason", "comment")
 VALUE_LIMIT = 200
@@ -51,7 +55,8 @@ def wire(app: Flask) -> None:
 
     @app.before_request
     def _actor():
-        if request.method in SAFE_METHODS and request.endpoint not in REVEALS:
+        if (request.method in SAFE_METHODS and request.endpoint not in REVEALS) \
+                or request.path.startswith(RESIDENT_PATHS):
             return
         staff = current_staff()
         if staff is not None:

@@ -300,3 +300,11 @@ def test_no_code_updates_or_deletes_audit_events():
         if pattern.search(path.read_text(encoding="utf-8", errors="replace")):
             offenders.append(str(rel))
     assert offenders == []
+
+
+def test_the_residents_side_is_no_staff_action_even_from_a_staff_browser(client, session, wechat_sandbox):
+    sign_in(client, "shuji1")  # the same browser also signs in to the mini-program's API
+    before = count(session)
+    res = client.post("/api/v1/sessions", json={"code": wechat_sandbox.login_code("o-staff-phone")})
+    assert res.status_code == 201
+    assert count(session) == before
