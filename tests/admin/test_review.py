@@ -85,6 +85,7 @@ def test_h5_text_waits_for_review_and_approval_clears_it_everywhere(app, client,
     assert "内容待核查" in queue_card(worker.get("/triage/").get_data(as_text=True), cid)
     page = admin.get("/admin/review").get_data(as_text=True)
     assert f'data-review-complaint="{cid}"' in page and "网页提交，微信无法审核" in page and "网页提交" in page
+    assert f'href="/admin/blocks/new?complaint={cid}" data-block-sender="{cid}">屏蔽此提交人<' in page
     assert cid not in public_ids(session)
 
     before = len(audit_rows(session, "complaint", cid))
