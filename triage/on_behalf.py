@@ -16,6 +16,7 @@ from models.intake import PHONE, ComplaintContact
 from models.lifecycle import Actor, NewComplaint, transition_complaint
 from models.representatives import HEARD_VIA, OnBehalfContact, mask_name, representative_of_staff
 from models.scope import in_scope, units_in_scope
+from models.triage import active_categories
 from web.auth import check_csrf, current_staff, staff_required
 from web.http import db
 from web.messages import COMPLAINT_CATEGORIES, HEARD_VIA_LABELS, REPRESENTATIVE_KINDS, error_text
@@ -47,7 +48,7 @@ def enter_on_behalf(session: Session, staff: Staff, *, unit_id: object, category
         unit = None
     if unit is None or unit.retired_at is not None or not in_scope(staff, unit):
         raise DomainError("on_behalf_unit_invalid")
-    if not isinstance(category, str) or category not in COMPLAINT_CATEGORIES:
+    if not isinstance(category, str) or category not in active_categories(session, unit.id, COMPLAINT_CATEGORIES):
         raise DomainError("category_unknown")
     text = text.strip() if isinstance(text, str) else ""
     if not text:
@@ -96,7 +97,8 @@ def _page(error: str | None = None, status: int = 200, form: dict | None = None,
     session, staff = db(), current_staff()
     units = [u for u in units_in_scope(session, staff) if u.retired_at is None]
     rep = representative_of_staff(session, staff) if staff.role == StaffRole.representative else None
-    return render_template("triage/on_behalf.html", units=units, categories=COMPLAINT_CATEGORIES,
+    categories = active_categories(session, units[0].id, COMPLAINT_CATEGORIES) if units else COMPLAINT_CATEGORIES
+    return render_template("triage/on_behalf.html", units=units, categories=categories,
                            heard=HEARD_VIA_LABELS, error=error, form=form or {}, done=done, rep=rep,
                            kinds=REPRESENTATIVE_KINDS), status
 

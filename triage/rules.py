@@ -6,12 +6,12 @@ import dataclasses
 import datetime as dt
 
 import chinese_calendar
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from models import DomainError, Unit, utcnow
 from models.base import CHINA
-from models.triage import Holiday, RuleReason, RuleSet
+from models.triage import Holiday, RuleReason, RuleSet, WorkingDay
 from web.messages import DEFAULT_REASONS, RULE_SET_PRESETS
 
 DEFAULT_TRIAGE_DAYS = 3
@@ -69,15 +69,32 @@ def install_rule_set(session: Session, district: Unit | None, preset: str, *, tr
     return row
 
 
-def holidays(session: Session) -> frozenset[dt.date]:
-    """The district's own days off (the holidays table), on top of the national calendar."""
-    return frozenset(session.scalars(select(Holiday.day)))
+def holidays(session: Session, district: int | None = None) -> frozenset[dt.date]:
+    """The district's own days off (the holidays table), on top of the national calendar; with no district, every
+    district's. Days set before districts had their own calendar (no unit) count for all."""
+    query = select(Holiday.day)
+    if district is not None:
+        query = query.where(or_(Holiday.unit_id == district, Holiday.unit_id.is_(None)))
+    return frozenset(session.scalars(query))
 
 
-def is_working_day(day: dt.date, off: frozenset[dt.date] = frozenset()) -> bool:
+def working_days(session: Session, district: int) -> frozenset[dt.date]:
+    """The district's own working days where the national calendar has a day off."""
+    return frozenset(session.scalars(select(WorkingDay.day).where(WorkingDay.unit_id == district)))
+
+
+def calendar_of(session: Session, district: int) -> tuple[frozenset[dt.date], frozenset[dt.date]]:
+    """(days off, working days) of the district's own calendar: the last two arguments of add_working_days."""
+    return holidays(session, district), working_days(session, district)
+
+
+def is_working_day(day: dt.date, off: frozenset[dt.date] = frozenset(), on: frozenset[dt.date] = frozenset()) -> bool:
     """Whether `day` is worked: China's official calendar (调休 weekends are worked, public holidays are not) unless
-    the district made it a day off (`off`). A year the calendar package does not know yet counts Monday to Friday
-    (the State Council publishes each year's days late in the year before; the district can add them meanwhile)."""
+    the district made it a day off (`off`) or a working day (`on`). A year the calendar package does not know yet
+    counts Monday to Friday (the State Council publishes each year's days late in the year before; the district can
+    add them meanwhile)."""
+    if day in on:
+        return True
     if day in off:
         return False
     try:
@@ -86,13 +103,14 @@ def is_working_day(day: dt.date, off: frozenset[dt.date] = frozenset()) -> bool:
         return day.weekday() < 5
 
 
-def add_working_days(start: dt.datetime, days: int, off: frozenset[dt.date] = frozenset()) -> dt.datetime:
+def add_working_days(start: dt.datetime, days: int, off: frozenset[dt.date] = frozenset(),
+                     on: frozenset[dt.date] = frozenset()) -> dt.datetime:
     """The end of the `days`-th working day after `start` (local time); see is_working_day."""
     day = start.astimezone(CHINA).date()
     left = days
     while left > 0:
         day += dt.timedelta(days=1)
-        if is_working_day(day, off):
+        if is_working_day(day, off, on):
             left -= 1
     return dt.datetime.combine(day, dt.time(23, 59, 59), tzinfo=CHINA)
 

@@ -30,10 +30,10 @@ from models import (
 from models.intake import Photo
 from models.lifecycle import notify
 from models.scope import in_scope, nearest
-from models.triage import HomeVisit
+from models.triage import ComplaintCategory, HomeVisit
 from web.messages import COMPLAINT_CATEGORIES, DELIBERATION_CATEGORIES, MESSAGE_FRAMES, REFERRALS
 
-from .rules import CHINA, Rules, add_working_days, holidays, rules_for
+from .rules import CHINA, Rules, add_working_days, calendar_of, district_id, rules_for
 
 log = logging.getLogger(__name__)
 TITLE_LIMIT = 60
@@ -67,6 +67,7 @@ class QueuePage:
     units: list[ScopeUnit]
     page: int
     pages: int
+    categories: list[str]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -102,8 +103,9 @@ def queue(session: Session, staff: Staff, *, unit_id: int | None = None, categor
             raise DomainError("filter_invalid")
         ids = [u.id for u in units if u.path.startswith(chosen.path)]
     where = [Complaint.unit_id.in_(ids)]
+    labels = queue_categories(session, units)
     if category:
-        if category not in COMPLAINT_CATEGORIES:
+        if category not in labels:
             raise DomainError("filter_invalid")
         where.append(Complaint.category == category)
     shown = QUEUE_STATES + HISTORY_STATES
@@ -113,13 +115,15 @@ def queue(session: Session, staff: Staff, *, unit_id: int | None = None, categor
     search = (search or "").strip()[:SEARCH_LIMIT]
     if search:
         where.append(_search_clause(search))
-    off = holidays(session)
     rules: dict[int, Rules] = {}
+    calendars: dict[int, tuple[frozenset[dt.date], frozenset[dt.date]]] = {}
     if units:
         first = session.get(Unit, units[0].id)
-        rules[first.ancestor_ids()[0] if first.ancestor_ids() else first.id] = rules_for(session, first)
+        rules[district_id(first)] = rules_for(session, first)
+        calendars[district_id(first)] = calendar_of(session, district_id(first))
     # Deadlines grow with the submission time, so the overdue ones are those submitted before a cut-off.
-    cutoff = _overdue_before(now, next(iter(rules.values())).triage_days if rules else 3, off)
+    cutoff = _overdue_before(now, next(iter(rules.values())).triage_days if rules else 3,
+                             *(next(iter(calendars.values())) if calendars else ()))
     counts = session.execute(
         select(Complaint.state, func.count(), func.count().filter(Complaint.created_at < cutoff))
         .where(*where, Complaint.state.in_(shown)).group_by(Complaint.state)).all()
@@ -146,14 +150,26 @@ def queue(session: Session, staff: Staff, *, unit_id: int | None = None, categor
         .offset((page - 1) * PER_PAGE).limit(PER_PAGE)).all()
     rows = []
     for item in items:
-        key = item.unit.ancestor_ids()[0] if item.unit.ancestor_ids() else item.unit_id
+        key = district_id(item.unit)
         if key not in rules:
             rules[key] = rules_for(session, item.unit)
-        deadline = add_working_days(item.created_at, rules[key].triage_days, off)
+        if key not in calendars:
+            calendars[key] = calendar_of(session, key)
+        deadline = add_working_days(item.created_at, rules[key].triage_days, *calendars[key])
         waiting = item.state in (ComplaintState.awaiting_triage, ComplaintState.submitted)
         rows.append(QueueRow(item, deadline, waiting and deadline < now))
     return QueuePage(rows, total, overdue if state == ComplaintState.awaiting_triage.value else 0, by_state,
-                     units, page, pages)
+                     units, page, pages, labels)
+
+
+def queue_categories(session: Session, units: list[ScopeUnit]) -> list[str]:
+    """The categories the queue filters by: the defaults and every category of the worker's districts, retired
+    ones too (their complaints keep the label). Reads only."""
+    districts = {int(u.path.strip("/").split("/")[0]) for u in units if u.path.strip("/")}
+    labels = session.scalars(select(ComplaintCategory.label).where(ComplaintCategory.unit_id.in_(districts))
+                             .order_by(ComplaintCategory.unit_id, ComplaintCategory.position,
+                                       ComplaintCategory.id)).all() if districts else []
+    return list(dict.fromkeys([*COMPLAINT_CATEGORIES, *labels]))
 
 
 def _search_clause(search: str):
@@ -165,10 +181,11 @@ def _search_clause(search: str):
     return words
 
 
-def _overdue_before(now: dt.datetime, days: int, off: frozenset[dt.date]) -> dt.datetime:
+def _overdue_before(now: dt.datetime, days: int, off: frozenset[dt.date] = frozenset(),
+                    on: frozenset[dt.date] = frozenset()) -> dt.datetime:
     """The start of the first local day whose submissions are not yet past their deadline."""
     day = (now - dt.timedelta(days=days * 3 + 30)).astimezone(CHINA)
-    while add_working_days(day, days, off) < now:
+    while add_working_days(day, days, off, on) < now:
         day += dt.timedelta(days=1)
     return dt.datetime.combine(day.date(), dt.time(0, 0), tzinfo=CHINA)
 
@@ -212,7 +229,8 @@ def joinable_topics(session: Session, complaint: Complaint) -> list[Topic]:
 
 
 def deadline_of(session: Session, complaint: Complaint) -> dt.datetime:
-    return add_working_days(complaint.created_at, rules_for(session, complaint.unit).triage_days, holidays(session))
+    return add_working_days(complaint.created_at, rules_for(session, complaint.unit).triage_days,
+                            *calendar_of(session, district_id(complaint.unit)))
 
 
 # --- deciding ------------------------------------------------------------------------------------------------

@@ -27,7 +27,6 @@ from web.auth import (
 )
 from web.http import db
 from web.messages import (
-    COMPLAINT_CATEGORIES,
     COMPLAINT_STATES,
     DELIBERATION_CATEGORIES,
     MEDIA_CHECKS,
@@ -159,7 +158,7 @@ def queue():
     live = {u.id for u in units_in_scope(db(), current_staff()) if u.retired_at is None}
     result.units = [u for u in result.units if u.id in live]  # a retired unit leaves the filter; its complaints stay
     return render_template("triage/queue.html", result=result, states=COMPLAINT_STATES,
-                           categories=COMPLAINT_CATEGORIES, queue_states=services.QUEUE_STATES,
+                           categories=result.categories, queue_states=services.QUEUE_STATES,
                            history_states=services.HISTORY_STATES,
                            chosen={"unit": args.get("unit", ""), "category": args.get("category", ""),
                                    "state": args.get("state") or "awaiting_triage",

@@ -36,7 +36,7 @@ from models.message_templates import TEMPLATES
 from models.notify import Notice, Subscription, claim_notice
 from models.outbox import move_notifications
 from models.representatives import end_expired_terms
-from triage.rules import add_working_days, holidays, rules_for
+from triage.rules import add_working_days, calendar_of, district_id, rules_for
 from web.settings import template_id as template_of
 
 from .retention import anonymise_due
@@ -75,10 +75,14 @@ def triage_overdue(session: Session, now: dt.datetime) -> int:
     candidates = session.scalars(select(Complaint).where(
         Complaint.state == ComplaintState.awaiting_triage, Complaint.created_at < now - dt.timedelta(days=1),
         ~noticed).order_by(Complaint.id).limit(1000)).all()
-    off = holidays(session) if candidates else frozenset()
+    calendars: dict[int, tuple[frozenset[dt.date], frozenset[dt.date]]] = {}
     announced = 0
     for complaint in candidates:
-        deadline = add_working_days(complaint.created_at, rules_for(session, complaint.unit).triage_days, off)
+        district = district_id(complaint.unit)
+        if district not in calendars:
+            calendars[district] = calendar_of(session, district)
+        deadline = add_working_days(complaint.created_at, rules_for(session, complaint.unit).triage_days,
+                                    *calendars[district])
         if deadline >= now or not claim_notice(session, TRIAGE, complaint.id):
             continue
         for worker in staff_of(session, complaint.unit, StaffRole.grid_worker):

@@ -76,3 +76,24 @@ def test_bad_calendar_input_is_refused_and_changes_nothing(admin, db, data, mess
 def test_the_calendar_is_for_admins_only(client, demo):
     sign_in(client, "wangge1")
     assert client.get("/admin/calendar").status_code == 404
+
+
+def test_a_districts_own_days_move_its_deadlines_only(admin, db):
+    """A worked Saturday brings the district's deadlines forward; another district's calendar is its own."""
+    from models import Unit, UnitLevel
+    from triage.rules import calendar_of
+
+    assert add(admin, day="2026-11-14", kind="work", name="调休上班").status_code == 303
+    assert add(admin, day="2026-11-17", kind="off", name="区运动会放假").status_code == 303
+    district = db.scalar(select(WorkingDay.unit_id))
+    other = Unit(code="other-district", name="别的区", level=UnitLevel.district, path="")
+    db.add(other)
+    db.flush()
+    other.path = f"/{other.id}/"
+    db.commit()
+
+    friday = dt.datetime(2026, 11, 13, 10, 0, tzinfo=CHINA)
+    assert add_working_days(friday, 1, *calendar_of(db, district)).date() == dt.date(2026, 11, 14)
+    assert add_working_days(friday, 3, *calendar_of(db, district)).date() == dt.date(2026, 11, 18)
+    assert add_working_days(friday, 1, *calendar_of(db, other.id)).date() == dt.date(2026, 11, 16)
+    assert add_working_days(friday, 3, *calendar_of(db, other.id)).date() == dt.date(2026, 11, 18)

@@ -140,3 +140,22 @@ def test_units_imported_from_a_file_start_with_the_defaults_and_a_categories_fil
     other = runner.invoke(app.main, ["categories", "import", str(tmp_path / "categories.xlsx"),
                                      "--district", "9001001"])
     assert other.exit_code != 0 and "未找到这个单位" in other.output
+
+
+def test_the_grid_workers_queue_filters_by_the_districts_own_categories(client, scene, resident, db):
+    res = client.post("/api/v1/complaints", headers=resident,
+                      json={"scene": scene, "category": "停车", "text": "小区门口乱停车"})
+    assert res.status_code == 201
+    sign_in(client, "admin")
+    assert save(client, {"label": "噪音扰民"}).status_code == 303
+    res = client.post("/api/v1/complaints", headers=resident,
+                      json={"scene": scene, "category": "噪音扰民", "text": "晚上广场舞音响太响"})
+    assert res.status_code == 201
+    client.post("/staff/signout", data={"csrf_token": csrf(client.get("/admin/").text)})
+
+    sign_in(client, "wangge1")
+    queue = client.get("/triage/").text
+    assert "<option>噪音扰民</option>" in queue
+    page = client.get("/triage/?category=噪音扰民&state=all")
+    assert page.status_code == 200 and "晚上广场舞音响太响" in page.text and "小区门口乱停车" not in page.text
+    assert client.get("/triage/?category=没有这个类别").status_code == 400
