@@ -27,6 +27,7 @@ from web.messages import (
 )
 
 from . import disclosure, followup, forms, implementation, meetings, services
+from .board import board_for
 from .legal import document_response
 from .meetings import local_iso, meeting_state
 from .views import photo_response
@@ -112,7 +113,7 @@ def meeting_brief(detail: MeetingDetail) -> dict:
     state = meeting_state(detail)
     return {"id": detail.meeting_id, "title": detail.title, "starts_at": local_iso(detail.meeting.starts_at),
             "place": detail.meeting.place, "state": state, "state_label": MEETING_STATES[state],
-            "room": room_json(detail.meeting.council_room)}
+            "unit": detail.meeting.unit.name, "room": room_json(detail.meeting.council_room)}
 
 
 def room_json(room) -> dict | None:
@@ -271,7 +272,8 @@ def board(scene: str):
     _resident()
     code = resolve_scene(db(), scene)
     owner, rows = disclosure.board(db(), code.unit)
-    return ok({"unit": owner.full_name(), "publications": [
+    upcoming = [d for d in board_for(db(), scene).upcoming if meeting_state(d) == "upcoming"]
+    return ok({"unit": owner.full_name(), "meetings": [meeting_brief(d) for d in upcoming], "publications": [
         {"topic": p.topic.title, "kind": p.kind.value, "kind_label": PUBLICATION_KINDS[p.kind.value], "text": p.text,
          "published_on": p.published_on.isoformat(), "photos": _result_photos(scene, p),
          "legal_opinion": opinion_json(latest_opinion(db(), p.topic) if p.kind.value == "decision" else None)}

@@ -178,7 +178,8 @@ def satisfaction(levels: dict[str, int]) -> float | None:
 def figures(session: Session, unit: Unit, period: Period) -> dict:
     """Every figure of the statistics page for `unit` and the units below it, from the running sums."""
     subtree = select(Unit.id).where(Unit.path.startswith(unit.path, autoescape=False)).scalar_subquery()
-    rooms = session.scalar(select(func.count()).select_from(CouncilRoom).where(CouncilRoom.unit_id.in_(subtree)))
+    rooms = session.scalar(select(func.count()).select_from(CouncilRoom).where(
+        CouncilRoom.unit_id.in_(subtree), CouncilRoom.retired_at.is_(None)))  # rooms in use
     t = tally(stats.sums(session, unit.id, period.start, period.end))
     levels = t["levels"]
     return {

@@ -96,10 +96,11 @@ RATING = {"type": "object", "required": ["round", "level", "label", "reason"], "
           "properties": {"round": {"type": "integer", "minimum": 1}, "level": {"enum": list(RATING_LEVELS)},
                          "label": {"enum": list(RATING_LEVELS.values())}, "reason": {"type": "string"}}}
 MEETING_BRIEF = {
-    "type": "object", "required": ["id", "title", "starts_at", "place", "state", "state_label", "room"],
+    "type": "object", "required": ["id", "title", "starts_at", "place", "state", "state_label", "unit", "room"],
     "additionalProperties": False,
     "properties": {
         "id": {"type": "integer"}, "title": {"type": "string"},
+        "unit": {"type": "string", "description": "the name of the unit whose council meets"},
         "starts_at": {"type": "string", "format": "date-time", "description": "China time, +08:00"},
         "place": {"type": "string"}, "state": {"enum": ["upcoming", "held", "cancelled"]},
         "state_label": {"type": "string"},
@@ -165,7 +166,7 @@ MEETING = {
     "type": "object",
     "required": ["id", "title", "starts_at", "place", "state", "state_label", "form", "form_label", "held",
                  "held_at", "open", "capacity", "registered_count", "places_left", "registered", "can_register",
-                 "cancel_reason", "minutes", "topics", "room"],
+                 "cancel_reason", "minutes", "topics", "unit", "room"],
     "additionalProperties": False,
     "properties": {
         **MEETING_BRIEF["properties"], "form": {"type": "string"}, "form_label": {"type": "string"},
@@ -411,8 +412,11 @@ def openapi_document() -> dict[str, Any]:
                 "parameters": [{"name": "scene", "in": "path", "required": True,
                                 "schema": {"type": "string", "minLength": 1, "maxLength": 64}}],
                 "responses": {"200": _json(_ok({
-                    "type": "object", "required": ["unit", "publications"], "additionalProperties": False,
-                    "properties": {"unit": {"type": "string"}, "publications": {"type": "array", "items": {
+                    "type": "object", "required": ["unit", "meetings", "publications"], "additionalProperties": False,
+                    "properties": {"unit": {"type": "string"}, "meetings": {
+                        "type": "array", "items": MEETING_BRIEF,
+                        "description": "the open meetings to come (any resident of the unit may register)"},
+                        "publications": {"type": "array", "items": {
                         "type": "object", "required": ["topic", "kind", "kind_label", "text", "published_on"],
                         "additionalProperties": False,
                         "properties": {"topic": {"type": "string"}, "kind": {"enum": list(PUBLICATION_KINDS)},

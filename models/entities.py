@@ -268,6 +268,7 @@ class Meeting(Base):
 
     topics: Mapped[list[Topic]] = relationship(secondary=meeting_topics)
     council_room: Mapped[CouncilRoom | None] = relationship()
+    unit: Mapped[Unit] = relationship()
 
 
 class NotificationState(enum.StrEnum):

@@ -31,6 +31,7 @@ from models import AuditEvent, Complaint, ComplaintState, Notification, Resident
 from models.council import ComplaintRating, Rating
 from models.intake import ComplaintContact, ComplaintNote, Photo, PhotoFile
 from models.outbox import amend_notifications
+from models.representatives import OnBehalfContact
 from models.residents import revoke_all_sessions
 
 C = ComplaintState
@@ -95,6 +96,8 @@ def anonymise_matter(session: Session, complaint: Complaint, *, now: dt.datetime
     contacts = session.execute(update(ComplaintContact).where(ComplaintContact.complaint_id == cid)
                                .values(phone=None, latitude=None, longitude=None, address=None)
                                .execution_options(synchronize_session=False)).rowcount
+    session.execute(delete(OnBehalfContact).where(OnBehalfContact.complaint_id == cid)
+                    .execution_options(synchronize_session=False))  # the name a resident gave on a visit
     photos = session.scalars(select(Photo).where(Photo.complaint_id == cid)).all()
     names = [n for p in photos for n in (p.name, p.thumbnail_name) if n]
     for photo in photos:

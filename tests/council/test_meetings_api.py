@@ -103,7 +103,7 @@ def test_my_topics_and_my_meetings_name_each_other_in_china_time(client, session
     assert topics[0]["state_changed_at"].endswith("+08:00")
     assert topics[0]["meetings"] == [{"id": meeting_id, "title": "梁堂村19点议事厅", "place": "村部二楼",
                                       "starts_at": starts.astimezone(CHINA).isoformat(), "state": "upcoming",
-                                      "state_label": "待召开",
+                                      "state_label": "待召开", "unit": "梁堂村",
                                       "room": {"name": "梁堂村协商议事室", "address": None, "opening_hours": None}}]
     assert topics[0]["meetings"][0]["starts_at"].endswith("+08:00")
 
@@ -376,3 +376,18 @@ def test_two_residents_cannot_both_take_the_last_place(app, session):
         with ThreadPoolExecutor(2) as pool:
             assert sorted(pool.map(attempt, ids)) == ["registered", "registration_full"]
         assert session.scalar(select(func.count()).select_from(MeetingRegistration)) == 1
+
+
+def test_the_boards_api_lists_the_open_meetings_a_resident_may_register_for(client, session, wechat_sandbox):
+    token = resident_token(client, wechat_sandbox, "o-board-reader")
+    sign_in(client, "shuji1")
+    open_id = schedule(client, session, is_open=True, capacity="10")
+    closed_id = schedule(client, session)  # by invitation only: not announced
+    here = scene_of(session, "梁堂村第一网格")
+    meetings = client.get(f"/api/v1/boards/{here}", headers=bearer(token)).json["data"]["meetings"]
+    assert [m["id"] for m in meetings] == [open_id] and closed_id != open_id
+    assert meetings[0]["unit"] == "梁堂村" and meetings[0]["state"] == "upcoming"
+    res = client.post(f"/api/v1/meetings/{open_id}/registrations", json={"scene": here}, headers=bearer(token))
+    assert res.status_code == 201, res.json
+    there = scene_of(session, "汉王村第一网格")
+    assert client.get(f"/api/v1/boards/{there}", headers=bearer(token)).json["data"]["meetings"] == []

@@ -143,3 +143,20 @@ def test_the_salted_hash_is_stable_and_not_the_openid():
     a, b = hashed_openid("o-someone", "k" * 32), hashed_openid("o-someone", "k" * 32)
     assert a == b and len(a) <= 64 and "o-someone" not in a
     assert hashed_openid("o-someone", "other-secret" * 3) != a
+
+
+def test_the_name_a_resident_gave_on_a_visit_goes_with_the_matter(app, client, world, retention_runtime):
+    from models.representatives import OnBehalfContact
+    from workers.retention import anonymise_due
+
+    sm = app.extensions["xinma.sessionmaker"]
+    with sm() as s:
+        s.add(OnBehalfContact(complaint_id=world["ids"]["quiet"], resident_name="张秀英"))
+        s.add(OnBehalfContact(complaint_id=world["ids"]["busy_open"], resident_name="李桂兰"))
+        s.commit()
+    with sm() as s:
+        anonymise_due(s, utcnow() + THREE_YEARS + dt.timedelta(days=1), days=1095, secret="s" * 32, keep_text=True)
+        s.commit()
+    with sm() as s:
+        assert s.get(OnBehalfContact, world["ids"]["quiet"]) is None
+        assert s.get(OnBehalfContact, world["ids"]["busy_open"]).resident_name == "李桂兰"  # still open: kept
