@@ -67,7 +67,7 @@ const shapes = {
     registered: 'boolean', can_register: 'boolean', cancel_reason: nullable('string'), minutes: nullable('string'),
     topics: [{ id: 'integer', title: 'string', state_label: 'string', outcome: nullable('string'), solution: nullable('string') }],
   },
-  board: { unit: 'string', publications: [{ topic: 'string', kind_label: 'string', text: 'string', published_on: 'string', photos: ['string'] }] },
+  board: { unit: 'string', meetings: [{ ...meetingBrief, unit: 'string' }], publications: [{ topic: 'string', kind_label: 'string', text: 'string', published_on: 'string', photos: ['string'] }] },
   staffBinding: { staff: { display_name: 'string', role_name: 'string' } },
   error: { code: 'string', message: 'string' },
 }

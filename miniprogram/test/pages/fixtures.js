@@ -24,6 +24,6 @@ const MEETING = {
   topics: [{ id: 3, title: '梁堂村3组路灯维修', state: 'approved', state_label: '已审定', result: null, outcome: null, solution: null }],
 }
 
-const BOARD = { unit: '铜山区·张集镇·梁堂村', publications: [{ topic: '梁堂村3组路灯维修', kind: 'decision', kind_label: '决策公开', text: '议定更换6盏路灯', published_on: '2026-12-06', photos: [] }] }
+const BOARD = { unit: '铜山区·张集镇·梁堂村', meetings: [], publications: [{ topic: '梁堂村3组路灯维修', kind: 'decision', kind_label: '决策公开', text: '议定更换6盏路灯', published_on: '2026-12-06', photos: [] }] }
 
 module.exports = { UNIT, SCENE, COMPLAINT, MEETING_BRIEF, TOPIC, MEETING, BOARD }

@@ -58,6 +58,17 @@ describe.each(cases)('$page', (c) => {
   })
 })
 
+test('the board lists the open meetings to come, each leading to its page', async () => {
+  mockWx([ok({ ...BOARD, meetings: [{ ...FULL_MEETING, unit: '梁堂村' }], publications: [] })])
+  const page = render('pages/board/index')
+  page.instance.onLoad({ scene: 'tok-1' })
+  await settle()
+  expect(all(page, 'open-meeting')).toHaveLength(1)
+  expect(shown(page)).toContain('梁堂村19点议事厅')
+  expect(shown(page)).toContain('2026-12-08 19:00 · 梁堂村 · 党群服务中心')
+  expect(all(page, 'status')).toHaveLength(0)
+})
+
 test('the board without a scanned code asks for a scan and calls nothing', async () => {
   const { requests } = mockWx([])
   const page = render('pages/board/index')
