@@ -87,7 +87,10 @@ def test_admin_units_on_a_phone(live, db, browser):
     assert_fits_phone(page)
     screenshot(page, "admin-unit.png")
     with page.expect_navigation():
-        page.get_by_role("button", name="更换二维码").click()
+        page.get_by_role("link", name="更换二维码…").click()
+    assert page.locator("#scan-url").count() == 0  # a confirmation first: the poster on the wall stops working
+    with page.expect_navigation():
+        page.get_by_role("button", name="确认更换，旧海报作废").click()
     assert "已更换二维码" in page.get_by_role("status").inner_text()
     assert page.locator("#scan-url").inner_text() != old
     phone.close()

@@ -8,7 +8,9 @@ import time
 
 from sqlalchemy import func, select
 
+from council.coverage import add_months
 from models import Notification, NotificationState, StaffRole, TopicState, utcnow
+from models.base import CHINA
 from models.council import Assignment, LeadKind, MeetingDetail, MeetingRegistration
 from models.entities import Meeting
 from models.notify import DigestItem, Notice
@@ -65,7 +67,9 @@ def test_overdue_and_reminders_are_announced_once_by_two_sweeps(fast_env, fast_a
     (to_grid,) = wechat_sandbox.messages(openid="o-grid-due")
     assert to_grid["data"]["thing1"] == "分拣逾期1件"
     (to_secretary,) = wechat_sandbox.messages(openid="o-secretary-due")
-    assert to_secretary["data"]["thing1"] == "落实逾期1件"
+    # The community was created just now and meets every two months (议事频次): its first council is due then.
+    due = add_months(dt.datetime.now(CHINA).date(), 2)
+    assert to_secretary["data"]["thing1"] == f"落实逾期1件，议事会应于{due.month}月{due.day}日前召开"
     (reminder,) = wechat_sandbox.messages(openid="o-resident-due")
     assert reminder["data"]["thing1"] == "停车难议事会"
     states = db.scalars(select(Notification.state)).all()
