@@ -9,9 +9,10 @@ import pytest
 
 from tests.admin.test_staff import sign_in
 
-ADMIN_PAGES = ["/admin/staff", "/admin/rooms", "/admin/units", "/admin/categories", "/admin/calendar", "/admin/review",
-               "/admin/audit", "/admin/blocks", "/admin/representatives", "/admin/legal", "/staff/rules",
-               "/staff/invitations", "/ops/", "/council/stats", "/council/ledger"]
+ADMIN_PAGES = ["/admin/staff", "/admin/rooms", "/admin/cadence", "/admin/units", "/admin/categories",
+               "/admin/calendar", "/admin/review", "/admin/audit", "/admin/blocks", "/admin/representatives",
+               "/admin/legal", "/staff/rules", "/staff/invitations", "/ops/", "/council/stats", "/council/ledger",
+               "/council/hotspots"]
 
 
 def test_the_admin_home_links_every_admin_page(app, demo):
