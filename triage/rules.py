@@ -9,7 +9,7 @@ import chinese_calendar
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from models import DomainError, Unit, utcnow
+from models import Complaint, DomainError, Unit, utcnow
 from models.base import CHINA
 from models.triage import Holiday, RuleReason, RuleSet, WorkingDay
 from web.messages import DEFAULT_REASONS, RULE_SET_PRESETS
@@ -113,6 +113,20 @@ def add_working_days(start: dt.datetime, days: int, off: frozenset[dt.date] = fr
         if is_working_day(day, off, on):
             left -= 1
     return dt.datetime.combine(day, dt.time(23, 59, 59), tzinfo=CHINA)
+
+
+def overdue_before(now: dt.datetime, days: int, off: frozenset[dt.date] = frozenset(),
+                    on: frozenset[dt.date] = frozenset()) -> dt.datetime:
+    """The start of the first local day whose submissions are not yet past their deadline."""
+    day = (now - dt.timedelta(days=days * 3 + 30)).astimezone(CHINA)
+    while add_working_days(day, days, off, on) < now:
+        day += dt.timedelta(days=1)
+    return dt.datetime.combine(day.date(), dt.time(0, 0), tzinfo=CHINA)
+
+
+def deadline_of(session: Session, complaint: Complaint) -> dt.datetime:
+    return add_working_days(complaint.created_at, rules_for(session, complaint.unit).triage_days,
+                            *calendar_of(session, district_id(complaint.unit)))
 
 
 def parse_reasons(text: str) -> dict[str, str]:

@@ -33,7 +33,7 @@ from models.scope import in_scope, nearest
 from models.triage import ComplaintCategory, HomeVisit
 from web.messages import COMPLAINT_CATEGORIES, DELIBERATION_CATEGORIES, MESSAGE_FRAMES, REFERRALS
 
-from .rules import CHINA, Rules, add_working_days, calendar_of, district_id, rules_for
+from .rules import Rules, add_working_days, calendar_of, district_id, overdue_before, rules_for
 
 log = logging.getLogger(__name__)
 TITLE_LIMIT = 60
@@ -122,7 +122,7 @@ def queue(session: Session, staff: Staff, *, unit_id: int | None = None, categor
         rules[district_id(first)] = rules_for(session, first)
         calendars[district_id(first)] = calendar_of(session, district_id(first))
     # Deadlines grow with the submission time, so the overdue ones are those submitted before a cut-off.
-    cutoff = _overdue_before(now, next(iter(rules.values())).triage_days if rules else 3,
+    cutoff = overdue_before(now, next(iter(rules.values())).triage_days if rules else 3,
                              *(next(iter(calendars.values())) if calendars else ()))
     counts = session.execute(
         select(Complaint.state, func.count(), func.count().filter(Complaint.created_at < cutoff))
@@ -181,15 +181,6 @@ def _search_clause(search: str):
     return words
 
 
-def _overdue_before(now: dt.datetime, days: int, off: frozenset[dt.date] = frozenset(),
-                    on: frozenset[dt.date] = frozenset()) -> dt.datetime:
-    """The start of the first local day whose submissions are not yet past their deadline."""
-    day = (now - dt.timedelta(days=days * 3 + 30)).astimezone(CHINA)
-    while add_working_days(day, days, off, on) < now:
-        day += dt.timedelta(days=1)
-    return dt.datetime.combine(day.date(), dt.time(0, 0), tzinfo=CHINA)
-
-
 def complaint_for(session: Session, staff: Staff, complaint_id: int) -> Complaint:
     """A complaint the worker may see; any other answers like a missing one, and the attempt is logged."""
     complaint = session.get(Complaint, complaint_id)
@@ -226,11 +217,6 @@ def joinable_topics(session: Session, complaint: Complaint) -> list[Topic]:
     owner = nearest(complaint.unit, UnitLevel.community) or complaint.unit
     return list(session.scalars(select(Topic).where(Topic.unit_id == owner.id, Topic.state.in_(JOINABLE_TOPICS))
                                 .order_by(Topic.id.desc()).limit(20)))
-
-
-def deadline_of(session: Session, complaint: Complaint) -> dt.datetime:
-    return add_working_days(complaint.created_at, rules_for(session, complaint.unit).triage_days,
-                            *calendar_of(session, district_id(complaint.unit)))
 
 
 # --- deciding ------------------------------------------------------------------------------------------------

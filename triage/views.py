@@ -39,7 +39,7 @@ from web.messages import (
 
 from . import binding, services
 from .review import register as register_review
-from .rules import rules_for
+from .rules import deadline_of, rules_for
 from .similar import similar
 
 bp = Blueprint("triage", __name__, template_folder="templates")
@@ -176,7 +176,7 @@ def _complaint_page(complaint_id: int, error: str | None = None, status: int = 2
         rules=rules_for(session, item.unit), referrals=REFERRALS, timeline=events,
         labels={**TIMELINE, **STAFF_TIMELINE},
         similar=similar(session, staff, item), topics=services.joinable_topics(session, item),
-        visits=services.visits(session, item), deadline=services.deadline_of(session, item), parent=parent,
+        visits=services.visits(session, item), deadline=deadline_of(session, item), parent=parent,
         error=error, last=events[-1] if error and events else None,
         photos=services.photos(session, item), contact=contact, masked_phone=mask_phone(contact and contact.phone),
         phone=phone, media_checks=MEDIA_CHECKS,
